@@ -1,0 +1,56 @@
+import { z } from "zod";
+
+export { z };
+
+/**
+ * Parses a service's config schema once. On failure every problem is printed and
+ * the process exits 1 before any port is opened (house rule); tests pass
+ * `onError: "throw"` to assert on the message instead.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+  options: { onError?: "exit" | "throw" } = {},
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+  const message = `invalid configuration:\n${lines.join("\n")}`;
+  if (options.onError === "throw") throw new Error(message);
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+/** Shared fragments: infra is always given as URLs with local defaults. */
+export const common = {
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  AMQP_URL: z.string().url().default("amqp://guest:guest@127.0.0.1:5672"),
+  DATABASE_URL: z.string().url().default("postgresql://postgres@127.0.0.1:5432/pragma"),
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+};
+
+/** Integer from an env string, with bounds. */
+export const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+/** Booleans as env strings: true/false/1/0/yes/no. */
+export const bool = (def: boolean) =>
+  z
+    .union([z.boolean(), z.string()])
+    .default(def)
+    .transform((v, ctx) => {
+      if (typeof v === "boolean") return v;
+      const s = v.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(s)) return true;
+      if (["0", "false", "no", "off", ""].includes(s)) return false;
+      ctx.addIssue({ code: "custom", message: `expected a boolean, got "${v}"` });
+      return z.NEVER;
+    });
+
+/** Comma-separated list. */
+export const list = (def: string[] = []) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined ? def : v.split(",").map((s) => s.trim()).filter(Boolean)));

@@ -1,0 +1,5 @@
+export * from "./message";
+export * from "./topology";
+export * from "./common";
+export * from "./registry";
+export * from "./resources";

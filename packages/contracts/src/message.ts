@@ -1,0 +1,52 @@
+import { z } from "zod";
+
+/**
+ * A message type on the bus: events `<domain>.<entity>.<past-tense>.v<N>`,
+ * commands `<domain>.<entity>.<verb>.v<N>`. Publish and consume both validate
+ * against `schema`. Within a version only optional fields may be added.
+ */
+export interface MessageContract<T = unknown> {
+  readonly kind: "message";
+  readonly type: string;
+  readonly schema: z.ZodType<T>;
+}
+
+/** A request/reply pair over the bus (direct reply-to). */
+export interface RequestContract<Req = unknown, Res = unknown> {
+  readonly kind: "request";
+  readonly type: string;
+  readonly request: z.ZodType<Req>;
+  readonly response: z.ZodType<Res>;
+}
+
+const TYPE_RE = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.v[1-9][0-9]*$/;
+
+export function defineMessage<S extends z.ZodType>(type: string, schema: S): MessageContract<z.infer<S>> {
+  if (!TYPE_RE.test(type)) throw new Error(`bad message type name: ${type}`);
+  return { kind: "message", type, schema: schema as z.ZodType<z.infer<S>> };
+}
+
+export function defineRequest<Q extends z.ZodType, R extends z.ZodType>(
+  type: string,
+  request: Q,
+  response: R,
+): RequestContract<z.infer<Q>, z.infer<R>> {
+  if (!TYPE_RE.test(type)) throw new Error(`bad request type name: ${type}`);
+  return { kind: "request", type, request: request as z.ZodType<z.infer<Q>>, response: response as z.ZodType<z.infer<R>> };
+}
+
+export type PayloadOf<C> = C extends MessageContract<infer T> ? T : never;
+export type RequestOf<C> = C extends RequestContract<infer Q, unknown> ? Q : never;
+export type ResponseOf<C> = C extends RequestContract<unknown, infer R> ? R : never;
+
+/** AMQP header names for tenant ids (house rule: tenant ids travel in headers). */
+export const HEADERS = {
+  orgId: "x-org-id",
+  projectId: "x-project-id",
+  spaceId: "x-space-id",
+  /** Our own retry counter (work messages); the broker's x-delivery-count is separate. */
+  retryCount: "x-retry-count",
+  /** Set by a worker when it dead-letters an event for a permanent error. */
+  permanentError: "x-permanent-error",
+  errorMessage: "x-error-message",
+} as const;

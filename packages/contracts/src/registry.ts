@@ -1,0 +1,195 @@
+import { z } from "zod";
+import { defineMessage, defineRequest } from "./message";
+import { Role, nonEmpty, slug, timestamp } from "./common";
+
+const ulidRe = /^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$/;
+
+export const CreateOrgBody = z.object({
+  org_id: z.string().regex(ulidRe, "must be a valid ULID"),
+  name: nonEmpty(),
+  abbreviation: slug(),
+  admin_email: z.string().email("must be a valid email address"),
+  admin_name: nonEmpty(),
+  address: nonEmpty(),
+  state: nonEmpty(),
+  country: nonEmpty(),
+  pin_code: nonEmpty(),
+});
+export type CreateOrgBody = z.infer<typeof CreateOrgBody>;
+
+export const RateLimitSetting = z.object({
+  requests_per_second: z.number().int().positive(),
+  burst: z.number().int().positive(),
+});
+
+export const Org = CreateOrgBody.extend({
+  rate_limit: RateLimitSetting.nullable(),
+  created_at: timestamp(),
+  updated_at: timestamp(),
+});
+export type Org = z.infer<typeof Org>;
+
+const DB_TYPE_ALIASES: Record<string, "postgres" | "mysql"> = {
+  postgres: "postgres",
+  postgresql: "postgres",
+  mysql: "mysql",
+  mariadb: "mysql",
+};
+
+export const DbType = z
+  .string()
+  .transform((v, ctx) => {
+    const t = DB_TYPE_ALIASES[v.trim().toLowerCase()];
+    if (!t) {
+      ctx.addIssue({ code: "custom", message: "must be one of postgres, postgresql, mysql, mariadb" });
+      return z.NEVER;
+    }
+    return t;
+  });
+
+const positiveInt = () => z.number().int("must be an integer").positive("must be a positive integer");
+
+export const DatabaseEntryInput = z
+  .object({
+    host: nonEmpty(),
+    port: z
+      .union([z.string(), z.number()])
+      .transform((v) => String(v))
+      .refine((v) => /^[0-9]{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535, "must be a port number 1..65535"),
+    username: nonEmpty(),
+    password: z.string(),
+    db_name: nonEmpty(),
+    db_type: DbType,
+    connect_timeout_secs: positiveInt(),
+    idle_timeout_secs: positiveInt(),
+    max_open_connections: positiveInt(),
+    max_idle_connections: positiveInt(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.max_idle_connections > v.max_open_connections) {
+      ctx.addIssue({ code: "custom", path: ["max_idle_connections"], message: "must be less than or equal to max_open_connections" });
+    }
+  });
+export type DatabaseEntryInput = z.infer<typeof DatabaseEntryInput>;
+
+/** A database entry as the API shows it: never the password. */
+export const DatabaseEntry = z.object({
+  host: z.string(),
+  port: z.string(),
+  username: z.string(),
+  db_name: z.string(),
+  db_type: z.enum(["postgres", "mysql"]),
+  connect_timeout_secs: z.number().int(),
+  idle_timeout_secs: z.number().int(),
+  max_open_connections: z.number().int(),
+  max_idle_connections: z.number().int(),
+});
+export type DatabaseEntry = z.infer<typeof DatabaseEntry>;
+
+export const CreateProjectBody = z.object({
+  name: nonEmpty(),
+  abbreviation: slug(),
+  description: z.string().optional(),
+  database: z.array(DatabaseEntryInput).min(1, "must contain at least one database"),
+});
+export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
+
+export const Project = z.object({
+  project_id: z.string(),
+  org_id: z.string(),
+  space_id: z.string(),
+  name: z.string(),
+  abbreviation: z.string(),
+  description: z.string().nullable(),
+  database: z.array(DatabaseEntry),
+  created_at: timestamp(),
+  updated_at: timestamp(),
+});
+export type Project = z.infer<typeof Project>;
+
+export const Space = z.object({
+  space_id: z.string(),
+  project_id: z.string(),
+  org_id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  is_default: z.boolean(),
+  created_at: timestamp(),
+});
+export type Space = z.infer<typeof Space>;
+
+export const CreateApiKeyBody = z.object({
+  name: nonEmpty(),
+  role: Role,
+  project_id: z.string().optional(),
+  space_id: z.string().optional(),
+});
+export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;
+
+export const ApiKey = z.object({
+  key_id: z.string(),
+  org_id: z.string(),
+  name: z.string(),
+  role: Role,
+  project_id: z.string().nullable(),
+  space_id: z.string().nullable(),
+  prefix: z.string(),
+  created_at: timestamp(),
+  revoked_at: timestamp().nullable(),
+});
+export type ApiKey = z.infer<typeof ApiKey>;
+
+/** What a verified API key grants: the claims the gateway puts in a token. */
+export const KeyPrincipal = z.object({
+  key_id: z.string(),
+  org_id: z.string(),
+  org_name: z.string(),
+  role: Role,
+  project_id: z.string().nullable(),
+  space_id: z.string().nullable(),
+  name: z.string(),
+});
+export type KeyPrincipal = z.infer<typeof KeyPrincipal>;
+
+/** A registered database with its decrypted password: only ever in an RPC reply to a worker. */
+export const DatabaseCredentials = DatabaseEntry.extend({ password: z.string() });
+export type DatabaseCredentials = z.infer<typeof DatabaseCredentials>;
+
+// ---- requests answered by the registry (queue rpc.registry) ----
+
+export const registryRequests = {
+  createOrg: defineRequest("registry.org.create.v1", CreateOrgBody, z.object({ created: z.boolean(), org: Org })),
+  getOrg: defineRequest("registry.org.get.v1", z.object({ org_id: z.string() }), Org),
+  createProject: defineRequest(
+    "registry.project.create.v1",
+    z.object({ org_id: z.string(), body: CreateProjectBody, verify: z.boolean().default(false) }),
+    z.object({ created: z.boolean(), project: Project }),
+  ),
+  getProject: defineRequest("registry.project.get.v1", z.object({ org_id: z.string(), project_id: z.string() }), Project),
+  /** Resolves the (project, space) a request runs in; NOT_FOUND when either is outside the org. */
+  resolveScope: defineRequest(
+    "registry.scope.resolve.v1",
+    z.object({ org_id: z.string(), project_id: z.string(), space_id: z.string().nullable() }),
+    z.object({ org_id: z.string(), project_id: z.string(), space_id: z.string() }),
+  ),
+  createApiKey: defineRequest(
+    "registry.api-key.create.v1",
+    z.object({ org_id: z.string(), body: CreateApiKeyBody }),
+    z.object({ api_key: z.string(), key: ApiKey }),
+  ),
+  verifyApiKey: defineRequest("registry.api-key.verify.v1", z.object({ api_key: z.string() }), KeyPrincipal),
+  /** Decrypted credentials of a project's databases: only provider workers ask for these. */
+  getCredentials: defineRequest(
+    "registry.credentials.get.v1",
+    z.object({ org_id: z.string(), project_id: z.string() }),
+    z.object({ databases: z.array(DatabaseCredentials) }),
+  ),
+} as const;
+
+// ---- events published by the registry (exchange pragma.events) ----
+
+export const registryEvents = {
+  orgCreated: defineMessage("registry.org.created.v1", z.object({ org: Org })),
+  projectCreated: defineMessage("registry.project.created.v1", z.object({ project: Project })),
+  projectUpdated: defineMessage("registry.project.updated.v1", z.object({ project: Project })),
+} as const;

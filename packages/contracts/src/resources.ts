@@ -1,0 +1,118 @@
+import { z } from "zod";
+import { defineMessage, defineRequest } from "./message";
+import { TenantScope, timestamp } from "./common";
+
+export const PROVIDER_RE = /^[a-z][a-z0-9-]*$/;
+export const TYPE_NAME_RE = /^[a-z][a-z0-9_-]*$/;
+export const RESOURCE_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+export const LIFECYCLE_STATES = ["draft", "pending", "processing", "ready", "failed"] as const;
+export const LifecycleState = z.enum(LIFECYCLE_STATES);
+export type LifecycleState = z.infer<typeof LifecycleState>;
+
+export const EVENT_TYPES = ["CREATE", "UPDATE", "DELETE"] as const;
+export const EventType = z.enum(EVENT_TYPES);
+export type EventType = z.infer<typeof EventType>;
+
+export const ResourceRef = z.object({
+  provider: z.string().regex(PROVIDER_RE),
+  resource: z.string().regex(TYPE_NAME_RE),
+  name: z.string().regex(RESOURCE_NAME_RE),
+});
+export type ResourceRef = z.infer<typeof ResourceRef>;
+
+export const ApplyResourceBody = z.object({
+  provider: z.string().regex(PROVIDER_RE, "must match ^[a-z][a-z0-9-]*$"),
+  resource: z.string().regex(TYPE_NAME_RE, "must match ^[a-z][a-z0-9_-]*$"),
+  name: z.string().regex(RESOURCE_NAME_RE, "must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"),
+  config: z.record(z.string(), z.unknown()).default({}),
+  dependencies: z.array(ResourceRef).optional(),
+  depends_on: z.array(z.string()).optional(),
+  owner_references: z.array(ResourceRef).optional(),
+  tags: z.array(z.string()).nullable().optional(),
+  lifecycle_state: z.enum(["draft", "pending"]).optional(),
+});
+export type ApplyResourceBody = z.infer<typeof ApplyResourceBody>;
+
+export const Resource = z.object({
+  id: z.string(),
+  provider: z.string(),
+  resource: z.string(),
+  name: z.string(),
+  project_id: z.string(),
+  space_id: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  dependencies: z.array(ResourceRef),
+  owner_references: z.array(ResourceRef),
+  outputs: z.record(z.string(), z.unknown()),
+  error: z.string().nullable(),
+  lifecycle_state: LifecycleState,
+  pending_event_id: z.string().nullable(),
+  provisioned: z.boolean(),
+  tags: z.array(z.string()).nullable(),
+  created_at: timestamp(),
+  updated_at: timestamp(),
+});
+export type Resource = z.infer<typeof Resource>;
+
+export const ResourceStatus = z.object({
+  resource_id: z.string(),
+  lifecycle_state: LifecycleState,
+  error: z.string().nullable(),
+});
+
+export const resourceId = (r: { provider: string; resource: string; name: string }) =>
+  `resource:${r.provider}_${r.resource}_${r.name}`;
+
+// ---- requests answered by the resource store (queue rpc.resource-store) ----
+
+export const resourceRequests = {
+  apply: defineRequest("resources.resource.apply.v1", z.object({ scope: TenantScope, body: ApplyResourceBody }), Resource),
+  get: defineRequest("resources.resource.get.v1", z.object({ scope: TenantScope, id: z.string() }), Resource),
+} as const;
+
+// ---- work for provider workers (exchange pragma.work, routing key = provider) ----
+
+export const ResourceWork = z.object({
+  event_id: z.string(),
+  event_type: EventType,
+  resource_id: z.string(),
+  provider: z.string(),
+  resource_type: z.string(),
+  resource_name: z.string(),
+  org_id: z.string(),
+  project_id: z.string(),
+  space_id: z.string(),
+  /** Fully resolved: providers never see reference objects. */
+  config: z.record(z.string(), z.unknown()),
+  previous_config: z.record(z.string(), z.unknown()).nullable(),
+  /** Outputs from the last success, so update and delete hooks know what exists. */
+  outputs: z.record(z.string(), z.unknown()).nullable(),
+  created_at: timestamp(),
+});
+export type ResourceWork = z.infer<typeof ResourceWork>;
+
+export const resourceWork = defineMessage("resources.resource.reconcile.v1", ResourceWork);
+
+// ---- results from workers (exchange pragma.results) ----
+
+const resultBase = z.object({
+  event_id: z.string(),
+  resource_id: z.string(),
+  org_id: z.string(),
+  project_id: z.string(),
+  space_id: z.string(),
+  at: timestamp(),
+});
+
+export const providerResults = {
+  started: defineMessage("provider.event.started.v1", resultBase.extend({ attempt: z.number().int().nonnegative() })),
+  succeeded: defineMessage(
+    "provider.event.succeeded.v1",
+    resultBase.extend({ event_type: EventType, outputs: z.record(z.string(), z.unknown()) }),
+  ),
+  failed: defineMessage(
+    "provider.event.failed.v1",
+    resultBase.extend({ event_type: EventType, error: z.string(), permanent: z.boolean() }),
+  ),
+} as const;

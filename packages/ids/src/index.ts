@@ -1,0 +1,39 @@
+import { monotonicFactory, isValid } from "ulid";
+
+/**
+ * One table of id prefixes for the whole system. Organizations are the exception:
+ * their ids are client-supplied bare ULIDs (seed 000), so they have no prefix here.
+ */
+export const ID_PREFIXES = {
+  project: "prj",
+  space: "spc",
+  resource: "res",
+  event: "evt",
+  apiKey: "key",
+  request: "req",
+  message: "msg",
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+// Monotonic so ids minted in the same millisecond still sort in creation order
+// (outbox relay order and pagination rely on that).
+const nextUlid = monotonicFactory();
+
+export function newId(kind: IdKind): string {
+  return `${ID_PREFIXES[kind]}_${nextUlid()}`;
+}
+
+export function newUlid(): string {
+  return nextUlid();
+}
+
+export function isUlid(value: unknown): value is string {
+  return typeof value === "string" && value.length === 26 && isValid(value.toUpperCase()) && /^[0-9A-HJKMNP-TV-Z]{26}$/i.test(value);
+}
+
+export function hasPrefix(kind: IdKind, value: unknown): value is string {
+  if (typeof value !== "string") return false;
+  const prefix = `${ID_PREFIXES[kind]}_`;
+  return value.startsWith(prefix) && isUlid(value.slice(prefix.length));
+}

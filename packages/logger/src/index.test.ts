@@ -1,0 +1,41 @@
+import { Writable } from "node:stream";
+import { createLogger, runWithContext } from "./index";
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, destination };
+}
+
+describe("logger", () => {
+  it("redacts secrets wherever they sit in the fields we log", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: "t", destination });
+    log.info(
+      {
+        password: "p1-marker",
+        db: { password: "p2-marker" },
+        req: { headers: { authorization: "Bearer p3-marker", "x-server-key": "p4-marker" } },
+        database: [{ host: "h", password: "p5-marker" }],
+      },
+      "x",
+    );
+    const out = lines.join("");
+    expect(out).not.toMatch(/marker/);
+    expect(out).toContain('"service":"t"');
+  });
+
+  it("stamps the request id from the async context", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: "t", destination });
+    runWithContext({ requestId: "req_abc" }, () => log.info({ a: 1 }, "inside"));
+    log.info({ a: 2 }, "outside");
+    expect(JSON.parse(lines[0]!).request_id).toBe("req_abc");
+    expect(JSON.parse(lines[1]!).request_id).toBeUndefined();
+  });
+});

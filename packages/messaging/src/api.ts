@@ -1,0 +1,126 @@
+/**
+ * The public surface of @pragma/messaging. Services code against this; broker.ts
+ * implements it on amqplib (with amqplib's own connection recovery).
+ */
+import type { Channel, ConsumeMessage, Options } from "amqplib";
+import type { Logger } from "@pragma/logger";
+import type { MessageContract, RequestContract } from "@pragma/contracts";
+
+export interface BrokerOptions {
+  url: string;
+  logger: Logger;
+  /** Shown in the broker's connection list (connection_name client property). */
+  connectionName: string;
+  /** Max unconfirmed publishes on the confirm channel; publish() waits for room. Default 1000. */
+  publishWindow?: number;
+  /** Reconnect backoff. */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; initialMaxRetries?: number };
+  /** Default timeout of request(). Default 10 000 ms. */
+  requestTimeoutMs?: number;
+}
+
+export interface PublishOptions {
+  exchange: string;
+  routingKey: string;
+  /** Defaults to a fresh msg_ id. Consumers dedupe by it. */
+  messageId?: string;
+  /** The request id this message descends from; defaults to the current async context's. */
+  correlationId?: string;
+  headers?: Record<string, unknown>;
+  /** Default true. */
+  persistent?: boolean;
+  expiration?: string | number;
+}
+
+export interface Delivery<T> {
+  payload: T;
+  type: string;
+  messageId: string;
+  correlationId: string | undefined;
+  headers: Record<string, unknown>;
+  redelivered: boolean;
+  /** x-delivery-count from a quorum queue (0 on first delivery). */
+  deliveryCount: number;
+  raw: ConsumeMessage;
+}
+
+/** What a consumer handler may ask for instead of the default (ack on success). */
+export type Disposition =
+  | { action: "ack" }
+  /** nack without requeue: the queue's dead-letter exchange receives it. */
+  | { action: "dead-letter"; reason?: string }
+  /** nack with requeue: delivered again (bounded by the queue's x-delivery-limit). */
+  | { action: "requeue" };
+
+export type Handler<T> = (delivery: Delivery<T>) => Promise<Disposition | void>;
+
+export interface ConsumeOptions {
+  prefetch: number;
+  /** Channel-level options passed to basic.consume. */
+  consumeOptions?: Options.Consume;
+}
+
+export interface ConsumerHandle {
+  /** Stops receiving, waits for in-flight handlers to settle. */
+  cancel(): Promise<void>;
+}
+
+export type RequestHandler<Q, R> = (payload: Q, ctx: { correlationId: string | undefined; headers: Record<string, unknown> }) => Promise<R>;
+
+export interface RpcServerHandle {
+  cancel(): Promise<void>;
+}
+
+export type TopologyFn = (channel: Channel) => Promise<void>;
+
+export interface Broker {
+  /**
+   * Registers topology: run now and again after every reconnect, before consumers
+   * are re-attached.
+   */
+  addTopology(fn: TopologyFn): Promise<void>;
+
+  /**
+   * Validates `payload` against the contract, publishes persistent + mandatory on the
+   * confirm channel and resolves when the broker confirms. Rejects on: validation
+   * failure (ValidationError), basic.return (UnroutableError), nack (NackError),
+   * connection/channel loss before the confirm (ConnectionLostError), or close().
+   */
+  publish<T>(contract: MessageContract<T>, payload: T, options: PublishOptions): Promise<void>;
+
+  /**
+   * Consumes `queue` on a dedicated channel. Deliveries whose `type` is not one of
+   * the contracts, or whose body fails validation, are dead-lettered at once.
+   * Handler resolution acks (unless it returns a Disposition); a thrown
+   * PermanentError-like error (err.permanent === true) dead-letters; any other throw
+   * requeues. Handlers run inside the logger's request context (correlationId).
+   * After a reconnect the consumer is re-attached; an ack or nack for a delivery
+   * from an earlier channel is dropped (never sent on the new one).
+   */
+  consume<T>(queue: string, contracts: MessageContract<T> | MessageContract<T>[], handler: Handler<T>, options: ConsumeOptions): Promise<ConsumerHandle>;
+
+  /** Serves request contracts on `queue`; errors go back as {code, detail} (AppError wire form). */
+  serve(queue: string, handlers: RpcHandlers, options?: { prefetch?: number }): Promise<RpcServerHandle>;
+
+  /**
+   * Request/reply over direct reply-to. Rejects with AppError TIMEOUT after the
+   * timeout, UNAVAILABLE when nobody serves `queue` (mandatory return) or the
+   * broker is down, or the AppError the server answered with.
+   */
+  request<Q, R>(queue: string, contract: RequestContract<Q, R>, payload: Q, options?: { timeoutMs?: number; correlationId?: string; headers?: Record<string, unknown> }): Promise<R>;
+
+  /** true while a connection is open. */
+  isConnected(): boolean;
+
+  /** Graceful: stop consumers, wait for in-flight handlers and confirms, close. */
+  close(): Promise<void>;
+}
+
+export interface RpcHandlers {
+  [type: string]: { contract: RequestContract<any, any>; handle: RequestHandler<any, any> };
+}
+
+/** Helper to keep handler payload types tied to their contract. */
+export function handler<Q, R>(contract: RequestContract<Q, R>, handle: RequestHandler<Q, R>): RpcHandlers[string] {
+  return { contract, handle };
+}
