@@ -3,3 +3,4 @@ export * from "./topology";
 export * from "./common";
 export * from "./registry";
 export * from "./resources";
+export * from "./system";

@@ -1,0 +1,9 @@
+import { z } from "zod";
+import { defineRequest } from "./message";
+
+/** Answered by every RPC server automatically: liveness over the bus (health/ready, compose health checks). */
+export const ping = defineRequest(
+  "system.health.ping.v1",
+  z.object({}).passthrough(),
+  z.object({ service: z.string(), version: z.string(), ok: z.boolean() }),
+);
