@@ -1,0 +1,6 @@
+export { migrate, prismaMigrationsTableDdl, type MigrateOptions, type MigrateResult, type MigrationLogger } from "./migrate";
+export { ensureDatabase, databaseNameOf, maintenanceUrlOf } from "./ensure-database";
+export { MigrationError, type MigrationProblem, type MigrationProblemKind } from "./errors";
+export { migrationChecksum, checksumMatches } from "./checksum";
+export { planMigrations, type LocalMigration, type AppliedMigration, type MigrationPlan } from "./plan";
+export { readMigrationsDir } from "./migrations-dir";
