@@ -30,3 +30,23 @@ export const QUEUES = {
 
 /** Delivery limit on work queues: a poison message is dead-lettered after this many deliveries. */
 export const WORK_DELIVERY_LIMIT = 5;
+
+/**
+ * The type of every shared exchange. Every service that declares one of these must
+ * use exactly this type (a mismatch is a channel error), so take it from here.
+ */
+export const EXCHANGE_TYPES: Record<(typeof EXCHANGES)[keyof typeof EXCHANGES], "topic" | "direct" | "fanout"> = {
+  "pragma.events": "topic",
+  "pragma.work": "direct",
+  "pragma.results": "topic",
+  "pragma.dlx": "topic",
+  "pragma.retry": "direct",
+};
+
+/** Arguments of quorum queues whose rejects must never be lost (work, results, dead letters). */
+export const QUORUM_DLX_ARGS = {
+  "x-queue-type": "quorum",
+  "x-dead-letter-exchange": "pragma.dlx",
+  "x-dead-letter-strategy": "at-least-once",
+  "x-overflow": "reject-publish",
+} as const;

@@ -1,0 +1,39 @@
+import { providerResults, type MessageContract } from "@pragma/contracts";
+import type { Broker, ConsumerHandle } from "@pragma/messaging";
+import type { Logger } from "@pragma/logger";
+import { recordResult, type WorkerResult } from "../domain/resources/record-result";
+import type { Clock, ResourceRepository } from "../domain/resources/ports";
+import { QUEUES } from "@pragma/contracts";
+
+type AnyResult =
+  | (typeof providerResults.started extends MessageContract<infer T> ? T : never)
+  | (typeof providerResults.succeeded extends MessageContract<infer T> ? T : never)
+  | (typeof providerResults.failed extends MessageContract<infer T> ? T : never);
+
+export async function consumeResults(
+  broker: Broker,
+  deps: { repo: ResourceRepository; clock: Clock; logger: Logger; onApplied?: (r: WorkerResult) => void },
+  prefetch: number,
+): Promise<ConsumerHandle> {
+  const contracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<AnyResult>[];
+  return broker.consume<AnyResult>(
+    QUEUES.results,
+    contracts,
+    async (delivery) => {
+      const p = delivery.payload;
+      const scope = { org_id: p.org_id, project_id: p.project_id, space_id: p.space_id };
+      const base = { eventId: p.event_id, resourceId: p.resource_id, scope };
+      let result: WorkerResult;
+      if (delivery.type === providerResults.started.type) result = { kind: "started", ...base };
+      else if (delivery.type === providerResults.succeeded.type && "outputs" in p)
+        result = { kind: "succeeded", ...base, eventType: p.event_type, outputs: p.outputs };
+      else if ("error" in p) result = { kind: "failed", ...base, error: p.error };
+      else return { action: "dead-letter", reason: "unrecognised result" };
+
+      const outcome = await recordResult(deps, result);
+      deps.logger.debug({ eventId: p.event_id, resourceId: p.resource_id, kind: result.kind, outcome }, "worker result recorded");
+      if (outcome === "applied") deps.onApplied?.(result);
+    },
+    { prefetch },
+  );
+}

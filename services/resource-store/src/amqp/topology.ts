@@ -1,0 +1,15 @@
+import { EXCHANGES, EXCHANGE_TYPES, QUEUES, QUORUM_DLX_ARGS, RPC_QUEUES } from "@pragma/contracts";
+import type { TopologySpec } from "@pragma/messaging";
+
+/** What the resource store needs to exist before it publishes or consumes. */
+export const storeTopology: TopologySpec = {
+  exchanges: [
+    { name: EXCHANGES.work, type: EXCHANGE_TYPES[EXCHANGES.work] },
+    { name: EXCHANGES.results, type: EXCHANGE_TYPES[EXCHANGES.results] },
+    { name: EXCHANGES.deadLetter, type: EXCHANGE_TYPES[EXCHANGES.deadLetter] },
+  ],
+  queues: [{ name: QUEUES.results, arguments: { ...QUORUM_DLX_ARGS } }],
+  bindings: [{ source: EXCHANGES.results, destination: QUEUES.results, routingKey: "provider.event.#" }],
+};
+
+export const STORE_RPC_QUEUE = RPC_QUEUES.resourceStore;

@@ -1,0 +1,20 @@
+import { common, int, loadConfig, z } from "@pragma/config";
+
+export const configSchema = z.object({
+  NODE_ENV: common.NODE_ENV,
+  LOG_LEVEL: common.LOG_LEVEL,
+  DATABASE_URL: common.DATABASE_URL,
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("resource_store"),
+  AMQP_URL: common.AMQP_URL,
+  /** How often the outbox relay looks for unpublished events when nothing wakes it. */
+  OUTBOX_POLL_MS: int(500, 10, 60_000),
+  /** Events the relay publishes per batch (one transaction, confirms awaited together). */
+  OUTBOX_BATCH: int(200, 1, 5000),
+  RESULTS_PREFETCH: int(100, 1, 10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function readConfig(env: Record<string, string | undefined> = process.env): Config {
+  return loadConfig(configSchema, env);
+}

@@ -1,0 +1,40 @@
+import type { EventType, LifecycleState, ResourceRef, TenantScope } from "@pragma/contracts";
+
+/** A resource as the domain sees it (plain data; the repository maps rows). */
+export interface ResourceRecord {
+  rowId: string;
+  scope: TenantScope;
+  resourceId: string;
+  provider: string;
+  resourceType: string;
+  name: string;
+  config: Record<string, unknown>;
+  /** The config the last successful CREATE/UPDATE ran with: an UPDATE's previous_config. */
+  appliedConfig: Record<string, unknown> | null;
+  dependencies: ResourceRef[];
+  ownerReferences: ResourceRef[];
+  outputs: Record<string, unknown>;
+  error: string | null;
+  lifecycleState: LifecycleState;
+  pendingEventId: string | null;
+  provisioned: boolean;
+  tags: string[] | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OutboxEventRecord {
+  eventId: string;
+  scope: TenantScope;
+  resourceId: string;
+  eventType: EventType;
+  provider: string;
+  resourceType: string;
+  resourceName: string;
+  payload: Record<string, unknown>;
+  previousConfig: Record<string, unknown> | null;
+  correlationId: string | null;
+  status: "pending" | "published";
+  createdAt: Date;
+  publishedAt: Date | null;
+}

@@ -1,0 +1,76 @@
+import path from "node:path";
+import { resourceWork, type ResourceWork } from "@pragma/contracts";
+import { ensureDatabase, migrate } from "@pragma/db";
+import { createLogger, type Logger } from "@pragma/logger";
+import { connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@pragma/messaging";
+import { currentContext } from "@pragma/logger";
+import { EXCHANGES } from "@pragma/contracts";
+import type { Config } from "./config";
+import { createPrisma } from "./data/prisma";
+import { PrismaResourceRepository } from "./data/resource.repository";
+import { OutboxRepository } from "./data/outbox.repository";
+import { OutboxRelay } from "./outbox/outbox-relay";
+import { storeTopology, STORE_RPC_QUEUE } from "./amqp/topology";
+import { resourceHandlers } from "./amqp/resource-store.handlers";
+import { consumeResults } from "./amqp/results.consumer";
+
+export interface RunningStore {
+  stop(): Promise<void>;
+  broker: Broker;
+}
+
+const MIGRATIONS_DIR = path.resolve(__dirname, "../prisma/migrations");
+
+export async function startResourceStore(config: Config, opts: { logger?: Logger } = {}): Promise<RunningStore> {
+  const logger = opts.logger ?? createLogger({ service: "resource-store", level: config.LOG_LEVEL });
+
+  await ensureDatabase(config.DATABASE_URL);
+  const { applied } = await migrate({ databaseUrl: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, migrationsDir: MIGRATIONS_DIR, logger });
+  if (applied.length > 0) logger.info({ applied }, "migrations applied");
+
+  const prisma = createPrisma(config.DATABASE_URL, config.DATABASE_SCHEMA);
+  const repo = new PrismaResourceRepository(prisma);
+  const clock = { now: () => new Date() };
+
+  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store" });
+  await broker.addTopology((ch) => declareTopology(ch, storeTopology));
+  await broker.addTopology((ch) => declareTopology(ch, rpcQueueTopology(STORE_RPC_QUEUE)));
+
+  const relay = new OutboxRelay({
+    outbox: new OutboxRepository(prisma),
+    logger,
+    pollMs: config.OUTBOX_POLL_MS,
+    batchSize: config.OUTBOX_BATCH,
+    publish: (e) =>
+      broker.publish(resourceWork, e.payload as unknown as ResourceWork, {
+        exchange: EXCHANGES.work,
+        routingKey: e.provider,
+        messageId: e.event_id,
+        correlationId: e.correlation_id ?? undefined,
+        headers: { "x-resource-id": e.resource_id, "x-org-id": e.org_id, "x-project-id": e.project_id, "x-space-id": e.space_id },
+      }),
+  });
+
+  const applyDeps = {
+    repo,
+    clock,
+    onEventWritten: () => relay.kick(),
+    correlationId: () => currentContext()?.requestId,
+  };
+  const rpc = await broker.serve(STORE_RPC_QUEUE, resourceHandlers(applyDeps));
+  const results = await consumeResults(broker, { repo, clock, logger }, config.RESULTS_PREFETCH);
+  relay.start();
+  logger.info({}, "resource store started");
+
+  return {
+    broker,
+    async stop() {
+      await rpc.cancel();
+      await results.cancel();
+      await relay.stop();
+      await broker.close();
+      await prisma.$disconnect();
+      logger.info({}, "resource store stopped");
+    },
+  };
+}
