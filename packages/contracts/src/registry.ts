@@ -107,6 +107,26 @@ export const Project = z.object({
 });
 export type Project = z.infer<typeof Project>;
 
+/** PATCH /orgs/{org_id}: only the rate limit is mutable; null clears it (the gateway's default applies). */
+export const UpdateOrgBody = z.object({
+  rate_limit: RateLimitSetting.nullable().optional(),
+});
+export type UpdateOrgBody = z.infer<typeof UpdateOrgBody>;
+
+/** PATCH /orgs/{org_id}/projects/{project_id}: `database`, when present, replaces every entry (pools rebuild). */
+export const UpdateProjectBody = z.object({
+  name: nonEmpty().optional(),
+  description: z.string().nullable().optional(),
+  database: z.array(DatabaseEntryInput).min(1, "must contain at least one database").optional(),
+});
+export type UpdateProjectBody = z.infer<typeof UpdateProjectBody>;
+
+export const CreateSpaceBody = z.object({
+  name: nonEmpty(),
+  description: z.string().optional(),
+});
+export type CreateSpaceBody = z.infer<typeof CreateSpaceBody>;
+
 export const Space = z.object({
   space_id: z.string(),
   project_id: z.string(),
@@ -178,6 +198,18 @@ export const registryRequests = {
     z.object({ api_key: z.string(), key: ApiKey }),
   ),
   verifyApiKey: defineRequest("registry.api-key.verify.v1", z.object({ api_key: z.string() }), KeyPrincipal),
+  updateOrg: defineRequest("registry.org.update.v1", z.object({ org_id: z.string(), body: UpdateOrgBody }), Org),
+  listProjects: defineRequest("registry.project.list.v1", z.object({ org_id: z.string() }), z.object({ projects: z.array(Project) })),
+  updateProject: defineRequest(
+    "registry.project.update.v1",
+    z.object({ org_id: z.string(), project_id: z.string(), body: UpdateProjectBody, verify: z.boolean().default(false) }),
+    Project,
+  ),
+  createSpace: defineRequest("registry.space.create.v1", z.object({ org_id: z.string(), project_id: z.string(), body: CreateSpaceBody }), Space),
+  listSpaces: defineRequest("registry.space.list.v1", z.object({ org_id: z.string(), project_id: z.string() }), z.object({ spaces: z.array(Space) })),
+  listApiKeys: defineRequest("registry.api-key.list.v1", z.object({ org_id: z.string() }), z.object({ keys: z.array(ApiKey) })),
+  /** Idempotent: revoking a revoked key answers the key with its first revoked_at. */
+  revokeApiKey: defineRequest("registry.api-key.revoke.v1", z.object({ org_id: z.string(), key_id: z.string() }), ApiKey),
   /** Decrypted credentials of a project's databases: only provider workers ask for these. */
   getCredentials: defineRequest(
     "registry.credentials.get.v1",
