@@ -13,10 +13,18 @@ export interface BrokerOptions {
   connectionName: string;
   /** Max unconfirmed publishes on the confirm channel; publish() waits for room. Default 1000. */
   publishWindow?: number;
-  /** Reconnect backoff. */
+  /**
+   * Reconnect backoff (exponential with jitter). initialMaxRetries bounds the attempts
+   * before the first connection (default 10, about 25 s: a service that cannot reach
+   * the broker at start-up fails); once connected it retries forever.
+   */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; initialMaxRetries?: number };
   /** Default timeout of request(). Default 10 000 ms. */
   requestTimeoutMs?: number;
+  /** Reported by the built-in ping handler. Default: the logger's `version` binding. */
+  version?: string;
+  /** Bound on each wait of close() (in-flight handlers, outstanding confirms). Default 10 000 ms. */
+  closeTimeoutMs?: number;
 }
 
 export interface PublishOptions {
@@ -83,8 +91,10 @@ export interface Broker {
   /**
    * Validates `payload` against the contract, publishes persistent + mandatory on the
    * confirm channel and resolves when the broker confirms. Rejects on: validation
-   * failure (ValidationError), basic.return (UnroutableError), nack (NackError),
-   * connection/channel loss before the confirm (ConnectionLostError), or close().
+   * failure (MessageValidationError, nothing sent), basic.return (UnroutableError),
+   * nack (NackError), connection/channel loss before the confirm or no connection
+   * right now (ConnectionLostError), or after close() (ConnectionLostError).
+   * Never buffers or resends: a rejected publish is the caller's to retry.
    */
   publish<T>(contract: MessageContract<T>, payload: T, options: PublishOptions): Promise<void>;
 
@@ -111,6 +121,9 @@ export interface Broker {
 
   /** true while a connection is open. */
   isConnected(): boolean;
+
+  /** Publishes sent and not yet confirmed (bounded by publishWindow). For tests and metrics. */
+  inFlightPublishes(): number;
 
   /** Graceful: stop consumers, wait for in-flight handlers and confirms, close. */
   close(): Promise<void>;
