@@ -1,0 +1,24 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import { Prisma, PrismaClient } from "../generated/prisma/client";
+import { UniqueViolation } from "../domain/ports";
+
+export type Db = PrismaClient;
+
+export function createPrismaClient(databaseUrl: string, schema: string): Db {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, application_name: "registry" }, { schema }) });
+}
+
+/** Runs `fn`, turning Prisma's unique violation into the domain's, so the domain never sees Prisma types. */
+export async function mapUnique<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
+      const target = (err.meta as { target?: unknown; modelName?: unknown } | undefined)?.target;
+      throw new UniqueViolation(Array.isArray(target) ? target.join(",") : typeof target === "string" ? target : undefined);
+    }
+    throw err;
+  }
+}
+
+export const iso = (d: Date): string => d.toISOString();

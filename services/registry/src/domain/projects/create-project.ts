@@ -1,0 +1,56 @@
+import type { CreateProjectBody, Project } from "@pragma/contracts";
+import { registryEvents } from "@pragma/contracts";
+import { AppError } from "@pragma/errors";
+import { newId } from "@pragma/ids";
+import type { PasswordCipher } from "../../crypto/password-cipher";
+import { UniqueViolation, type DatabaseProbe, type EventSink, type OrgRepository, type ProjectRepository } from "../ports";
+import { presentProject } from "./present";
+import { sealDatabases, verifyDatabases } from "./seal-databases";
+
+export interface CreateProjectDeps {
+  orgs: OrgRepository;
+  projects: ProjectRepository;
+  cipher: PasswordCipher;
+  events: EventSink;
+  probe: DatabaseProbe;
+}
+
+/**
+ * Idempotent on (org, abbreviation): a retry gets the stored project with its
+ * default space_id (208) instead of an error, so a client can carry on. The
+ * unique constraint, not the pre-read, decides concurrent creates.
+ */
+export async function createProject(
+  deps: CreateProjectDeps,
+  input: { org_id: string; body: CreateProjectBody; verify: boolean },
+): Promise<{ created: boolean; project: Project }> {
+  const { org_id, body } = input;
+  const org = await deps.orgs.findById(org_id);
+  if (!org) throw new AppError("NOT_FOUND", "Organization not found");
+
+  const existing = await deps.projects.findByAbbreviation(org_id, body.abbreviation);
+  if (existing) return { created: false, project: presentProject(existing) };
+
+  if (input.verify) await verifyDatabases(deps.probe, body.database);
+
+  let stored;
+  try {
+    stored = await deps.projects.insertWithDefaultSpace({
+      project_id: newId("project"),
+      default_space_id: newId("space"),
+      org_id,
+      name: body.name,
+      abbreviation: body.abbreviation,
+      description: body.description ?? null,
+      databases: sealDatabases(deps.cipher, body.database),
+    });
+  } catch (err) {
+    if (!(err instanceof UniqueViolation)) throw err;
+    const winner = await deps.projects.findByAbbreviation(org_id, body.abbreviation);
+    if (winner) return { created: false, project: presentProject(winner) };
+    throw err;
+  }
+  const project = presentProject(stored);
+  await deps.events.publish(registryEvents.projectCreated, { project }, { orgId: org_id, projectId: project.project_id, spaceId: project.space_id });
+  return { created: true, project };
+}

@@ -1,0 +1,35 @@
+import type { DatabaseEntryInput, Project } from "@pragma/contracts";
+import { registryEvents } from "@pragma/contracts";
+import { AppError } from "@pragma/errors";
+import type { PasswordCipher } from "../../crypto/password-cipher";
+import type { DatabaseProbe, EventSink, ProjectPatch, ProjectRepository } from "../ports";
+import { presentProject } from "./present";
+import { sealDatabases, verifyDatabases } from "./seal-databases";
+
+export interface UpdateProjectDeps {
+  projects: ProjectRepository;
+  cipher: PasswordCipher;
+  events: EventSink;
+  probe: DatabaseProbe;
+}
+
+/**
+ * PATCH: name, description, and `database` replaced as a whole. Workers learn of
+ * new connections from registry.project.updated.v1 and rebuild their pools.
+ */
+export async function updateProject(
+  deps: UpdateProjectDeps,
+  input: { org_id: string; project_id: string; body: { name?: string; description?: string | null; database?: DatabaseEntryInput[] }; verify: boolean },
+): Promise<Project> {
+  const { org_id, project_id, body } = input;
+  if (body.database && input.verify) await verifyDatabases(deps.probe, body.database);
+  const patch: ProjectPatch = {};
+  if (body.name !== undefined) patch.name = body.name;
+  if (body.description !== undefined) patch.description = body.description;
+  if (body.database !== undefined) patch.databases = sealDatabases(deps.cipher, body.database);
+  const stored = await deps.projects.update(org_id, project_id, patch);
+  if (!stored) throw new AppError("NOT_FOUND", "Project not found");
+  const project = presentProject(stored);
+  await deps.events.publish(registryEvents.projectUpdated, { project }, { orgId: org_id, projectId: project_id, spaceId: project.space_id });
+  return project;
+}
