@@ -1,0 +1,247 @@
+import { AppError } from "@pragma/errors";
+import { runWithContext } from "@pragma/logger";
+import { createVhost, waitFor, type TestVhost } from "@pragma/testing";
+import { ping } from "@pragma/contracts";
+import { ConnectionLostError, MessageValidationError, UnroutableError, handler, rpcQueueTopology, type Broker, type Delivery } from "../src";
+import { EXCHANGE, admin, deferred, drain, echo, fails, messageCount, queueWithDlq, sleep, slow, startBroker, thingCreated, thingDeleted } from "./helpers";
+
+let vh: TestVhost;
+let broker: Broker;
+let adm: Awaited<ReturnType<typeof admin>>;
+
+beforeAll(async () => {
+  vh = await createVhost("messaging-broker");
+  adm = await admin(vh.amqpUrl);
+  ({ broker } = await startBroker(vh.amqpUrl));
+  await broker.addTopology(async (ch) => {
+    await ch.assertExchange(EXCHANGE, "topic", { durable: true });
+  });
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await adm?.close();
+  await vh?.dispose();
+});
+
+describe("publish", () => {
+  it("resolves once confirmed, with the message properties set", async () => {
+    await queueWithDlq(adm.ch, "q.publish");
+    await runWithContext({ requestId: "req_abc", orgId: "org1" }, () =>
+      broker.publish(thingCreated, { id: "t1", n: 1 }, { exchange: EXCHANGE, routingKey: "q.publish", headers: { "x-extra": "1" } }),
+    );
+    const [m] = await drain(adm.ch, "q.publish");
+    expect(m).toBeDefined();
+    expect(JSON.parse(m!.content.toString())).toEqual({ id: "t1", n: 1 });
+    const p = m!.properties;
+    expect(p.messageId).toMatch(/^msg_[0-9A-Z]{26}$/);
+    expect(p.correlationId).toBe("req_abc");
+    expect(p.type).toBe("test.thing.created.v1");
+    expect(p.contentType).toBe("application/json");
+    expect(p.deliveryMode).toBe(2);
+    expect(Math.abs(p.timestamp - Date.now() / 1000)).toBeLessThan(60);
+    expect(p.headers).toMatchObject({ "x-extra": "1", "x-org-id": "org1" });
+    expect(broker.inFlightPublishes()).toBe(0);
+  });
+
+  it("rejects with UnroutableError when no queue is bound (mandatory + basic.return)", async () => {
+    const err = await broker.publish(thingCreated, { id: "t2", n: 2 }, { exchange: EXCHANGE, routingKey: "nobody.listens", messageId: "msg_unroutable" }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnroutableError);
+    expect((err as UnroutableError).messageId).toBe("msg_unroutable");
+    expect((err as UnroutableError).replyCode).toBe(312);
+    // The channel survives a return.
+    await queueWithDlq(adm.ch, "q.after-return");
+    await broker.publish(thingCreated, { id: "t3", n: 3 }, { exchange: EXCHANGE, routingKey: "q.after-return" });
+    expect(await messageCount(adm.ch, "q.after-return")).toBe(1);
+  });
+
+  it("rejects an invalid payload with MessageValidationError before sending anything", async () => {
+    await queueWithDlq(adm.ch, "q.invalid");
+    const err = await broker.publish(thingCreated, { id: "t4", n: "not a number" } as never, { exchange: EXCHANGE, routingKey: "q.invalid" }).catch((e) => e);
+    expect(err).toBeInstanceOf(MessageValidationError);
+    expect((err as MessageValidationError).issues[0]?.loc).toEqual(["n"]);
+    await sleep(100);
+    expect(await messageCount(adm.ch, "q.invalid")).toBe(0);
+    expect(broker.inFlightPublishes()).toBe(0);
+  });
+
+  it("keeps at most publishWindow publishes unconfirmed and confirms them all", async () => {
+    const { broker: small } = await startBroker(vh.amqpUrl, { publishWindow: 10, connectionName: "window-test" });
+    try {
+      await queueWithDlq(adm.ch, "q.window");
+      let max = 0;
+      const sample = () => (max = Math.max(max, small.inFlightPublishes()));
+      const timer = setInterval(sample, 1);
+      const all = Array.from({ length: 1000 }, (_, i) =>
+        small.publish(thingCreated, { id: `w${i}`, n: i }, { exchange: EXCHANGE, routingKey: "q.window" }).then(sample),
+      );
+      sample();
+      await Promise.all(all);
+      clearInterval(timer);
+      expect(max).toBeGreaterThan(1);
+      expect(max).toBeLessThanOrEqual(10);
+      expect(small.inFlightPublishes()).toBe(0);
+      await waitFor(async () => (await messageCount(adm.ch, "q.window")) === 1000, { message: "1000 messages queued" });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("rejects after close()", async () => {
+    const { broker: b } = await startBroker(vh.amqpUrl, { connectionName: "closed-test" });
+    await b.close();
+    expect(b.isConnected()).toBe(false);
+    await expect(b.publish(thingCreated, { id: "x", n: 1 }, { exchange: EXCHANGE, routingKey: "q.publish" })).rejects.toBeInstanceOf(ConnectionLostError);
+  });
+});
+
+describe("consume", () => {
+  it("dead-letters unknown types, non-JSON and invalid bodies without calling the handler", async () => {
+    const dlq = await queueWithDlq(adm.ch, "q.validate");
+    const seen: string[] = [];
+    const handle = await broker.consume("q.validate", [thingCreated, thingDeleted], async (d) => void seen.push(d.messageId), { prefetch: 10 });
+    const pub = (type: string, body: string, messageId: string) =>
+      adm.ch.publish(EXCHANGE, "q.validate", Buffer.from(body), { type, messageId, contentType: "application/json" });
+    pub("test.unknown.thing.v1", JSON.stringify({ id: "a" }), "m-unknown");
+    pub("test.thing.created.v1", "{not json", "m-notjson");
+    pub("test.thing.created.v1", JSON.stringify({ id: "a", n: "x" }), "m-invalid");
+    pub("test.thing.deleted.v1", JSON.stringify({ id: "ok" }), "m-ok");
+    await waitFor(async () => (await messageCount(adm.ch, dlq)) === 3, { message: "3 dead letters" });
+    await waitFor(async () => seen.length === 1);
+    expect(seen).toEqual(["m-ok"]);
+    const dead = (await drain(adm.ch, dlq)).map((m) => m.properties.messageId).sort();
+    expect(dead).toEqual(["m-invalid", "m-notjson", "m-unknown"]);
+    await handle.cancel();
+  });
+
+  it("dead-letters on a permanent error and on a dead-letter disposition, requeues on other throws", async () => {
+    const dlq = await queueWithDlq(adm.ch, "q.errors");
+    const calls: { id: string; redelivered: boolean; requestId?: string }[] = [];
+    const handle = await broker.consume(
+      "q.errors",
+      thingCreated,
+      async (d: Delivery<{ id: string; n: number }>) => {
+        calls.push({ id: d.payload.id, redelivered: d.redelivered });
+        if (d.payload.id === "permanent") throw Object.assign(new Error("bad config"), { permanent: true });
+        if (d.payload.id === "disposition") return { action: "dead-letter", reason: "nope" };
+        if (d.payload.id === "transient" && !d.redelivered) throw new Error("try again");
+        return undefined;
+      },
+      { prefetch: 5 },
+    );
+    for (const id of ["permanent", "disposition", "transient"]) {
+      await broker.publish(thingCreated, { id, n: 0 }, { exchange: EXCHANGE, routingKey: "q.errors", messageId: `m-${id}` });
+    }
+    await waitFor(async () => calls.filter((c) => c.id === "transient").length === 2, { message: "transient redelivered" });
+    await waitFor(async () => (await messageCount(adm.ch, dlq)) === 2, { message: "2 dead letters" });
+    expect(calls.filter((c) => c.id === "transient").map((c) => c.redelivered)).toEqual([false, true]);
+    expect(calls.filter((c) => c.id === "permanent")).toHaveLength(1);
+    expect((await drain(adm.ch, dlq)).map((m) => m.properties.messageId).sort()).toEqual(["m-disposition", "m-permanent"]);
+    await handle.cancel();
+    expect(await messageCount(adm.ch, "q.errors")).toBe(0);
+  });
+
+  it("runs the handler in the message's request context", async () => {
+    await queueWithDlq(adm.ch, "q.context");
+    const got = deferred<{ correlationId?: string; deliveryCount: number }>();
+    const { currentContext } = await import("@pragma/logger");
+    const handle = await broker.consume("q.context", thingCreated, async (d) => got.resolve({ correlationId: currentContext()?.requestId, deliveryCount: d.deliveryCount }), { prefetch: 1 });
+    await broker.publish(thingCreated, { id: "c", n: 1 }, { exchange: EXCHANGE, routingKey: "q.context", correlationId: "req_ctx1" });
+    expect(await got.promise).toEqual({ correlationId: "req_ctx1", deliveryCount: 0 });
+    await handle.cancel();
+  });
+
+  it("fails consume() at once when the queue does not exist", async () => {
+    await expect(broker.consume("q.missing", thingCreated, async () => undefined, { prefetch: 1 })).rejects.toThrow(/NOT_FOUND|no queue/);
+  });
+});
+
+describe("rpc", () => {
+  beforeAll(async () => {
+    await broker.addTopology(rpcQueueTopology("rpc.test"));
+    await broker.serve("rpc.test", {
+      [echo.type]: handler(echo, async (q, ctx) => ({ text: q.text.toUpperCase(), correlationId: ctx.correlationId })),
+      [slow.type]: handler(slow, async (q) => {
+        await sleep(q.ms);
+        return { done: true };
+      }),
+      [fails.type]: handler(fails, async (q) => {
+        if (q.kind === "app") throw new AppError("NOT_FOUND", "Thing not found: x");
+        throw new Error("secret internals");
+      }),
+    });
+  });
+
+  it("round-trips a request with its correlation id", async () => {
+    const res = await runWithContext({ requestId: "req_rpc1" }, () => broker.request("rpc.test", echo, { text: "hi" }));
+    expect(res).toEqual({ text: "HI", correlationId: "req_rpc1" });
+  });
+
+  it("answers ping automatically", async () => {
+    expect(await broker.request("rpc.test", ping, {})).toEqual({ service: "messaging-test", version: "9.9.9", ok: true });
+  });
+
+  it("maps an AppError to the same AppError and anything else to a generic INTERNAL", async () => {
+    const app = await broker.request("rpc.test", fails, { kind: "app" }).catch((e) => e);
+    expect(app).toBeInstanceOf(AppError);
+    expect(app).toMatchObject({ code: "NOT_FOUND", detail: "Thing not found: x" });
+    const crash = await broker.request("rpc.test", fails, { kind: "crash" }).catch((e) => e);
+    expect(crash).toMatchObject({ code: "INTERNAL", detail: "Internal server error" });
+  });
+
+  it("rejects an invalid request before sending it", async () => {
+    await expect(broker.request("rpc.test", echo, { text: 1 } as never)).rejects.toBeInstanceOf(MessageValidationError);
+  });
+
+  it("times out with TIMEOUT", async () => {
+    const started = Date.now();
+    const err = await broker.request("rpc.test", slow, { ms: 1500 }, { timeoutMs: 300 }).catch((e) => e);
+    expect(err).toMatchObject({ code: "TIMEOUT" });
+    expect(Date.now() - started).toBeLessThan(1200);
+    // The late reply is ignored and the client keeps working.
+    await sleep(1300);
+    expect(await broker.request("rpc.test", echo, { text: "after" })).toMatchObject({ text: "AFTER" });
+  });
+
+  it("rejects with UNAVAILABLE when nobody serves the queue", async () => {
+    const started = Date.now();
+    const err = await broker.request("rpc.nobody", echo, { text: "x" }, { timeoutMs: 5000 }).catch((e) => e);
+    expect(err).toMatchObject({ code: "UNAVAILABLE", detail: "service rpc.nobody unavailable" });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("serves concurrent requests and matches each reply to its request", async () => {
+    const texts = Array.from({ length: 50 }, (_, i) => `t${i}`);
+    const res = await Promise.all(texts.map((text) => broker.request("rpc.test", echo, { text })));
+    expect(res.map((r) => r.text)).toEqual(texts.map((t) => t.toUpperCase()));
+  });
+});
+
+describe("close", () => {
+  it("waits for in-flight handlers and acks them before closing", async () => {
+    await queueWithDlq(adm.ch, "q.close");
+    const { broker: b, logs } = await startBroker(vh.amqpUrl, { connectionName: "close-test" });
+    let started = 0;
+    let finished = 0;
+    await b.consume(
+      "q.close",
+      thingCreated,
+      async () => {
+        started += 1;
+        await sleep(500);
+        finished += 1;
+      },
+      { prefetch: 10 },
+    );
+    for (let i = 0; i < 5; i++) await broker.publish(thingCreated, { id: `c${i}`, n: i }, { exchange: EXCHANGE, routingKey: "q.close" });
+    await waitFor(async () => started === 5, { message: "5 handlers started" });
+    expect(finished).toBe(0);
+    await b.close();
+    expect(finished).toBe(5);
+    expect(b.isConnected()).toBe(false);
+    // Unacked messages would be back in the queue once the connection is gone.
+    await sleep(100);
+    expect(await messageCount(adm.ch, "q.close")).toBe(0);
+    expect(logs.text()).not.toMatch(/dropping ack/);
+  });
+});
