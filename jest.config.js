@@ -30,6 +30,7 @@ module.exports = {
       transform,
       testMatch: ["<rootDir>/packages/*/test/**/*.int.test.ts", "<rootDir>/services/*/test/**/*.int.test.ts", "<rootDir>/test/**/*.int.test.ts"],
       globalSetup: "<rootDir>/packages/testing/src/global-setup.ts",
+      globalTeardown: "<rootDir>/packages/testing/src/global-teardown.ts",
       testTimeout: 60000,
     },
   ],
