@@ -4,3 +4,4 @@ export * from "./common";
 export * from "./registry";
 export * from "./resources";
 export * from "./system";
+export * from "./http";

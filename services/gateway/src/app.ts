@@ -1,0 +1,63 @@
+import express, { type Express } from "express";
+import "./http/locals";
+import { assignRequestId, bindRequestContext } from "./http/request-id";
+import { errorMiddleware } from "./http/errors";
+import { fallback, mountRoutes, type AnyRoute } from "./http/route";
+import { authenticate, rateLimit, requireRole, requireServerKey } from "./http/auth.middleware";
+import { healthRoutes } from "./http/health.routes";
+import { authRoutes } from "./http/auth.routes";
+import { systemRoutes } from "./http/system.routes";
+import { resourceRoutes } from "./http/resources.routes";
+import { openApiRoute } from "./http/openapi.routes";
+import type { GatewayDeps } from "./http/deps";
+
+export const GATEWAY_VERSION = "0.1.0";
+
+export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
+  const routes: AnyRoute[] = [];
+  routes.push(
+    ...healthRoutes(deps),
+    openApiRoute(() => routes, GATEWAY_VERSION),
+    ...authRoutes(deps),
+    ...systemRoutes(deps),
+    ...resourceRoutes(deps),
+  );
+  return routes;
+}
+
+export function createApp(deps: GatewayDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  // Behind a load balancer the client address comes from X-Forwarded-For; we never trust it for identity.
+  app.set("trust proxy", false);
+
+  app.use(assignRequestId);
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms), request_id: res.locals.requestId }, "request");
+    });
+    next();
+  });
+  app.use(express.json({ limit: deps.config.bodyLimitBytes, type: ["application/json", "application/*+json"] }));
+  app.use(bindRequestContext);
+
+  const routes = buildRoutes(deps);
+  const router = express.Router();
+  mountRoutes(router, routes, {
+    authenticate: authenticate(deps.tokens),
+    rateLimit: rateLimit({
+      bucket: deps.bucket,
+      tenancy: deps.tenancy,
+      defaults: { requestsPerSecond: deps.config.rateLimit.requestsPerSecond, burst: deps.config.rateLimit.burst },
+      logger: deps.logger,
+    }),
+    requireRole,
+    requireServerKey: requireServerKey(deps.config.serverKey),
+  });
+  app.use(router);
+  app.use(fallback(routes));
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

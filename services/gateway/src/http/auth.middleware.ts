@@ -1,0 +1,96 @@
+import type { Request, RequestHandler } from "express";
+import type { Role } from "@pragma/contracts";
+import { AppError } from "@pragma/errors";
+import type { Logger } from "@pragma/logger";
+import { notAuthenticated, type TokenService } from "../auth/tokens";
+import { serverKeyMatches } from "../auth/server-key";
+import { roleAllows } from "../auth/roles";
+import type { TokenBucket, BucketLimit } from "../rate-limit/token-bucket";
+import type { Tenancy } from "../tenancy";
+
+function headerString(req: Request, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function bearerToken(req: Request): string | undefined {
+  const h = headerString(req, "authorization");
+  if (!h) return undefined;
+  const m = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(h);
+  return m?.[1];
+}
+
+/** Verifies the bearer token; the principal comes from its claims only, never from client-sent identity headers. */
+export function authenticate(tokens: TokenService): RequestHandler {
+  return (req, res, next) => {
+    const token = bearerToken(req);
+    if (!token) throw notAuthenticated();
+    res.locals.principal = tokens.verify(token);
+    next();
+  };
+}
+
+export function requireServerKey(serverKey: string): RequestHandler {
+  return (req, _res, next) => {
+    if (!serverKeyMatches(serverKey, headerString(req, "x-server-key"))) throw notAuthenticated();
+    next();
+  };
+}
+
+export function requireRole(role: Role): RequestHandler {
+  return (_req, res, next) => {
+    const p = res.locals.principal;
+    if (!p) throw notAuthenticated();
+    if (!roleAllows(p.role, role)) throw new AppError("FORBIDDEN", `Role '${p.role}' cannot perform this action; it needs '${role}'`);
+    next();
+  };
+}
+
+export interface RateLimitDeps {
+  bucket: TokenBucket;
+  tenancy: Tenancy;
+  defaults: BucketLimit;
+  logger: Logger;
+}
+
+/**
+ * Per-org token bucket. When Redis cannot answer we fail open (the request goes on
+ * without rate-limit headers) and log at most once per 10 s: the limit protects
+ * capacity, it is not a security boundary, and authentication still applies. The
+ * README explains the choice; /health/ready reports redis as down meanwhile.
+ */
+export function rateLimit(deps: RateLimitDeps): RequestHandler {
+  let lastWarnAt = 0;
+  return async (_req, res, next) => {
+    const p = res.locals.principal;
+    if (!p) throw notAuthenticated();
+    let limit = deps.defaults;
+    try {
+      const org = await deps.tenancy.getOrg(p.orgId);
+      if (org.rate_limit) limit = { requestsPerSecond: org.rate_limit.requests_per_second, burst: org.rate_limit.burst };
+    } catch (err) {
+      // The org's override is an optimisation of the limit, not a reason to refuse; the default applies.
+      deps.logger.debug({ err, orgId: p.orgId }, "org rate limit lookup failed, using default");
+    }
+    let decision;
+    try {
+      decision = await deps.bucket.take(`ratelimit:org:${p.orgId}`, limit);
+    } catch (err) {
+      const now = Date.now();
+      if (now - lastWarnAt > 10_000) {
+        lastWarnAt = now;
+        deps.logger.warn({ err: (err as Error).message }, "rate limiter unavailable, failing open");
+      }
+      next();
+      return;
+    }
+    res.setHeader("RateLimit-Limit", String(decision.limit));
+    res.setHeader("RateLimit-Remaining", String(decision.remaining));
+    res.setHeader("RateLimit-Reset", String(decision.resetSeconds));
+    if (!decision.allowed) {
+      res.setHeader("Retry-After", String(decision.retryAfterSeconds));
+      throw new AppError("RATE_LIMITED", "Rate limit exceeded");
+    }
+    next();
+  };
+}

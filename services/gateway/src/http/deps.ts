@@ -1,0 +1,18 @@
+import type { Logger } from "@pragma/logger";
+import type { GatewayConfig } from "../config";
+import type { Bus } from "../bus";
+import type { TokenService } from "../auth/tokens";
+import type { Tenancy } from "../tenancy";
+import type { Readiness } from "../readiness";
+import type { TokenBucket } from "../rate-limit/token-bucket";
+
+/** Everything routes may touch; built once by service.ts. */
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  bus: Bus;
+  tokens: TokenService;
+  tenancy: Tenancy;
+  bucket: TokenBucket;
+  readiness: Readiness;
+}

@@ -1,0 +1,11 @@
+import { z } from "zod";
+
+/** Documented request headers for routes that run in a project/space scope. */
+export const TenancyHeaders = z.object({
+  "x-project-id": z.string().optional().describe("Project to act in; defaults to the token's project."),
+  "x-space-id": z.string().optional().describe("Space to act in; defaults to the token's space, else the project's default space."),
+});
+
+export const OrgIdParams = z.object({ org_id: z.string().min(1) });
+export const ProjectParams = z.object({ org_id: z.string().min(1), project_id: z.string().min(1) });
+export const ResourceIdParams = z.object({ resource_id: z.string().min(1).max(512) });

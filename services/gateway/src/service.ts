@@ -1,0 +1,98 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { Redis } from "ioredis";
+import { createLogger, type Logger } from "@pragma/logger";
+import { connectBroker, type Broker } from "@pragma/messaging";
+import type { GatewayConfig } from "./config";
+import { createApp } from "./app";
+import { createBus } from "./bus";
+import { TokenService } from "./auth/tokens";
+import { Tenancy } from "./tenancy";
+import { TokenBucket } from "./rate-limit/token-bucket";
+import { createReadiness } from "./readiness";
+
+export interface GatewayHandle {
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes the broker and Redis. */
+  stop(): Promise<void>;
+}
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export function createRedis(config: GatewayConfig): Redis {
+  return new Redis(config.redisUrl, {
+    keyPrefix: config.redisKeyPrefix,
+    // Without these a Redis outage would park every request in ioredis's offline queue
+    // instead of letting the rate limiter fail open at once.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 500,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+export async function startGateway(config: GatewayConfig, opts: { logger?: Logger } = {}): Promise<GatewayHandle> {
+  const logger = opts.logger ?? createLogger({ service: "gateway", level: config.logLevel });
+  if (config.generated.length > 0) {
+    logger.warn({ generated: config.generated }, "development mode: generated missing secrets; tokens and the server key change on every restart");
+  }
+
+  let broker: Broker | undefined;
+  let redis: Redis | undefined;
+  let server: Server | undefined;
+
+  const closeClients = async () => {
+    await broker?.close().catch((err: unknown) => logger.error({ err }, "broker close failed"));
+    if (redis) {
+      await redis.quit().catch(() => redis?.disconnect());
+    }
+  };
+
+  try {
+    redis = createRedis(config);
+    // Redis is optional at runtime (fail open), so a failure to connect is logged, not fatal.
+    redis.on("error", (err: Error) => logger.debug({ err: err.message }, "redis error"));
+    broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs });
+    const bus = createBus(broker, config.rpcTimeoutMs);
+    const app = createApp({
+      config,
+      logger,
+      bus,
+      tokens: new TokenService(config.jwt),
+      tenancy: new Tenancy(bus, { scopeCacheMs: config.scopeCacheMs, orgCacheMs: config.rateLimit.orgSettingCacheMs }),
+      bucket: new TokenBucket(redis),
+      readiness: createReadiness({ bus, redis }),
+    });
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+    // Slow-loris guard; well above any RPC timeout.
+    server.requestTimeout = Math.max(30_000, config.rpcTimeoutMs * 2);
+    server.headersTimeout = 20_000;
+  } catch (err) {
+    await closeClients();
+    throw err;
+  }
+
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, "gateway listening");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const s = server!;
+      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+      s.closeIdleConnections();
+      const timer = setTimeout(() => {
+        logger.warn({ timeoutMs: DRAIN_TIMEOUT_MS }, "drain timeout, closing remaining connections");
+        s.closeAllConnections();
+      }, DRAIN_TIMEOUT_MS);
+      await closed;
+      clearTimeout(timer);
+      await closeClients();
+      logger.info("gateway stopped");
+    })());
+
+  return { port, stop };
+}
