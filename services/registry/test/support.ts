@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { EXCHANGES } from "@pragma/contracts";
+import { EXCHANGES, registryEvents, type MessageContract } from "@pragma/contracts";
 import type { CreateOrgBody, CreateProjectBody } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
@@ -84,4 +84,22 @@ export function projectBody(overrides: Partial<CreateProjectBody> = {}, password
     ],
     ...overrides,
   };
+}
+
+export interface CapturedEvent {
+  type: string;
+  payload: unknown;
+  headers: Record<string, unknown>;
+}
+
+/** Binds a fresh queue to pragma.events '#' and records every event, as any subscriber would see it. */
+export async function captureEvents(client: Broker, queue: string): Promise<{ events: CapturedEvent[]; stop(): Promise<void> }> {
+  const events: CapturedEvent[] = [];
+  await client.addTopology(async (ch) => {
+    await ch.assertQueue(queue, { durable: false, autoDelete: true });
+    await ch.bindQueue(queue, EXCHANGES.events, "#");
+  });
+  const contracts = Object.values(registryEvents) as MessageContract<unknown>[];
+  const handle = await client.consume(queue, contracts, async (d) => void events.push({ type: d.type, payload: d.payload, headers: d.headers }), { prefetch: 50 });
+  return { events, stop: () => handle.cancel() };
 }
