@@ -1,0 +1,5 @@
+export * from "./errors";
+export * from "./redact";
+export * from "./context";
+export * from "./define";
+export { z } from "zod";

@@ -1,0 +1,83 @@
+import { AppError } from "@pragma/errors";
+import type { Logger } from "@pragma/logger";
+import { handler, type RpcHandlers } from "@pragma/messaging";
+import { redactText, typeDefinitions, type DbType, type DatabaseOptions, type InspectContext, type Provider, type SqlDatabase } from "@pragma/provider-sdk";
+import type { ResourceLogRepository } from "../data/resource-log.repository";
+import { scopedKey } from "../data/redis-keys";
+import { workerRequests, type InspectedResource } from "../worker-contracts";
+
+export interface RpcDeps {
+  providers: ReadonlyMap<string, Provider>;
+  /** Providers this replica serves; types of others are not listed or inspected here. */
+  served: readonly string[];
+  resourceLog: ResourceLogRepository;
+  database(scope: { orgId: string; projectId: string }, dbType?: DbType, options?: DatabaseOptions): Promise<SqlDatabase>;
+  knownSecrets(): string[];
+  logger: Logger;
+  inspectTimeoutMs: number;
+}
+
+function typeOf(deps: RpcDeps, r: InspectedResource) {
+  const type = deps.served.includes(r.provider) ? deps.providers.get(r.provider)?.types.get(r.resource_type) : undefined;
+  if (!type) throw new AppError("NOT_FOUND", `Unknown resource type: ${r.provider}/${r.resource_type}`);
+  return type;
+}
+
+function inspectContext(deps: RpcDeps, r: InspectedResource, signal: AbortSignal): InspectContext<any, any> {
+  const type = typeOf(deps, r);
+  const parsed = type.config.safeParse(r.config);
+  return {
+    config: parsed.success ? parsed.data : r.config,
+    outputs: r.outputs,
+    resource: { provider: r.provider, type: r.resource_type, name: r.resource_name, id: r.resource_id, orgId: r.org_id, projectId: r.project_id, spaceId: r.space_id },
+    logger: deps.logger.child({ resourceId: r.resource_id }),
+    signal,
+    database: (dbType, options) => deps.database({ orgId: r.org_id, projectId: r.project_id }, dbType, options),
+  };
+}
+
+async function bounded<T>(deps: RpcDeps, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), deps.inspectTimeoutMs);
+  try {
+    return await fn(ac.signal);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    // The provider's own failure is the upstream's, and may quote a connection string.
+    throw new AppError("UPSTREAM_ERROR", `${what} failed: ${redactText(err instanceof Error ? err.message : String(err), deps.knownSecrets())}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function workerRpcHandlers(deps: RpcDeps): RpcHandlers {
+  return {
+    [workerRequests.health.type]: handler(workerRequests.health, async (r) => {
+      const type = typeOf(deps, r);
+      if (!type.health) throw new AppError("NOT_FOUND", `Resource type ${r.provider}/${r.resource_type} has no health check`);
+      const health = type.health.bind(type);
+      const h = await bounded(deps, "health check", (signal) => health(inspectContext(deps, r, signal)));
+      return { resource_id: r.resource_id, status: h.status, message: h.message ?? null, details: h.details ?? null, checked_at: new Date().toISOString() };
+    }),
+    [workerRequests.logs.type]: handler(workerRequests.logs, async (r) => {
+      const type = typeOf(deps, r);
+      const since = r.since ? new Date(r.since).toISOString() : undefined;
+      const query = since ? { tail: r.tail, since } : { tail: r.tail };
+      if (type.logs) {
+        const logs = type.logs.bind(type);
+        const lines = await bounded(deps, "logs", (signal) => logs(inspectContext(deps, r, signal), query));
+        return { resource_id: r.resource_id, lines: lines.slice(-r.tail) };
+      }
+      return { resource_id: r.resource_id, lines: await deps.resourceLog.tail(scopedKey(r), r.tail, since) };
+    }),
+    [workerRequests.listTypes.type]: handler(workerRequests.listTypes, async (q) => {
+      const types = deps.served
+        .filter((p) => !q.provider || q.provider === p)
+        .flatMap((p) => {
+          const provider = deps.providers.get(p);
+          return provider ? typeDefinitions(provider) : [];
+        });
+      return { types };
+    }),
+  };
+}

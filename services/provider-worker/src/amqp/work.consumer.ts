@@ -1,0 +1,63 @@
+import { EXCHANGES, HEADERS, QUEUES, providerResults, resourceWork, type ResourceWork } from "@pragma/contracts";
+import type { Broker, ConsumerHandle } from "@pragma/messaging";
+import type { ResultKind, WorkInput } from "../domain/process-event";
+
+const RESULT_CONTRACTS = { started: providerResults.started, succeeded: providerResults.succeeded, failed: providerResults.failed } as const;
+
+/** The broker side of processEvent: every publish is confirmed before it resolves. */
+export function brokerPublishers(broker: Broker) {
+  return {
+    publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void> {
+      const contract = RESULT_CONTRACTS[kind];
+      return broker.publish(contract as typeof providerResults.succeeded, payload as never, {
+        exchange: EXCHANGES.results,
+        routingKey: contract.type,
+        // One id per (event, kind): the store dedupes results by message id too.
+        messageId: `${input.work.event_id}:${kind}`,
+        correlationId: input.correlationId,
+        headers: tenantHeaders(input.work),
+      });
+    },
+    publishRetry(input: WorkInput, headers: Record<string, unknown>, delayMs: number): Promise<void> {
+      return broker.publish(resourceWork, input.work, {
+        exchange: EXCHANGES.retry,
+        routingKey: QUEUES.retryTier(delayMs),
+        messageId: input.work.event_id,
+        correlationId: input.correlationId,
+        // Dead-lettering from the delay queue keeps CC routing keys, so the expired
+        // message re-enters pragma.work under its provider's key.
+        headers: { ...headers, CC: [input.work.provider] },
+      });
+    },
+    publishDeadLetter(input: WorkInput, headers: Record<string, unknown>): Promise<void> {
+      return broker.publish(resourceWork, input.work, {
+        exchange: EXCHANGES.deadLetter,
+        routingKey: input.work.provider,
+        messageId: input.work.event_id,
+        correlationId: input.correlationId,
+        headers,
+      });
+    },
+  };
+}
+
+function tenantHeaders(w: ResourceWork): Record<string, string> {
+  return { [HEADERS.orgId]: w.org_id, [HEADERS.projectId]: w.project_id, [HEADERS.spaceId]: w.space_id, "x-resource-id": w.resource_id };
+}
+
+export async function consumeWork(
+  broker: Broker,
+  provider: string,
+  prefetch: number,
+  handle: (input: WorkInput) => Promise<void>,
+): Promise<ConsumerHandle> {
+  return broker.consume<ResourceWork>(
+    QUEUES.workFor(provider),
+    resourceWork,
+    async (d) => {
+      // Thrown errors requeue (the messaging default): only infrastructure failures get here.
+      await handle({ work: d.payload, headers: d.headers, deliveryCount: d.deliveryCount, correlationId: d.correlationId });
+    },
+    { prefetch },
+  );
+}

@@ -1,0 +1,49 @@
+import { common, int, list, loadConfig, z } from "@pragma/config";
+
+export const BUILT_IN_PROVIDERS = ["pragma", "postgres", "mysql"] as const;
+
+const tiers = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const parts = (v ?? "1000,10000,60000").split(",").map((s) => s.trim()).filter(Boolean);
+    const nums = parts.map(Number);
+    if (nums.length === 0 || nums.some((n) => !Number.isInteger(n) || n <= 0)) {
+      ctx.addIssue({ code: "custom", message: "must be a comma-separated list of positive integers (milliseconds)" });
+      return z.NEVER;
+    }
+    return nums;
+  });
+
+export const WorkerConfigSchema = z
+  .object({
+    NODE_ENV: common.NODE_ENV,
+    LOG_LEVEL: common.LOG_LEVEL,
+    AMQP_URL: common.AMQP_URL,
+    REDIS_URL: common.REDIS_URL,
+    /** Namespaces every Redis key (dedupe records, locks, resource logs). */
+    REDIS_PREFIX: z.string().default("pragma:worker:"),
+    /** Providers this replica serves; a replica only declares and consumes their queues. */
+    PROVIDERS: list([...BUILT_IN_PROVIDERS]),
+    /** Events handled at once per provider queue (the consumer prefetch). */
+    WORKER_CONCURRENCY: int(8, 1, 1000),
+    /** Delay tiers for retries; retry n waits RETRY_TIERS_MS[min(n, last)]. */
+    RETRY_TIERS_MS: tiers,
+    /** Retries after the first attempt before the event is dead-lettered. */
+    MAX_RETRIES: int(3, 0, 100),
+    HOOK_TIMEOUT_MS: int(300_000, 100),
+    /** How long a completed event id is remembered (a redelivery republishes its result). */
+    DEDUPE_TTL_SECS: int(7 * 24 * 3600, 1),
+    /** Per-resource lease; renewed while a hook runs, so it only bounds how long a dead replica blocks a resource. */
+    LOCK_TTL_MS: int(30_000, 1000),
+    /** Lines kept per resource for GET /resources/{id}/logs. */
+    RESOURCE_LOG_LINES: int(1000, 10, 100_000),
+    REGISTRY_TIMEOUT_MS: int(10_000, 100),
+    SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
+  });
+
+export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env, options?: { onError?: "exit" | "throw" }): WorkerConfig {
+  return loadConfig(WorkerConfigSchema, env, options);
+}

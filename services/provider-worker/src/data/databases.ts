@@ -1,0 +1,155 @@
+import { createHash } from "node:crypto";
+import pg from "pg";
+import mysql from "mysql2/promise";
+import type { DatabaseCredentials } from "@pragma/contracts";
+import type { Logger } from "@pragma/logger";
+import { PermanentError, type DatabaseOptions, type DbType, type SqlDatabase, type SqlQueryable } from "@pragma/provider-sdk";
+import { classifySqlError } from "./sql-errors";
+
+/** Where credentials come from: the registry, over the bus, per use (never cached in messages). */
+export type CredentialsSource = (scope: { orgId: string; projectId: string }) => Promise<DatabaseCredentials[]>;
+
+interface PoolEntry {
+  fingerprint: string;
+  db: SqlDatabase;
+  close(): Promise<void>;
+}
+
+/**
+ * One pool per (project, registered database, target database), sized by the
+ * registration. Credentials are fetched from the registry on every open, so a PATCHed
+ * project (new password, new limits) rebuilds its pool on next use.
+ */
+export class DatabasePools {
+  private readonly pools = new Map<string, PoolEntry>();
+  /** Passwords seen, to scrub from error messages that reach results and dead letters. */
+  private readonly secretValues = new Set<string>();
+
+  constructor(
+    private readonly source: CredentialsSource,
+    private readonly logger: Logger,
+  ) {}
+
+  secrets(): string[] {
+    return [...this.secretValues];
+  }
+
+  async open(scope: { orgId: string; projectId: string }, dbType?: DbType, options: DatabaseOptions = {}): Promise<SqlDatabase> {
+    const all = await this.source(scope);
+    const creds = dbType ? all.find((d) => d.db_type === dbType) : all[0];
+    if (!creds) throw new PermanentError(`project ${scope.projectId} has no registered ${dbType ?? ""} database`.replace("  ", " "));
+    this.secretValues.add(creds.password);
+    const database = options.database ?? creds.db_name;
+    const key = `${scope.orgId}/${scope.projectId}/${creds.db_type}/${creds.host}:${creds.port}/${creds.db_name}/${database}`;
+    const fingerprint = createHash("sha256").update(JSON.stringify(creds)).digest("hex");
+    const existing = this.pools.get(key);
+    if (existing && existing.fingerprint === fingerprint) return existing.db;
+    if (existing) {
+      this.pools.delete(key);
+      existing.close().catch((err) => this.logger.warn({ err: (err as Error).message }, "closing a replaced pool failed"));
+    }
+    const entry = creds.db_type === "postgres" ? postgresPool(creds, database) : mysqlPool(creds, database);
+    this.pools.set(key, { ...entry, fingerprint });
+    return entry.db;
+  }
+
+  async close(): Promise<void> {
+    const entries = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(entries.map((e) => e.close()));
+  }
+}
+
+function postgresPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "fingerprint"> {
+  const pool = new pg.Pool({
+    host: c.host,
+    port: Number(c.port),
+    user: c.username,
+    password: c.password,
+    database,
+    max: c.max_open_connections,
+    idleTimeoutMillis: c.idle_timeout_secs * 1000,
+    connectionTimeoutMillis: c.connect_timeout_secs * 1000,
+    application_name: "pragma-provider-worker",
+  });
+  // An idle client's connection dropping must not crash the worker; the next query reconnects.
+  pool.on("error", () => undefined);
+  const wrap = (q: (sql: string, params?: unknown[]) => Promise<pg.QueryResult>): SqlQueryable => ({
+    async query<R>(sql: string, params?: unknown[]) {
+      try {
+        return (await q(sql, params)).rows as R[];
+      } catch (err) {
+        throw classifySqlError(err, "postgres");
+      }
+    },
+  });
+  const base = wrap((sql, params) => pool.query(sql, params as unknown[]));
+  const db: SqlDatabase = {
+    dbType: "postgres",
+    info: { host: c.host, port: Number(c.port), database, username: c.username },
+    query: base.query,
+    async withConnection(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw classifySqlError(err, "postgres");
+      }
+      try {
+        return await fn(wrap((sql, params) => client.query(sql, params as unknown[])));
+      } finally {
+        client.release();
+      }
+    },
+    ident: (name) => pg.escapeIdentifier(name),
+    literal: (value) => pg.escapeLiteral(value),
+  };
+  return { db, close: () => pool.end() };
+}
+
+function mysqlPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "fingerprint"> {
+  const pool = mysql.createPool({
+    host: c.host,
+    port: Number(c.port),
+    user: c.username,
+    password: c.password,
+    database,
+    connectionLimit: c.max_open_connections,
+    maxIdle: c.max_idle_connections,
+    idleTimeout: c.idle_timeout_secs * 1000,
+    connectTimeout: c.connect_timeout_secs * 1000,
+    waitForConnections: true,
+  });
+  const wrap = (q: (sql: string, params?: unknown[]) => Promise<[unknown, unknown]>): SqlQueryable => ({
+    async query<R>(sql: string, params?: unknown[]) {
+      try {
+        const [rows] = await q(sql, params);
+        return (Array.isArray(rows) ? rows : []) as R[];
+      } catch (err) {
+        throw classifySqlError(err, "mysql");
+      }
+    },
+  });
+  const base = wrap((sql, params) => pool.query(sql, params) as Promise<[unknown, unknown]>);
+  const db: SqlDatabase = {
+    dbType: "mysql",
+    info: { host: c.host, port: Number(c.port), database, username: c.username },
+    query: base.query,
+    async withConnection(fn) {
+      let conn: mysql.PoolConnection;
+      try {
+        conn = await pool.getConnection();
+      } catch (err) {
+        throw classifySqlError(err, "mysql");
+      }
+      try {
+        return await fn(wrap((sql, params) => conn.query(sql, params) as Promise<[unknown, unknown]>));
+      } finally {
+        conn.release();
+      }
+    },
+    ident: (name) => pool.escapeId(name),
+    literal: (value) => pool.escape(value),
+  };
+  return { db, close: () => pool.end() };
+}

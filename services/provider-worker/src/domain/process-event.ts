@@ -1,0 +1,265 @@
+import { HEADERS, type ResourceWork } from "@pragma/contracts";
+import type { Logger } from "@pragma/logger";
+import {
+  PermanentError,
+  RetryableError,
+  isPermanent,
+  redactText,
+  type DatabaseOptions,
+  type DbType,
+  type HookContext,
+  type LogLine,
+  type Provider,
+  type ResourceType,
+  type SqlDatabase,
+} from "@pragma/provider-sdk";
+import type { DedupeRepository, StoredOutcome } from "../data/dedupe.repository";
+import type { ResourceLocks } from "../data/resource-lock";
+import type { ResourceLogRepository } from "../data/resource-log.repository";
+import { scopedKey } from "../data/redis-keys";
+
+/** Our header for how often an event waited for another holder's lease (never counts as a retry). */
+export const LOCK_WAITS_HEADER = "x-lock-waits";
+/** Why the worker dead-lettered: permanent_error or retries_exhausted (the broker's own reasons come in x-death). */
+export const DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason";
+
+export interface WorkInput {
+  work: ResourceWork;
+  headers: Record<string, unknown>;
+  /** The broker's x-delivery-count: redeliveries of this copy after crashes. */
+  deliveryCount: number;
+  correlationId: string | undefined;
+}
+
+export type ResultKind = "started" | "succeeded" | "failed";
+
+export interface ProcessDeps {
+  providers: ReadonlyMap<string, Provider>;
+  /** Each resolves only once the broker confirmed. */
+  publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void>;
+  publishRetry(input: WorkInput, headers: Record<string, unknown>, delayMs: number): Promise<void>;
+  publishDeadLetter(input: WorkInput, headers: Record<string, unknown>): Promise<void>;
+  dedupe: DedupeRepository;
+  locks: ResourceLocks;
+  resourceLog: ResourceLogRepository;
+  database(scope: { orgId: string; projectId: string }, dbType?: DbType, options?: DatabaseOptions): Promise<SqlDatabase>;
+  /** Values that must never appear in a result or dead letter (registry passwords seen so far). */
+  knownSecrets(): string[];
+  logger: Logger;
+  /** Aborted when the worker gives up waiting for in-flight hooks at shutdown. */
+  shutdown: AbortSignal;
+  tiersMs: readonly number[];
+  maxRetries: number;
+  hookTimeoutMs: number;
+  instanceId: string;
+}
+
+const BROKER_HEADERS = /^(x-death|x-first-death-|x-last-death-|x-delivery-count$|CC$|BCC$)/;
+
+/** Headers to carry onto a copy we publish ourselves (retry tier, dead letter). */
+function carriedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !BROKER_HEADERS.test(k)));
+}
+
+const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : 0);
+
+/**
+ * One work message, start to finish. Resolving means "ack now": every result, retry
+ * copy or dead letter it produced has been confirmed by the broker. Throwing means
+ * "requeue" (the broker or Redis is unreachable; nothing was lost, the delivery limit
+ * bounds the loop).
+ */
+export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise<void> {
+  const { work } = input;
+  const log = deps.logger.child({ eventId: work.event_id, resourceId: work.resource_id, provider: work.provider, resourceType: work.resource_type, eventType: work.event_type });
+  const retryCount = num(input.headers[HEADERS.retryCount]);
+  const attempt = retryCount + input.deliveryCount;
+  const resourceKey = scopedKey(work);
+  const base = { event_id: work.event_id, resource_id: work.resource_id, org_id: work.org_id, project_id: work.project_id, space_id: work.space_id };
+  const now = () => new Date().toISOString();
+  const appendLog = (line: Omit<LogLine, "at">) => deps.resourceLog.append(resourceKey, { at: now(), ...line }).catch(() => undefined);
+
+  // A completed event (redelivered after a crash between result and ack, or published
+  // twice by the outbox) repeats its outcome instead of running the hook again.
+  const done = await deps.dedupe.get(work.event_id);
+  if (done) {
+    log.info({ outcome: done.kind }, "event already completed; republishing its result");
+    await replay(deps, input, done);
+    return;
+  }
+
+  const type = deps.providers.get(work.provider)?.types.get(work.resource_type);
+  if (!type) {
+    await fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
+    return;
+  }
+
+  const lease = await deps.locks.acquire(resourceKey, `${deps.instanceId}:${work.event_id}`);
+  if (!lease) {
+    // Another event (or another copy of this one) holds the resource. Wait in the
+    // shortest delay tier; this is not a failure, so the retry budget is untouched.
+    const waits = num(input.headers[LOCK_WAITS_HEADER]) + 1;
+    log.info({ waits }, "resource busy; delaying event");
+    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits }, deps.tiersMs[0] ?? 1000);
+    return;
+  }
+
+  let hookSettled: Promise<unknown> = Promise.resolve();
+  try {
+    await deps.publishResult("started", { ...base, attempt, at: now() }, input);
+    void appendLog({ level: "info", message: `${work.event_type} started`, fields: { event_id: work.event_id, attempt } });
+
+    let outputs: Record<string, unknown>;
+    let secrets: string[] = [];
+    try {
+      const parsedConfig = parseConfig(type, work.config, "config");
+      const previousConfig = work.previous_config ? safeConfig(type, work.previous_config) : null;
+      secrets = sensitiveValues(type, work);
+      const ctx = hookContext(deps, work, type, parsedConfig, previousConfig, attempt, log, appendLog);
+      const run = runHook(type, ctx.ctx, work.event_type);
+      hookSettled = run.catch(() => undefined);
+      const raw = await withTimeout(run, deps.hookTimeoutMs, ctx.abort, deps.shutdown);
+      outputs = work.event_type === "DELETE" ? {} : parseOutputs(type, raw);
+    } catch (err) {
+      await fail(deps, input, log, base, err, secrets, retryCount);
+      void appendLog({ level: "error", message: `${work.event_type} failed`, fields: { event_id: work.event_id, error: redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]) } });
+      return;
+    }
+
+    const payload = { ...base, event_type: work.event_type, outputs, at: now() };
+    // Remember first: if we crash after publishing, the redelivery republishes this.
+    await deps.dedupe.put(work.event_id, { kind: "succeeded", payload });
+    await deps.publishResult("succeeded", payload, input);
+    void appendLog({ level: "info", message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } });
+    log.info({ attempt }, "event succeeded");
+  } finally {
+    // A hook that outlived its timeout keeps the resource until it really stops, so
+    // the retry cannot run beside it.
+    void hookSettled.finally(() => lease.release().catch(() => undefined));
+  }
+}
+
+async function replay(deps: ProcessDeps, input: WorkInput, done: StoredOutcome): Promise<void> {
+  await deps.publishResult(done.kind, done.payload, input);
+  if (done.kind === "failed") await deps.publishDeadLetter(input, done.deadLetterHeaders);
+}
+
+async function fail(
+  deps: ProcessDeps,
+  input: WorkInput,
+  log: Logger,
+  base: Record<string, unknown>,
+  err: unknown,
+  secrets: string[],
+  retryCount: number,
+): Promise<void> {
+  const message = redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]);
+  const permanent = isPermanent(err);
+  if (!permanent && retryCount < deps.maxRetries) {
+    const delayMs = deps.tiersMs[Math.min(retryCount, deps.tiersMs.length - 1)] ?? 1000;
+    log.warn({ err: message, retryCount: retryCount + 1, delayMs }, "event failed; retrying after delay");
+    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [HEADERS.retryCount]: retryCount + 1 }, delayMs);
+    return;
+  }
+  const reason = permanent ? "permanent_error" : "retries_exhausted";
+  log.error({ err: message, retryCount, reason }, "event failed; dead-lettering");
+  const payload = { ...base, event_type: input.work.event_type, error: message, permanent, at: new Date().toISOString() };
+  const deadLetterHeaders = {
+    ...carriedHeaders(input.headers),
+    [HEADERS.retryCount]: retryCount,
+    [HEADERS.permanentError]: permanent,
+    [HEADERS.errorMessage]: message.slice(0, 4000),
+    [DEAD_LETTER_REASON_HEADER]: reason,
+  };
+  await deps.dedupe.put(input.work.event_id, { kind: "failed", payload, deadLetterHeaders });
+  await deps.publishResult("failed", payload, input);
+  await deps.publishDeadLetter(input, deadLetterHeaders);
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseConfig(type: ResourceType, config: unknown, what: string): unknown {
+  const r = type.config.safeParse(config);
+  if (!r.success) throw new PermanentError(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  return r.data;
+}
+
+/** A previous config that no longer parses (the schema changed) is passed raw rather than failing the event. */
+function safeConfig(type: ResourceType, config: unknown): unknown {
+  const r = type.config.safeParse(config);
+  return r.success ? r.data : config;
+}
+
+function parseOutputs(type: ResourceType, outputs: unknown): Record<string, unknown> {
+  const r = type.outputs.safeParse(outputs ?? {});
+  // The provider broke its own contract: running it again gives the same answer.
+  if (!r.success) throw new PermanentError(`provider returned invalid outputs: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  return r.data as Record<string, unknown>;
+}
+
+function sensitiveValues(type: ResourceType, work: ResourceWork): string[] {
+  const out: string[] = [];
+  const collect = (obj: Record<string, unknown> | null, keys: string[]) => {
+    for (const k of keys) if (obj && typeof obj[k] === "string") out.push(obj[k] as string);
+  };
+  collect(work.config, type.sensitiveConfig);
+  collect(work.previous_config, type.sensitiveConfig);
+  collect(work.outputs, type.sensitiveOutputs);
+  return out;
+}
+
+function hookContext(
+  deps: ProcessDeps,
+  work: ResourceWork,
+  type: ResourceType,
+  config: unknown,
+  previousConfig: unknown,
+  attempt: number,
+  logger: Logger,
+  appendLog: (line: Omit<LogLine, "at">) => Promise<void>,
+): { ctx: HookContext<any, any>; abort: AbortController } {
+  const abort = new AbortController();
+  const scope = { orgId: work.org_id, projectId: work.project_id };
+  const ctx: HookContext<any, any> = {
+    config,
+    previousConfig,
+    outputs: work.outputs,
+    resource: { provider: work.provider, type: type.name, name: work.resource_name, id: work.resource_id, orgId: work.org_id, projectId: work.project_id, spaceId: work.space_id },
+    eventId: work.event_id,
+    eventType: work.event_type,
+    attempt,
+    logger,
+    signal: abort.signal,
+    log(message, fields) {
+      logger.info(fields ?? {}, message);
+      void appendLog({ level: "info", message, ...(fields ? { fields } : {}) });
+    },
+    database: (dbType, options) => deps.database(scope, dbType, options),
+  };
+  return { ctx, abort };
+}
+
+function runHook(type: ResourceType, ctx: HookContext<any, any>, eventType: ResourceWork["event_type"]): Promise<unknown> {
+  // Invoked through a promise so a hook that throws synchronously is handled the same way.
+  return Promise.resolve().then((): Promise<unknown> => (eventType === "CREATE" ? type.create(ctx) : eventType === "UPDATE" ? type.update(ctx) : type.delete(ctx)));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, abort: AbortController, shutdown: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onShutdown = () => {
+      abort.abort(new RetryableError("worker shutting down"));
+      reject(new RetryableError("worker shut down before the hook finished"));
+    };
+    const timer = setTimeout(() => {
+      abort.abort(new RetryableError("hook timed out"));
+      reject(new RetryableError(`hook timed out after ${ms} ms`));
+    }, ms);
+    shutdown.addEventListener("abort", onShutdown, { once: true });
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      shutdown.removeEventListener("abort", onShutdown);
+    });
+  });
+}

@@ -1,0 +1,289 @@
+import { PermanentError, defineProvider, defineResourceType, sensitive, z, type SqlDatabase, type SqlQueryable } from "@pragma/provider-sdk";
+import { connectionUrl, generatePassword, identifier } from "./shared";
+
+/**
+ * Built-in postgres provider: runs against the project's registered postgres
+ * connection (whatever that account may do). Every create converges to the desired
+ * state whether or not a previous attempt got halfway, so redeliveries are harmless.
+ */
+
+const name = identifier(63);
+
+async function exists(db: SqlQueryable, sql: string, params: unknown[]): Promise<boolean> {
+  return (await db.query(sql, params)).length > 0;
+}
+
+async function serverVersion(db: SqlQueryable): Promise<number> {
+  const [row] = await db.query<{ v: string }>("SHOW server_version_num");
+  return Number(row?.v ?? 0);
+}
+
+// ---- database ----------------------------------------------------------------------
+
+const databaseConfig = z
+  .object({
+    name,
+    owner: name.optional(),
+    encoding: z.string().regex(/^[A-Za-z0-9_]+$/).default("UTF8"),
+  })
+  .strict();
+const databaseOutputs = z.object({ name: z.string(), owner: z.string(), host: z.string(), port: z.number().int() });
+
+async function ensureDatabase(db: SqlDatabase, c: z.infer<typeof databaseConfig>, previousName?: string) {
+  if (previousName && previousName !== c.name && (await exists(db, "SELECT 1 FROM pg_database WHERE datname = $1", [previousName])) && !(await exists(db, "SELECT 1 FROM pg_database WHERE datname = $1", [c.name]))) {
+    await db.query(`ALTER DATABASE ${db.ident(previousName)} RENAME TO ${db.ident(c.name)}`);
+  }
+  if (!(await exists(db, "SELECT 1 FROM pg_database WHERE datname = $1", [c.name]))) {
+    // CREATE DATABASE has no IF NOT EXISTS; a concurrent create (42P04) means it exists now.
+    try {
+      await db.query(`CREATE DATABASE ${db.ident(c.name)} ENCODING ${db.literal(c.encoding)} TEMPLATE template0${c.owner ? ` OWNER ${db.ident(c.owner)}` : ""}`);
+    } catch (err) {
+      if ((err as { cause?: { code?: string } }).cause?.code !== "42P04") throw err;
+    }
+  }
+  if (c.owner) await db.query(`ALTER DATABASE ${db.ident(c.name)} OWNER TO ${db.ident(c.owner)}`);
+  const [row] = await db.query<{ owner: string }>("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [c.name]);
+  return { name: c.name, owner: row?.owner ?? "", host: db.info.host, port: db.info.port };
+}
+
+const database = defineResourceType({
+  name: "database",
+  description: "A PostgreSQL database on the project's registered server.",
+  config: databaseConfig,
+  outputs: databaseOutputs,
+  async create(ctx) {
+    return ensureDatabase(await ctx.database("postgres"), ctx.config);
+  },
+  async update(ctx) {
+    return ensureDatabase(await ctx.database("postgres"), ctx.config, ctx.previousConfig?.name);
+  },
+  async delete(ctx) {
+    const db = await ctx.database("postgres");
+    const force = (await serverVersion(db)) >= 130000 ? " WITH (FORCE)" : "";
+    await db.query(`DROP DATABASE IF EXISTS ${db.ident(ctx.config.name)}${force}`);
+  },
+  async health(ctx) {
+    const db = await ctx.database("postgres");
+    const ok = await exists(db, "SELECT 1 FROM pg_database WHERE datname = $1", [ctx.config.name]);
+    return ok ? { status: "healthy" } : { status: "unhealthy", message: `database ${ctx.config.name} does not exist` };
+  },
+});
+
+// ---- role --------------------------------------------------------------------------
+
+const roleConfig = z
+  .object({
+    name,
+    login: z.boolean().default(true),
+    password_length: z.number().int().min(16).max(128).default(32),
+    connection_limit: z.number().int().min(-1).default(-1),
+    member_of: z.array(name).default([]),
+    /** Database named in the connection string; defaults to the registered one. */
+    database: name.optional(),
+  })
+  .strict();
+const roleOutputs = z.object({
+  name: z.string(),
+  password: sensitive(z.string()),
+  host: z.string(),
+  port: z.number().int(),
+  database: z.string(),
+  connection_string: sensitive(z.string()),
+});
+
+async function ensureRole(db: SqlDatabase, c: z.infer<typeof roleConfig>, password: string, previous: z.infer<typeof roleConfig> | null) {
+  if (previous && previous.name !== c.name && (await exists(db, "SELECT 1 FROM pg_roles WHERE rolname = $1", [previous.name])) && !(await exists(db, "SELECT 1 FROM pg_roles WHERE rolname = $1", [c.name]))) {
+    await db.query(`ALTER ROLE ${db.ident(previous.name)} RENAME TO ${db.ident(c.name)}`);
+  }
+  const attrs = `${c.login ? "LOGIN" : "NOLOGIN"} PASSWORD ${db.literal(password)} CONNECTION LIMIT ${c.connection_limit}`;
+  if (await exists(db, "SELECT 1 FROM pg_roles WHERE rolname = $1", [c.name])) {
+    await db.query(`ALTER ROLE ${db.ident(c.name)} WITH ${attrs}`);
+  } else {
+    try {
+      await db.query(`CREATE ROLE ${db.ident(c.name)} WITH ${attrs}`);
+    } catch (err) {
+      // Created meanwhile (42710): converge with ALTER.
+      if ((err as { cause?: { code?: string } }).cause?.code !== "42710") throw err;
+      await db.query(`ALTER ROLE ${db.ident(c.name)} WITH ${attrs}`);
+    }
+  }
+  for (const r of previous?.member_of ?? []) {
+    if (!c.member_of.includes(r) && (await exists(db, "SELECT 1 FROM pg_roles WHERE rolname = $1", [r]))) await db.query(`REVOKE ${db.ident(r)} FROM ${db.ident(c.name)}`);
+  }
+  for (const r of c.member_of) await db.query(`GRANT ${db.ident(r)} TO ${db.ident(c.name)}`);
+  const database = c.database ?? db.info.database;
+  return { name: c.name, password, host: db.info.host, port: db.info.port, database, connection_string: connectionUrl("postgresql", c.name, password, db.info.host, db.info.port, database) };
+}
+
+const role = defineResourceType({
+  name: "role",
+  description: "A PostgreSQL login role with a generated password; outputs a connection string (sensitive).",
+  config: roleConfig,
+  outputs: roleOutputs,
+  async create(ctx) {
+    // A create re-run sets a fresh password: the role converges, and only the outputs we report are used.
+    return ensureRole(await ctx.database("postgres"), ctx.config, generatePassword(ctx.config.password_length), null);
+  },
+  async update(ctx) {
+    const prev = ctx.previousConfig;
+    const keep = typeof ctx.outputs?.password === "string" && (!prev || prev.password_length === ctx.config.password_length);
+    return ensureRole(await ctx.database("postgres"), ctx.config, keep ? (ctx.outputs!.password as string) : generatePassword(ctx.config.password_length), prev);
+  },
+  async delete(ctx) {
+    const db = await ctx.database("postgres");
+    if (!(await exists(db, "SELECT 1 FROM pg_roles WHERE rolname = $1", [ctx.config.name]))) return;
+    // Objects the role owns in the registered database pass to the registered account;
+    // privileges elsewhere would block DROP ROLE and surface as a permanent error.
+    await db.query(`REASSIGN OWNED BY ${db.ident(ctx.config.name)} TO CURRENT_USER`);
+    await db.query(`DROP OWNED BY ${db.ident(ctx.config.name)}`);
+    await db.query(`DROP ROLE IF EXISTS ${db.ident(ctx.config.name)}`);
+  },
+  async health(ctx) {
+    const db = await ctx.database("postgres");
+    const [row] = await db.query<{ rolcanlogin: boolean }>("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", [ctx.config.name]);
+    if (!row) return { status: "unhealthy", message: `role ${ctx.config.name} does not exist` };
+    return { status: "healthy", details: { can_login: row.rolcanlogin } };
+  },
+});
+
+// ---- schema ------------------------------------------------------------------------
+
+const schemaConfig = z.object({ name, owner: name.optional(), database: name.optional(), cascade_on_delete: z.boolean().default(false) }).strict();
+const schemaOutputs = z.object({ name: z.string(), owner: z.string(), database: z.string() });
+
+async function ensureSchema(db: SqlDatabase, c: z.infer<typeof schemaConfig>, previousName?: string) {
+  if (previousName && previousName !== c.name && (await exists(db, "SELECT 1 FROM pg_namespace WHERE nspname = $1", [previousName])) && !(await exists(db, "SELECT 1 FROM pg_namespace WHERE nspname = $1", [c.name]))) {
+    await db.query(`ALTER SCHEMA ${db.ident(previousName)} RENAME TO ${db.ident(c.name)}`);
+  }
+  await db.query(`CREATE SCHEMA IF NOT EXISTS ${db.ident(c.name)}${c.owner ? ` AUTHORIZATION ${db.ident(c.owner)}` : ""}`);
+  if (c.owner) await db.query(`ALTER SCHEMA ${db.ident(c.name)} OWNER TO ${db.ident(c.owner)}`);
+  const [row] = await db.query<{ owner: string }>("SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1", [c.name]);
+  return { name: c.name, owner: row?.owner ?? "", database: db.info.database };
+}
+
+const schema = defineResourceType({
+  name: "schema",
+  description: "A schema in the registered database (or `database` on the same server).",
+  config: schemaConfig,
+  outputs: schemaOutputs,
+  async create(ctx) {
+    return ensureSchema(await ctx.database("postgres", dbOption(ctx.config.database)), ctx.config);
+  },
+  async update(ctx) {
+    if (ctx.previousConfig && (ctx.previousConfig.database ?? null) !== (ctx.config.database ?? null)) throw new PermanentError("a schema cannot move to another database; delete it and create a new one");
+    return ensureSchema(await ctx.database("postgres", dbOption(ctx.config.database)), ctx.config, ctx.previousConfig?.name);
+  },
+  async delete(ctx) {
+    const db = await ctx.database("postgres", dbOption(ctx.config.database));
+    await db.query(`DROP SCHEMA IF EXISTS ${db.ident(ctx.config.name)}${ctx.config.cascade_on_delete ? " CASCADE" : ""}`);
+  },
+});
+
+function dbOption(database: string | undefined) {
+  return database ? { database } : {};
+}
+
+// ---- grant -------------------------------------------------------------------------
+
+const PRIVILEGES = ["ALL", "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "USAGE", "CREATE", "CONNECT", "TEMPORARY"] as const;
+const grantConfig = z
+  .object({
+    role: name,
+    privileges: z.array(z.enum(PRIVILEGES)).min(1),
+    on: z.enum(["database", "schema", "table", "all_tables"]),
+    /** The database, schema or table name (a table may be schema-qualified with `schema`). */
+    object: name,
+    schema: name.optional(),
+    database: name.optional(),
+  })
+  .strict();
+const grantOutputs = z.object({ role: z.string(), privileges: z.array(z.string()), on: z.string(), object: z.string() });
+type GrantConfig = z.infer<typeof grantConfig>;
+
+function grantTarget(db: SqlDatabase, c: GrantConfig): string {
+  switch (c.on) {
+    case "database":
+      return `DATABASE ${db.ident(c.object)}`;
+    case "schema":
+      return `SCHEMA ${db.ident(c.object)}`;
+    case "table":
+      return `TABLE ${c.schema ? `${db.ident(c.schema)}.` : ""}${db.ident(c.object)}`;
+    case "all_tables":
+      return `ALL TABLES IN SCHEMA ${db.ident(c.object)}`;
+  }
+}
+
+// Revoking from something already gone is the state we want.
+const GONE = new Set(["42704", "3F000", "42P01", "3D000"]);
+
+async function revoke(db: SqlDatabase, c: GrantConfig): Promise<void> {
+  try {
+    await db.query(`REVOKE ${c.privileges.join(", ")} ON ${grantTarget(db, c)} FROM ${db.ident(c.role)}`);
+  } catch (err) {
+    if (!GONE.has((err as { cause?: { code?: string } }).cause?.code ?? "")) throw err;
+  }
+}
+
+const grant = defineResourceType({
+  name: "grant",
+  description: "Privileges for a role on a database, schema, table or all tables in a schema.",
+  config: grantConfig,
+  outputs: grantOutputs,
+  async create(ctx) {
+    const db = await ctx.database("postgres", dbOption(ctx.config.database));
+    await db.query(`GRANT ${ctx.config.privileges.join(", ")} ON ${grantTarget(db, ctx.config)} TO ${db.ident(ctx.config.role)}`);
+    return { role: ctx.config.role, privileges: ctx.config.privileges, on: ctx.config.on, object: ctx.config.object };
+  },
+  async update(ctx) {
+    const prev = ctx.previousConfig;
+    if (prev) await revoke(await ctx.database("postgres", dbOption(prev.database)), prev);
+    const db = await ctx.database("postgres", dbOption(ctx.config.database));
+    await db.query(`GRANT ${ctx.config.privileges.join(", ")} ON ${grantTarget(db, ctx.config)} TO ${db.ident(ctx.config.role)}`);
+    return { role: ctx.config.role, privileges: ctx.config.privileges, on: ctx.config.on, object: ctx.config.object };
+  },
+  async delete(ctx) {
+    await revoke(await ctx.database("postgres", dbOption(ctx.config.database)), ctx.config);
+  },
+});
+
+// ---- extension ---------------------------------------------------------------------
+
+const extensionConfig = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/),
+    schema: name.optional(),
+    version: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+    database: name.optional(),
+  })
+  .strict();
+const extensionOutputs = z.object({ name: z.string(), version: z.string(), schema: z.string() });
+
+async function ensureExtension(db: SqlDatabase, c: z.infer<typeof extensionConfig>) {
+  await db.query(`CREATE EXTENSION IF NOT EXISTS ${db.ident(c.name)}${c.schema ? ` SCHEMA ${db.ident(c.schema)}` : ""}${c.version ? ` VERSION ${db.literal(c.version)}` : ""}`);
+  const read = async () =>
+    (await db.query<{ version: string; schema: string }>("SELECT e.extversion AS version, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1", [c.name]))[0];
+  let row = await read();
+  if (row && c.version && row.version !== c.version) await db.query(`ALTER EXTENSION ${db.ident(c.name)} UPDATE TO ${db.literal(c.version)}`);
+  if (row && c.schema && row.schema !== c.schema) await db.query(`ALTER EXTENSION ${db.ident(c.name)} SET SCHEMA ${db.ident(c.schema)}`);
+  row = await read();
+  return { name: c.name, version: row?.version ?? "", schema: row?.schema ?? "" };
+}
+
+const extension = defineResourceType({
+  name: "extension",
+  description: "A PostgreSQL extension (e.g. pgcrypto, citext) in the registered database.",
+  config: extensionConfig,
+  outputs: extensionOutputs,
+  async create(ctx) {
+    return ensureExtension(await ctx.database("postgres", dbOption(ctx.config.database)), ctx.config);
+  },
+  async update(ctx) {
+    return ensureExtension(await ctx.database("postgres", dbOption(ctx.config.database)), ctx.config);
+  },
+  async delete(ctx) {
+    const db = await ctx.database("postgres", dbOption(ctx.config.database));
+    await db.query(`DROP EXTENSION IF EXISTS ${db.ident(ctx.config.name)}`);
+  },
+});
+
+export const postgresProvider = defineProvider({ name: "postgres", types: [database, role, schema, grant, extension] });

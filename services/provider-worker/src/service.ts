@@ -1,0 +1,113 @@
+import { hostname } from "node:os";
+import { Redis } from "ioredis";
+import { RPC_QUEUES, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
+import { AppError } from "@pragma/errors";
+import { newUlid } from "@pragma/ids";
+import { createLogger, type Logger } from "@pragma/logger";
+import { connectBroker, declareTopology, rpcQueueTopology, type ConsumerHandle } from "@pragma/messaging";
+import { PermanentError, RetryableError, type Provider } from "@pragma/provider-sdk";
+import type { WorkerConfig } from "./config";
+import { workerTopology } from "./amqp/topology";
+import { brokerPublishers, consumeWork } from "./amqp/work.consumer";
+import { workerRpcHandlers } from "./amqp/rpc.handlers";
+import { DatabasePools } from "./data/databases";
+import { redisDedupe } from "./data/dedupe.repository";
+import { redisLocks } from "./data/resource-lock";
+import { redisResourceLog } from "./data/resource-log.repository";
+import { processEvent, type ProcessDeps } from "./domain/process-event";
+import { builtInProviders } from "./providers";
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Added to (or replacing, by name) the built-in providers. */
+  providers?: Provider[];
+}
+
+export async function startWorker(config: WorkerConfig, opts: StartOptions = {}): Promise<RunningWorker> {
+  const instanceId = `${hostname()}:${process.pid}:${newUlid()}`;
+  const logger = opts.logger ?? createLogger({ service: "provider-worker", level: config.LOG_LEVEL });
+  const providers = new Map<string, Provider>();
+  for (const p of [...builtInProviders, ...(opts.providers ?? [])]) providers.set(p.name, p);
+  const unknown = config.PROVIDERS.filter((p) => !providers.has(p));
+  if (unknown.length > 0) throw new Error(`PROVIDERS names unknown providers: ${unknown.join(", ")}`);
+  const served = [...new Set(config.PROVIDERS)];
+
+  // Commands fail fast while Redis is down, so a delivery is requeued rather than stuck.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+  redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
+  await redis.connect();
+
+  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: `provider-worker ${instanceId}` });
+  try {
+    await broker.addTopology((ch) => declareTopology(ch, workerTopology(served, config.RETRY_TIERS_MS)));
+    await broker.addTopology(rpcQueueTopology(RPC_QUEUES.providerWorker));
+
+    const databases = new DatabasePools(async ({ orgId, projectId }): Promise<DatabaseCredentials[]> => {
+      try {
+        const r = await broker.request(RPC_QUEUES.registry, registryRequests.getCredentials, { org_id: orgId, project_id: projectId }, { timeoutMs: config.REGISTRY_TIMEOUT_MS });
+        return r.databases;
+      } catch (err) {
+        if (err instanceof AppError && err.code === "NOT_FOUND") throw new PermanentError(`project ${projectId} not found in the registry`);
+        throw new RetryableError(`registry unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }, logger);
+
+    const shutdown = new AbortController();
+    const deps: ProcessDeps = {
+      providers,
+      ...brokerPublishers(broker),
+      dedupe: redisDedupe(redis, config.REDIS_PREFIX, config.DEDUPE_TTL_SECS),
+      locks: redisLocks(redis, config.REDIS_PREFIX, config.LOCK_TTL_MS, (key) => logger.warn({ resource: key }, "lost a resource lease while its hook runs")),
+      resourceLog: redisResourceLog(redis, config.REDIS_PREFIX, config.RESOURCE_LOG_LINES, config.DEDUPE_TTL_SECS),
+      database: (scope, dbType, options) => databases.open(scope, dbType, options),
+      knownSecrets: () => databases.secrets(),
+      logger,
+      shutdown: shutdown.signal,
+      tiersMs: config.RETRY_TIERS_MS,
+      maxRetries: config.MAX_RETRIES,
+      hookTimeoutMs: config.HOOK_TIMEOUT_MS,
+      instanceId,
+    };
+
+    const consumers: ConsumerHandle[] = [];
+    for (const p of served) consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
+    const rpc = await broker.serve(
+      RPC_QUEUES.providerWorker,
+      workerRpcHandlers({ providers, served, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
+    );
+    logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId }, "provider worker started");
+
+    let stopping: Promise<void> | undefined;
+    return {
+      stop() {
+        stopping ??= (async () => {
+          logger.info({}, "provider worker stopping");
+          // Stop taking work and let in-flight hooks finish; past the deadline, abort them
+          // (their events go to a retry tier, or are redelivered if we cannot publish).
+          const drained = Promise.all(consumers.map((c) => c.cancel()));
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), config.SHUTDOWN_TIMEOUT_MS)));
+          if ((await Promise.race([drained, deadline])) === "timeout") {
+            logger.warn({}, "in-flight hooks still running at the shutdown deadline; aborting them");
+            shutdown.abort();
+            await drained;
+          }
+          clearTimeout(timer);
+          await rpc.cancel();
+          await broker.close();
+          await databases.close();
+          await redis.quit().catch(() => redis.disconnect());
+          logger.info({}, "provider worker stopped");
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled([broker.close(), redis.quit()]);
+    throw err;
+  }
+}

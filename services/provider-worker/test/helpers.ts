@@ -1,0 +1,106 @@
+import { EXCHANGES, providerResults, resourceWork, type ResourceWork } from "@pragma/contracts";
+import { newId, newUlid } from "@pragma/ids";
+import { createLogger } from "@pragma/logger";
+import { connectBroker, declareTopology, type Broker, type Delivery } from "@pragma/messaging";
+import { captureLogs, waitFor, type CapturedLogs, type TestEnv } from "@pragma/testing";
+import { loadWorkerConfig, type WorkerConfig } from "../src/config";
+import { startWorker, type RunningWorker, type StartOptions } from "../src/service";
+
+export type ResultRecord = { kind: "started" | "succeeded" | "failed"; payload: Record<string, any>; at: number };
+export type DeadLetter = { payload: ResourceWork; headers: Record<string, unknown> };
+
+export const TEST_RESULTS_QUEUE = "test.results";
+
+export function workerConfig(env: TestEnv, overrides: Record<string, string> = {}): WorkerConfig {
+  return loadWorkerConfig(
+    { NODE_ENV: "test", LOG_LEVEL: "debug", AMQP_URL: env.amqpUrl, REDIS_URL: env.redisUrl, REDIS_PREFIX: env.redisPrefix, RETRY_TIERS_MS: "200,400,800", ...overrides },
+    { onError: "throw" },
+  );
+}
+
+export async function startTestWorker(env: TestEnv, overrides: Record<string, string> = {}, opts: StartOptions = {}): Promise<{ worker: RunningWorker; logs: CapturedLogs }> {
+  const logs = captureLogs();
+  const logger = createLogger({ service: "provider-worker-test", level: "debug", destination: logs.destination });
+  const worker = await startWorker(workerConfig(env, overrides), { logger, ...opts });
+  return { worker, logs };
+}
+
+/** The test's side of the bus: publishes work like the store's relay, and records every result and dead letter. */
+export class Observer {
+  readonly results: ResultRecord[] = [];
+  readonly deadLetters: DeadLetter[] = [];
+  private constructor(readonly broker: Broker) {}
+
+  static async start(env: TestEnv, options: { deadLetters?: boolean } = {}): Promise<Observer> {
+    const logger = createLogger({ service: "test-observer", level: "silent" });
+    const broker = await connectBroker({ url: env.amqpUrl, logger, connectionName: "test-observer" });
+    const o = new Observer(broker);
+    await broker.addTopology((ch) =>
+      declareTopology(ch, {
+        exchanges: [{ name: EXCHANGES.results, type: "topic" }],
+        queues: [{ name: TEST_RESULTS_QUEUE, arguments: { "x-queue-type": "quorum" } }],
+        bindings: [{ source: EXCHANGES.results, destination: TEST_RESULTS_QUEUE, routingKey: "provider.event.#" }],
+      }),
+    );
+    const kinds = new Map<string, ResultRecord["kind"]>([
+      [providerResults.started.type, "started"],
+      [providerResults.succeeded.type, "succeeded"],
+      [providerResults.failed.type, "failed"],
+    ]);
+    await broker.consume(
+      TEST_RESULTS_QUEUE,
+      [providerResults.started, providerResults.succeeded, providerResults.failed] as never,
+      async (d: Delivery<Record<string, any>>) => {
+        o.results.push({ kind: kinds.get(d.type)!, payload: d.payload, at: Date.now() });
+      },
+      { prefetch: 500 },
+    );
+    if (options.deadLetters !== false) {
+      // The worker declares pragma.dead-letter; wait for it before consuming.
+      await waitFor(async () => (await broker.consume<ResourceWork>("pragma.dead-letter", resourceWork, async (d) => void o.deadLetters.push({ payload: d.payload, headers: d.headers }), { prefetch: 100 })) ?? true, {
+        timeoutMs: 10_000,
+        message: "pragma.dead-letter to exist",
+      });
+    }
+    return o;
+  }
+
+  publish(work: ResourceWork, headers: Record<string, unknown> = {}): Promise<void> {
+    return this.broker.publish(resourceWork, work, {
+      exchange: EXCHANGES.work,
+      routingKey: work.provider,
+      messageId: work.event_id,
+      correlationId: newId("request"),
+      headers: { "x-resource-id": work.resource_id, ...headers },
+    });
+  }
+
+  of(eventId: string, kind?: ResultRecord["kind"]): ResultRecord[] {
+    return this.results.filter((r) => r.payload.event_id === eventId && (!kind || r.kind === kind));
+  }
+
+  /** The final result (succeeded or failed) of an event. */
+  async outcome(eventId: string, timeoutMs = 15_000): Promise<ResultRecord> {
+    return waitFor(async () => this.results.find((r) => r.payload.event_id === eventId && r.kind !== "started"), { timeoutMs, message: `a result for ${eventId}` });
+  }
+
+  close(): Promise<void> {
+    return this.broker.close();
+  }
+}
+
+export const TENANT = { org_id: newUlid(), project_id: newId("project"), space_id: newId("space") };
+
+export function work(partial: Partial<ResourceWork> & Pick<ResourceWork, "provider" | "resource_type" | "resource_name">, tenant = TENANT): ResourceWork {
+  return {
+    event_id: newId("event"),
+    event_type: "CREATE",
+    resource_id: `resource:${partial.provider}_${partial.resource_type}_${partial.resource_name}`,
+    config: {},
+    previous_config: null,
+    outputs: null,
+    created_at: new Date().toISOString(),
+    ...tenant,
+    ...partial,
+  };
+}
