@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// `npm run build`: generate the Prisma clients, then `tsc -b` over the whole workspace.
+//
+//   node scripts/build.mjs [--force]     --force regenerates Prisma clients even if unchanged
+//
+// Prisma: `prisma generate` downloads the schema-engine binary unless
+// PRISMA_SCHEMA_ENGINE_BINARY names an existing file; generate never executes it, so
+// any file will do (we use node itself). The generated client (src/generated/prisma,
+// git-ignored) is regenerated only when the schema, prisma.config.ts or the prisma
+// version changed, which keeps `npm start` / `npm test` fast on repeat runs.
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { elapsed, ensureDeps, fail, isMain, pnpm, root, run, say } from "./lib/workspace.mjs";
+
+const PRISMA_SERVICES = ["registry", "resource-store"];
+export const SERVICES = ["gateway", "registry", "resource-store", "provider-worker"];
+
+function prismaEnv() {
+  const env = { ...process.env };
+  if (!env.PRISMA_SCHEMA_ENGINE_BINARY || !existsSync(env.PRISMA_SCHEMA_ENGINE_BINARY)) env.PRISMA_SCHEMA_ENGINE_BINARY = process.execPath;
+  // prisma.config.ts may read DATABASE_URL; generate never connects.
+  env.DATABASE_URL ??= "postgresql://postgres@127.0.0.1:5432/pragma";
+  env.CHECKPOINT_DISABLE = "1"; // no telemetry/update check round-trip
+  env.PRISMA_HIDE_UPDATE_MESSAGE = "1";
+  return env;
+}
+
+function prismaFingerprint(dir) {
+  const h = createHash("sha256");
+  for (const f of ["prisma/schema.prisma", "prisma.config.ts"]) {
+    const p = join(dir, f);
+    h.update(f).update(existsSync(p) ? readFileSync(p) : "-");
+  }
+  const pkg = join(dir, "node_modules", "prisma", "package.json");
+  h.update(existsSync(pkg) ? JSON.parse(readFileSync(pkg, "utf8")).version : "-");
+  return h.digest("hex");
+}
+
+async function prismaGenerate({ force }) {
+  const env = prismaEnv();
+  for (const svc of PRISMA_SERVICES) {
+    const dir = join(root, "services", svc);
+    if (!existsSync(join(dir, "prisma", "schema.prisma"))) {
+      say(`prisma: services/${svc} has no prisma/schema.prisma yet, skipping generate`);
+      continue;
+    }
+    const out = join(dir, "src", "generated", "prisma");
+    const stamp = join(out, ".pragma-build-stamp");
+    const fp = prismaFingerprint(dir);
+    if (!force && existsSync(stamp) && readFileSync(stamp, "utf8") === fp) {
+      say(`prisma: services/${svc} client is up to date`);
+      continue;
+    }
+    const t0 = Date.now();
+    const code = await pnpm(["--filter", `./services/${svc}`, "exec", "prisma", "generate"], { env });
+    if (code !== 0) fail(`prisma generate for services/${svc} failed (exit ${code})`, code);
+    if (existsSync(out)) writeFileSync(stamp, fp);
+    say(`prisma: generated services/${svc} client in ${elapsed(t0)}`);
+  }
+}
+
+function stripJsonComments(text) {
+  return text.replace(/\\"|"(?:\\"|[^"])*"|(\/\/.*|\/\*[\s\S]*?\*\/)/g, (m, c) => (c ? "" : m));
+}
+
+function hasSources(dir) {
+  const walk = (d) => {
+    if (!existsSync(d)) return false;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) {
+        if (walk(join(d, e.name))) return true;
+      } else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) return true;
+    }
+    return false;
+  };
+  return walk(join(dir, "src"));
+}
+
+async function typescriptBuild() {
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const refs = JSON.parse(stripJsonComments(readFileSync(join(root, "tsconfig.json"), "utf8"))).references ?? [];
+  const projects = refs.map((r) => join(root, r.path));
+  const empty = projects.filter((p) => !hasSources(p));
+  const t0 = Date.now();
+  let code;
+  if (empty.length === 0) {
+    code = await run(process.execPath, [tsc, "-b"]);
+  } else {
+    // tsc fails a project with no inputs (TS18003); while services are being written,
+    // build the rest and say loudly what was left out.
+    say(`WARNING: no TypeScript sources yet in ${empty.map((p) => relative(root, p)).join(", ")}: not built`);
+    const rest = projects.filter((p) => !empty.includes(p)).map((p) => relative(root, p));
+    code = rest.length ? await run(process.execPath, [tsc, "-b", ...rest]) : 0;
+  }
+  if (code !== 0) fail(`tsc -b failed (exit ${code})`, code);
+  say(`typescript: built in ${elapsed(t0)}`);
+  const unstartable = SERVICES.filter((s) => !existsSync(join(root, "services", s, "src", "main.ts")));
+  if (unstartable.length) say(`WARNING: no src/main.ts in ${unstartable.map((s) => `services/${s}`).join(", ")}: npm start cannot run ${unstartable.length > 1 ? "them" : "it"} yet`);
+  return { empty, unstartable };
+}
+
+export async function build({ force = false } = {}) {
+  const t0 = Date.now();
+  await prismaGenerate({ force });
+  const result = await typescriptBuild();
+  say(`build done in ${elapsed(t0)}`);
+  return result;
+}
+
+if (isMain(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== "--force");
+  if (unknown.length) fail(`unknown argument(s): ${unknown.join(" ")} (usage: node scripts/build.mjs [--force])`);
+  await ensureDeps();
+  await build({ force: args.includes("--force") });
+}

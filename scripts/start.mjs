@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// `npm start`: install if needed, build, and run the whole system on this machine
+// against the infrastructure in DATABASE_URL / AMQP_URL / REDIS_URL (local defaults).
+//
+// - Development (NODE_ENV unset or != production): secrets are generated once into
+//   .pragma/dev.env and reused; anything already in the environment wins.
+// - Each service runs as `node services/<name>/dist/main.js`, its output prefixed by name.
+//   WORKER_REPLICAS=N starts N provider workers (they share the work queues).
+// - Ctrl-C / SIGTERM: SIGTERM to every service, wait for them to drain (SIGKILL after
+//   15 s, or at once on a second Ctrl-C), exit 0.
+// - Precedence: the environment, then .env (if present), then .pragma/dev.env.
+// - A service that exits on its own stops the rest and fails the run (exit != 0).
+// - Env START_TIMEOUT_SECONDS (default 120): how long to wait for the gateway's /health.
+// - `npm start -- --no-build` skips install and build (you just ran them).
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { build, SERVICES } from "./build.mjs";
+import { applyDevSecrets, parseEnvFile } from "./lib/dev-secrets.mjs";
+import { ensureDeps, fail, root, say } from "./lib/workspace.mjs";
+
+const GRACE_MS = 15_000;
+const env = { ...process.env };
+// A .env at the root (see .env.example) fills what the environment lacks.
+if (existsSync(join(root, ".env"))) {
+  const fromDotenv = Object.entries(parseEnvFile(readFileSync(join(root, ".env"), "utf8"))).filter(([k]) => !env[k]);
+  for (const [k, v] of fromDotenv) env[k] = v;
+  if (fromDotenv.length) say(`from .env: ${fromDotenv.map(([k]) => k).join(", ")}`);
+}
+env.NODE_ENV ||= "development";
+const production = env.NODE_ENV === "production";
+
+const replicas = Number(env.WORKER_REPLICAS ?? "1");
+if (!Number.isInteger(replicas) || replicas < 1) fail(`WORKER_REPLICAS must be a positive integer, got "${env.WORKER_REPLICAS}"`);
+const port = Number(env.GATEWAY_PORT || 8080);
+const startTimeoutMs = Number(env.START_TIMEOUT_SECONDS || 120) * 1000;
+
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== "--no-build");
+if (unknown.length) fail(`unknown argument(s): ${unknown.join(" ")} (usage: npm start [-- --no-build])`);
+if (!args.includes("--no-build")) {
+  await ensureDeps();
+  await build();
+}
+
+const missing = SERVICES.filter((s) => !existsSync(join(root, "services", s, "dist", "main.js")));
+if (missing.length) fail(`not built: ${missing.map((s) => `services/${s}/dist/main.js`).join(", ")} (does services/<name>/src/main.ts exist?)`);
+
+let serverKeyBanner;
+if (!production) {
+  const file = join(root, ".pragma", "dev.env");
+  const { fromFile, created } = applyDevSecrets(env, file);
+  if (created) say(`generated development secrets in .pragma/dev.env (keep it: it holds the key that decrypts stored credentials)`);
+  else if (fromFile.length) say(`using development secrets from .pragma/dev.env: ${fromFile.join(", ")}`);
+  serverKeyBanner = fromFile.includes("PRAGMA_SERVER_KEY") ? `System API key (PRAGMA_SERVER_KEY, from .pragma/dev.env): ${env.PRAGMA_SERVER_KEY}` : "System API key: PRAGMA_SERVER_KEY from your environment";
+}
+
+// ---- children ---------------------------------------------------------------
+const COLORS = [36, 35, 33, 32, 34, 91, 92, 93, 94, 95, 96];
+const useColor = process.stdout.isTTY && !env.NO_COLOR;
+const plan = [
+  ["gateway", "gateway"],
+  ["registry", "registry"],
+  ["resource-store", "resource-store"],
+  ...Array.from({ length: replicas }, (_, i) => [replicas === 1 ? "provider-worker" : `provider-worker-${i + 1}`, "provider-worker"]),
+];
+const width = Math.max(...plan.map(([n]) => n.length));
+const children = new Map(); // name -> { child, exited: Promise }
+let stopping = false;
+let exitCode = 0;
+
+function prefixLines(stream, out, label) {
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  rl.on("line", (line) => out.write(`${label} ${line}\n`));
+}
+
+function startService(name, svc, i) {
+  const label = useColor ? `\x1b[${COLORS[i % COLORS.length]}m${name.padEnd(width)} |\x1b[0m` : `${name.padEnd(width)} |`;
+  // detached: its own process group, so a terminal Ctrl-C reaches only us and each
+  // service gets exactly one SIGTERM (from us) rather than SIGINT and SIGTERM.
+  const child = spawn(process.execPath, [join("services", svc, "dist", "main.js")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  prefixLines(child.stdout, process.stdout, label);
+  prefixLines(child.stderr, process.stderr, label);
+  const exited = new Promise((resolve) => {
+    child.on("error", (err) => {
+      say(`${name}: could not start: ${err.message}`);
+      resolve({ code: 1, signal: null });
+    });
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+  children.set(name, { child, exited });
+  exited.then(({ code, signal }) => {
+    children.delete(name);
+    if (stopping) {
+      if (code !== 0 && signal !== "SIGTERM") say(`${name} exited with ${signal ?? `code ${code}`} while stopping`);
+      return;
+    }
+    say(`${name} exited unexpectedly (${signal ?? `code ${code}`}): stopping everything`);
+    void shutdown(code || 1);
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+let forceKill;
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  exitCode = code;
+  const live = [...children.entries()];
+  if (live.length) say(`stopping ${live.map(([n]) => n).join(", ")} (SIGTERM; SIGKILL after ${GRACE_MS / 1000}s)`);
+  for (const [, { child }] of live) killGroup(child, "SIGTERM");
+  forceKill = () => {
+    for (const [n, { child }] of children) {
+      say(`${n} did not stop in time: SIGKILL`);
+      killGroup(child, "SIGKILL");
+    }
+  };
+  const timer = setTimeout(forceKill, GRACE_MS);
+  await Promise.all(live.map(([, c]) => c.exited));
+  clearTimeout(timer);
+  say(exitCode === 0 ? "all services stopped" : `stopped (exit ${exitCode})`);
+  process.exit(exitCode);
+}
+
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    if (stopping) {
+      if (forceKill) forceKill(); // second Ctrl-C: don't wait for the grace period
+      return;
+    }
+    void shutdown(0);
+  });
+}
+// If we die some other way, don't leave orphans behind.
+process.on("exit", () => {
+  for (const [, { child }] of children) killGroup(child, "SIGTERM");
+});
+
+say(`starting ${plan.map(([n]) => n).join(", ")} (NODE_ENV=${env.NODE_ENV})`);
+plan.forEach(([name, svc], i) => startService(name, svc, i));
+
+// ---- wait for the gateway -----------------------------------------------------
+const url = `http://127.0.0.1:${port}`;
+const deadline = Date.now() + startTimeoutMs;
+let healthy = false;
+while (!stopping && Date.now() < deadline) {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+    if (res.ok) {
+      healthy = true;
+      break;
+    }
+  } catch {
+    /* not listening yet */
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+if (!stopping) {
+  if (!healthy) {
+    say(`gateway did not answer ${url}/health within ${startTimeoutMs / 1000}s`);
+    await shutdown(1);
+  } else {
+    const lines = [`Pragma control plane is up: http://localhost:${port}  (health: /health, readiness: /health/ready)`];
+    if (serverKeyBanner) lines.push(serverKeyBanner);
+    lines.push("Ctrl-C stops every service.");
+    const w = Math.max(...lines.map((l) => l.length));
+    const bar = "=".repeat(w + 4);
+    process.stdout.write(`\n${bar}\n${lines.map((l) => `| ${l.padEnd(w)} |`).join("\n")}\n${bar}\n\n`);
+  }
+}
