@@ -1,0 +1,132 @@
+import type { ApiClient } from "../client";
+import { ApiError, CliError } from "../errors";
+import type { Progress } from "../progress";
+import type { PlannedResource } from "./validate";
+
+export type OutcomeState = "ready" | "applied" | "failed" | "not_attempted" | "blocked" | "timed_out";
+
+export interface Outcome {
+  key: string;
+  id: string;
+  state: OutcomeState;
+  /** The server's lifecycle_state when we last looked. */
+  lifecycle_state?: string;
+  message?: string;
+}
+
+export interface ApplyDeps {
+  client: ApiClient;
+  progress: Progress;
+  draft: boolean;
+  wait: boolean;
+  timeoutMs: number;
+  pollMs: number;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+interface ResourceBody {
+  id?: string;
+  lifecycle_state?: string;
+  error?: string | null;
+}
+
+/**
+ * Applies in dependency order. A resource whose in-file dependency failed to apply is
+ * not attempted. With --wait, all applied resources are polled together (the server
+ * holds a dependent's event until its dependencies are ready, so there is nothing to
+ * gain by applying one at a time); a dependent of a resource that ends `failed` is
+ * reported as blocked, since the server keeps it pending until the dependency is fixed.
+ */
+export async function applyResources(plan: readonly PlannedResource[], deps: ApplyDeps): Promise<Outcome[]> {
+  const outcomes = new Map<string, Outcome>();
+  const inPlan = new Set(plan.map((p) => p.key));
+  const failedKeys = () => new Set([...outcomes.values()].filter((o) => o.state === "failed" || o.state === "not_attempted" || o.state === "blocked").map((o) => o.key));
+
+  for (const r of plan) {
+    const broken = r.dependsOn.filter((d) => inPlan.has(d) && failedKeys().has(d));
+    if (broken.length) {
+      outcomes.set(r.key, { key: r.key, id: r.id, state: "not_attempted", message: `dependency ${broken.join(", ")} failed` });
+      deps.progress.update(r.key, `not attempted (dependency ${broken.join(", ")} failed)`);
+      continue;
+    }
+    deps.progress.update(r.key, "applying");
+    try {
+      const res = await deps.client.request<ResourceBody>("POST", "/resources/apply", {
+        body: { ...r.body, lifecycle_state: deps.draft ? "draft" : "pending" },
+      });
+      const state = res.body?.lifecycle_state;
+      outcomes.set(r.key, { key: r.key, id: res.body?.id ?? r.id, state: "applied", lifecycle_state: state });
+      deps.progress.update(r.key, deps.wait ? (state ?? "applied") : `applied (${state ?? "?"})`);
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      // Without a reachable server every later apply fails the same way; stop here.
+      if (!(err instanceof ApiError)) throw err;
+      outcomes.set(r.key, { key: r.key, id: r.id, state: "failed", message: err.message + (err.requestId ? ` (request ${err.requestId})` : "") });
+      deps.progress.update(r.key, `failed: ${firstLine(err.message)}`);
+    }
+  }
+
+  if (deps.wait && !deps.draft) await waitForAll(plan, outcomes, deps);
+  deps.progress.stop();
+  return plan.map((r) => outcomes.get(r.key)!);
+}
+
+async function waitForAll(plan: readonly PlannedResource[], outcomes: Map<string, Outcome>, deps: ApplyDeps): Promise<void> {
+  const deadline = deps.now() + deps.timeoutMs;
+  const waiting = () => plan.filter((r) => outcomes.get(r.key)?.state === "applied");
+  while (waiting().length) {
+    for (const r of waiting()) {
+      const o = outcomes.get(r.key)!;
+      const res = await deps.client.request<ResourceBody>("GET", `/resources/${encodeURIComponent(o.id)}`, { allow: [404] });
+      if (res.status === 404) {
+        outcomes.set(r.key, { ...o, state: "failed", message: "the resource disappeared while waiting" });
+        deps.progress.update(r.key, "failed: disappeared while waiting");
+        continue;
+      }
+      const state = res.body.lifecycle_state;
+      if (state === "ready") {
+        outcomes.set(r.key, { ...o, state: "ready", lifecycle_state: state });
+        deps.progress.update(r.key, "ready");
+      } else if (state === "failed") {
+        outcomes.set(r.key, { ...o, state: "failed", lifecycle_state: state, message: res.body.error ?? "failed" });
+        deps.progress.update(r.key, `failed: ${firstLine(res.body.error ?? "")}`);
+      } else {
+        outcomes.set(r.key, { ...o, lifecycle_state: state });
+        const blockedBy = r.dependsOn.filter((d) => ["failed", "blocked"].includes(outcomes.get(d)?.state ?? ""));
+        if (blockedBy.length) {
+          outcomes.set(r.key, { ...o, state: "blocked", lifecycle_state: state, message: `waiting on failed dependency ${blockedBy.join(", ")}` });
+          deps.progress.update(r.key, `blocked (dependency ${blockedBy.join(", ")} failed; the server keeps it ${state})`);
+        } else {
+          deps.progress.update(r.key, state ?? "unknown");
+        }
+      }
+    }
+    if (!waiting().length) break;
+    if (deps.now() >= deadline) {
+      for (const r of waiting()) {
+        const o = outcomes.get(r.key)!;
+        outcomes.set(r.key, { ...o, state: "timed_out", message: `still ${o.lifecycle_state ?? "pending"} after ${Math.round(deps.timeoutMs / 1000)}s` });
+        deps.progress.update(r.key, `timed out (still ${o.lifecycle_state ?? "pending"})`);
+      }
+      break;
+    }
+    await deps.sleep(deps.pollMs);
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0] ?? "";
+}
+
+export function summarize(outcomes: readonly Outcome[], waited: boolean): { text: string; ok: boolean } {
+  const count = (s: OutcomeState) => outcomes.filter((o) => o.state === s).length;
+  const succeeded = waited ? count("ready") : count("applied");
+  const parts = [`${succeeded} ${waited ? "ready" : "applied"}`, `${count("failed")} failed`];
+  if (count("blocked")) parts.push(`${count("blocked")} blocked`);
+  if (count("timed_out")) parts.push(`${count("timed_out")} timed out`);
+  parts.push(`${count("not_attempted")} not attempted`);
+  const lines = [`Summary: ${parts.join(", ")}`];
+  for (const o of outcomes) if (o.message && o.state !== "ready" && o.state !== "applied") lines.push(`  ${o.key} (${o.state.replace("_", " ")}): ${o.message.split("\n").join("\n    ")}`);
+  return { text: lines.join("\n") + "\n", ok: succeeded === outcomes.length };
+}

@@ -1,0 +1,265 @@
+import type { Command } from "commander";
+import YAML from "yaml";
+import { parseDocuments, type SourceDocument } from "../apply/parse";
+import { formatProblem, type Problem } from "../apply/problem";
+import { applyResources, summarize } from "../apply/run-apply";
+import { validateDocuments } from "../apply/validate";
+import type { ApiClient } from "../client";
+import { readInput } from "../documents";
+import { parseDuration } from "../duration";
+import { CliError, UsageError, EXIT_FAILURE } from "../errors";
+import { cell, render, renderData, renderKeyValues, renderTable, type Column } from "../output";
+import { createProgress } from "../progress";
+import { canonicalResourceId, resourcePath } from "../resource-id";
+import { collect, formatOf, liveProgress, optionsOf, sessionFor, type CommandContext } from "./shared";
+
+export interface ResourceView {
+  id: string;
+  provider: string;
+  resource: string;
+  name: string;
+  project_id?: string;
+  space_id?: string;
+  config?: Record<string, unknown>;
+  dependencies?: { provider: string; resource: string; name: string }[];
+  owner_references?: { provider: string; resource: string; name: string }[];
+  outputs?: Record<string, unknown>;
+  error?: string | null;
+  lifecycle_state: string;
+  pending_event_id?: string | null;
+  provisioned?: boolean;
+  tags?: string[] | null;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export const RESOURCE_COLUMNS: Column<ResourceView>[] = [
+  { header: "provider", value: (r) => r.provider },
+  { header: "type", value: (r) => r.resource },
+  { header: "name", value: (r) => r.name },
+  { header: "state", value: (r) => r.lifecycle_state },
+  { header: "tags", value: (r) => r.tags },
+  { header: "updated", value: (r) => r.updated_at },
+];
+
+const POLL_MS = 1000;
+
+/** `describe`: everything about one resource, in sections a human scans top to bottom. */
+export function describeResource(r: ResourceView): string {
+  const refs = (list?: { provider: string; resource: string; name: string }[]) =>
+    list?.length ? list.map((d) => `  - ${d.provider}/${d.resource}/${d.name}`).join("\n") + "\n" : "  (none)\n";
+  const block = (value: unknown) => {
+    if (!value || (typeof value === "object" && !Object.keys(value).length)) return "  (none)\n";
+    return YAML.stringify(value).trimEnd().split("\n").map((l) => `  ${l}`).join("\n") + "\n";
+  };
+  return (
+    renderKeyValues([
+      ["Name", r.name],
+      ["Provider", r.provider],
+      ["Type", r.resource],
+      ["Id", r.id],
+      ["Project", r.project_id],
+      ["Space", r.space_id],
+      ["State", r.lifecycle_state],
+      ["Provisioned", r.provisioned],
+      ["Pending event", r.pending_event_id],
+      ["Error", r.error],
+      ["Tags", r.tags],
+      ["Created", r.created_at],
+      ["Updated", r.updated_at],
+    ]) +
+    "Dependencies:\n" +
+    refs(r.dependencies) +
+    "Owner references:\n" +
+    refs(r.owner_references) +
+    "Config:\n" +
+    block(r.config) +
+    "Outputs:\n" +
+    block(r.outputs)
+  );
+}
+
+function nextCursor(headers: Headers, body: unknown): string | undefined {
+  const fromHeader = headers.get("next_cursor") ?? headers.get("next-cursor") ?? headers.get("x-next-cursor");
+  if (fromHeader) return fromHeader;
+  const b = body as { next_cursor?: unknown } | undefined;
+  return typeof b?.next_cursor === "string" && b.next_cursor ? b.next_cursor : undefined;
+}
+
+/** Follows next_cursor until the last page; a repeated cursor ends the walk instead of looping forever. */
+export async function listAll<T>(client: ApiClient, path: string, query: Record<string, string | string[] | undefined>): Promise<T[]> {
+  const items: T[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (;;) {
+    const res = await client.request<unknown>("GET", path, { query: { ...query, cursor } });
+    const page = Array.isArray(res.body) ? res.body : ((res.body as { items?: T[] } | undefined)?.items ?? []);
+    items.push(...(page as T[]));
+    cursor = nextCursor(res.headers, res.body);
+    if (!cursor || seen.has(cursor)) return items;
+    seen.add(cursor);
+  }
+}
+
+async function loadDocuments(ctx: CommandContext, files: string[]): Promise<{ documents: SourceDocument[]; problems: Problem[] }> {
+  const documents: SourceDocument[] = [];
+  const problems: Problem[] = [];
+  for (const file of files) {
+    const text = await readInput(ctx.io, file);
+    const parsed = parseDocuments(text, file === "-" ? "<stdin>" : file);
+    documents.push(...parsed.documents);
+    problems.push(...parsed.problems);
+  }
+  return { documents, problems };
+}
+
+export function registerResources(program: Command, ctx: CommandContext): void {
+  const resources = program.command("resources").description("Declarative resources in the current project and space");
+  const write = (s: string) => ctx.io.stdout.write(s);
+
+  resources
+    .command("apply")
+    .description("Apply every document of the given YAML files, dependencies first")
+    .requiredOption("-f, --file <files...>", "YAML files, multi-document allowed (`-` for stdin)")
+    .option("--draft", "store as draft only (no processing)")
+    .option("--wait", "wait until every resource is ready or failed")
+    .option("--timeout <duration>", "with --wait: give up after this long (seconds, or 30s/5m)", "300")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const o = optionsOf<{ file: string[]; draft?: boolean; wait?: boolean; timeout: string }>(cmd);
+      if (o.draft && o.wait) throw new UsageError("--wait cannot be combined with --draft", "drafts are never processed, so there is nothing to wait for");
+      const timeoutMs = parseDuration(o.timeout);
+      const format = formatOf(cmd);
+      if (o.file.filter((f) => f === "-").length > 1) throw new UsageError("stdin (-) can be given only once");
+
+      const loaded = await loadDocuments(ctx, o.file);
+      const { resources: plan, problems } = validateDocuments(loaded.documents);
+      const all = [...loaded.problems, ...problems];
+      if (all.length) {
+        throw new UsageError(
+          `${all.length} problem${all.length === 1 ? "" : "s"} found, nothing was applied:\n  ${all.map(formatProblem).join("\n  ")}`,
+        );
+      }
+
+      const session = sessionFor(ctx, cmd);
+      const client = session.client();
+      // Progress goes to stderr when stdout carries json/yaml, so the data stays parseable.
+      const progressOut = format === "table" ? ctx.io.stdout : ctx.io.stderr;
+      const progress = createProgress(progressOut, format === "table" && liveProgress(ctx, cmd));
+      const outcomes = await applyResources(plan, {
+        client,
+        progress,
+        draft: Boolean(o.draft),
+        wait: Boolean(o.wait),
+        timeoutMs,
+        pollMs: POLL_MS,
+        now: () => ctx.io.now(),
+        sleep: (ms) => ctx.io.sleep(ms),
+      });
+      const summary = summarize(outcomes, Boolean(o.wait));
+      if (format === "table") write(summary.text);
+      else write(renderData(outcomes, format));
+      if (!summary.ok) ctx.setExitCode(EXIT_FAILURE);
+    });
+
+  resources
+    .command("list")
+    .description("List resources (all pages)")
+    .option("--provider <provider>", "only this provider")
+    .option("--type <type>", "only this resource type")
+    .option("--tag <tag>", "only resources with this tag (repeatable: all must match)", collect, [])
+    .action(async (_opts: unknown, cmd: Command) => {
+      const o = optionsOf<{ provider?: string; type?: string; tag: string[] }>(cmd);
+      const items = await listAll<ResourceView>(sessionFor(ctx, cmd).client(), "/resources/", {
+        provider: o.provider,
+        resource: o.type,
+        tags: o.tag.length ? o.tag : undefined,
+      });
+      write(render(items, formatOf(cmd), (rows) => (rows.length ? renderTable(rows, RESOURCE_COLUMNS) : "No resources found\n")));
+    });
+
+  resources
+    .command("get <id>")
+    .description("Show one resource (id: provider/resource/name, provider:resource:name or resource:…)")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const res = await sessionFor(ctx, cmd).client().request<ResourceView>("GET", `/resources/${resourcePath(id)}`);
+      write(render(res.body, formatOf(cmd), (r) => renderTable([r], RESOURCE_COLUMNS)));
+    });
+
+  resources
+    .command("describe <id>")
+    .description("Show everything about one resource: state, error, dependencies, config and outputs")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const res = await sessionFor(ctx, cmd).client().request<ResourceView>("GET", `/resources/${resourcePath(id)}`);
+      write(render(res.body, formatOf(cmd), describeResource));
+    });
+
+  resources
+    .command("status <id>")
+    .description("Show a resource's lifecycle state and error")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const res = await sessionFor(ctx, cmd).client().request<Record<string, unknown>>("GET", `/resources/${resourcePath(id)}/status`);
+      write(render(res.body, formatOf(cmd), (b) => renderKeyValues(Object.entries(b ?? {}))));
+    });
+
+  resources
+    .command("delete <id>")
+    .description("Delete a resource (its provider tears it down first)")
+    .option("--wait", "wait until the resource is gone")
+    .option("--timeout <duration>", "with --wait: give up after this long", "300")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const o = optionsOf<{ wait?: boolean; timeout: string }>(cmd);
+      const timeoutMs = parseDuration(o.timeout);
+      const canonical = canonicalResourceId(id);
+      const client = sessionFor(ctx, cmd).client();
+      const res = await client.request<ResourceView | undefined>("DELETE", `/resources/${resourcePath(canonical)}`);
+      if (res.status === 204) {
+        write(`${canonical}: deleted\n`);
+        return;
+      }
+      if (!o.wait) {
+        write(`${canonical}: deletion requested (${res.body?.lifecycle_state ?? "pending"}); follow it with \`pragma resources status ${id}\`\n`);
+        return;
+      }
+      const progress = createProgress(ctx.io.stdout, liveProgress(ctx, cmd));
+      const deadline = ctx.io.now() + timeoutMs;
+      try {
+        for (;;) {
+          const cur = await client.request<ResourceView>("GET", `/resources/${resourcePath(canonical)}`, { allow: [404] });
+          if (cur.status === 404) {
+            progress.update(canonical, "deleted");
+            return;
+          }
+          if (cur.body.lifecycle_state === "failed") {
+            progress.update(canonical, `failed: ${cur.body.error ?? ""}`);
+            throw new CliError(`deleting ${canonical} failed: ${cur.body.error ?? "no error recorded"}`, EXIT_FAILURE, "inspect it with `pragma resources describe " + id + "`");
+          }
+          progress.update(canonical, `deleting (${cur.body.lifecycle_state})`);
+          if (ctx.io.now() >= deadline) {
+            throw new CliError(`${canonical} still exists after ${Math.round(timeoutMs / 1000)}s (${cur.body.lifecycle_state})`, EXIT_FAILURE, "wait longer with --timeout, or check `pragma ops dead-letter list`");
+          }
+          await ctx.io.sleep(POLL_MS);
+        }
+      } finally {
+        progress.stop();
+      }
+    });
+
+  resources
+    .command("types")
+    .description("List resource types and their schemas")
+    .option("--provider <provider>", "only this provider's types")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const o = optionsOf<{ provider?: string }>(cmd);
+      const res = await sessionFor(ctx, cmd).client().request<Record<string, unknown>[]>("GET", "/resources/types", { query: { provider: o.provider } });
+      write(
+        render(res.body ?? [], formatOf(cmd), (rows) =>
+          renderTable(rows, [
+            { header: "provider", value: (t) => t.provider },
+            { header: "type", value: (t) => t.resource },
+            { header: "outputs", value: (t) => Object.keys(((t.outputs_schema as { properties?: object } | undefined)?.properties ?? {}) as object) },
+            { header: "description", value: (t) => cell(t.description) },
+          ]),
+        ),
+      );
+    });
+}

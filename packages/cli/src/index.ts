@@ -1,0 +1,10 @@
+export { run, buildProgram, VERSION } from "./cli";
+export { ApiClient, toApiError, formatDetail } from "./client";
+export { ConfigStore, configDir } from "./config-store";
+export { CliError, UsageError, ApiError, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from "./errors";
+export type { Io } from "./io";
+export { processIo } from "./io";
+export { parseDocuments } from "./apply/parse";
+export { validateDocuments } from "./apply/validate";
+export { orderResources } from "./apply/order";
+export { extractReferences } from "./apply/references";
