@@ -1,0 +1,226 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import YAML from "yaml";
+import { SERVER_KEY, startSystem, type RunningSystem } from "../../../test/e2e/system";
+
+/**
+ * The built `pragma` binary, as a subprocess, against the whole system started
+ * in-process. Everything goes through the public HTTP API, exactly as a user's
+ * shell would. Subprocesses are async: the gateway shares this event loop.
+ */
+const ROOT = resolve(__dirname, "../../..");
+const BIN = join(ROOT, "packages/cli/dist/bin.js");
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function exec(file: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<Result> {
+  return new Promise((done) => {
+    const child = execFile(file, args, { env, cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+      done({ code, stdout, stderr });
+    });
+    if (stdin !== undefined) child.stdin!.end(stdin);
+  });
+}
+
+describe("pragma CLI against the running system", () => {
+  let sys: RunningSystem;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const orgId = "01J0000000000000000000CL1A";
+  let projectId: string;
+  let spaceId: string;
+  let apiKey: string;
+
+  const pragma = (args: string[], stdin?: string, extraEnv: NodeJS.ProcessEnv = {}) => exec(process.execPath, [BIN, ...args], { ...env, ...extraEnv }, stdin);
+  const file = (name: string, text: string) => {
+    const path = join(home, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  beforeAll(async () => {
+    // Build the binary under test (incremental; a no-op when up to date).
+    const build = await exec(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-b", "packages/cli"], process.env);
+    if (build.code !== 0) throw new Error(`building the CLI failed:\n${build.stdout}${build.stderr}`);
+    sys = await startSystem("cli");
+    home = mkdtempSync(join(tmpdir(), "pragma-cli-"));
+    // A clean environment: nothing from the developer's shell (tokens, contexts) may leak in.
+    env = { PATH: process.env.PATH, HOME: home, PRAGMA_CONFIG_DIR: join(home, "config") };
+  }, 120_000);
+
+  afterAll(async () => {
+    await sys?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it("creates a context", async () => {
+    const r = await pragma(["config", "set-context", "it", "--api-url", sys.baseUrl]);
+    expect(r).toMatchObject({ code: 0 });
+    expect((await pragma(["config", "current-context"])).stdout.trim()).toBe("it");
+  });
+
+  it("creates an org with the server key, and says so when it already exists", async () => {
+    const args = ["orgs", "create", "--org-id", orgId, "--name", "CLI Co", "--abbreviation", "cli-co", "--admin-email", "ops@cli.test",
+      "--admin-name", "Ops", "--address", "1 Road", "--state", "KA", "--country", "IN", "--pin-code", "560001"];
+    const first = await pragma(args, undefined, { PRAGMA_SERVER_KEY: SERVER_KEY });
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^Created/);
+    const again = await pragma([...args, "--server-key", SERVER_KEY]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/Already exists \(208\)/);
+  });
+
+  it("creates a project from a file and stores it in the context with --use", async () => {
+    const path = file(
+      "project.yaml",
+      YAML.stringify({
+        name: "Web",
+        abbreviation: "web",
+        database: [{ host: "127.0.0.1", port: "5432", username: "postgres", password: "cli-secret-marker", db_name: "postgres", db_type: "postgres",
+          connect_timeout_secs: 5, idle_timeout_secs: 30, max_open_connections: 5, max_idle_connections: 2 }],
+      }),
+    );
+    const r = await pragma(["projects", "create", "--org", orgId, "-f", path, "--use", "-o", "json", "--server-key", SERVER_KEY]);
+    expect(r.stderr).toContain("now uses project");
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain("cli-secret-marker");
+    const body = JSON.parse(r.stdout);
+    projectId = body.project_id;
+    spaceId = body.space_id;
+    expect(projectId).toMatch(/^prj_/);
+    expect(spaceId).toMatch(/^spc_/);
+    const contexts = JSON.parse((await pragma(["config", "get-contexts", "-o", "json"])).stdout);
+    expect(contexts).toEqual([{ name: "it", current: true, api_url: sys.baseUrl, project: projectId, space: spaceId }]);
+  });
+
+  it("creates an API key and logs in with it, storing credentials with mode 0600", async () => {
+    const r = await pragma(["api-keys", "create", "--org", orgId, "--name", "cli", "--role", "operator", "--project", projectId, "--space", spaceId, "-o", "json", "--server-key", SERVER_KEY]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    apiKey = JSON.parse(r.stdout).api_key;
+    expect(apiKey).toMatch(/^pk_/);
+
+    const login = await pragma(["auth", "login", "--api-key", apiKey]);
+    expect(login.stderr).toBe("");
+    expect(login.code).toBe(0);
+    const credsPath = join(home, "config", "credentials.yaml");
+    expect(statSync(credsPath).mode & 0o777).toBe(0o600);
+    expect(YAML.parse(readFileSync(credsPath, "utf8")).contexts.it.api_key).toBe(apiKey);
+
+    const me = await pragma(["auth", "whoami", "-o", "json"]);
+    expect(me.code).toBe(0);
+    expect(JSON.parse(me.stdout)).toMatchObject({ organization_id: orgId, role: "operator" });
+  });
+
+  it("re-exchanges an expired stored token transparently", async () => {
+    const credsPath = join(home, "config", "credentials.yaml");
+    const creds = YAML.parse(readFileSync(credsPath, "utf8"));
+    creds.contexts.it.access_token = "expired.token.value";
+    creds.contexts.it.expires_at = new Date(Date.now() - 60_000).toISOString();
+    writeFileSync(credsPath, YAML.stringify(creds), { mode: 0o600 });
+    const me = await pragma(["auth", "whoami", "-o", "json"]);
+    expect(me.stderr).toBe("");
+    expect(me.code).toBe(0);
+    expect(YAML.parse(readFileSync(credsPath, "utf8")).contexts.it.access_token).not.toBe("expired.token.value");
+  });
+
+  it("applies two documents where B references A's output, waits until both are ready", async () => {
+    // B first in the file: the CLI must still apply A first.
+    const path = file(
+      "two.yaml",
+      [
+        YAML.stringify({ provider: "pragma", resource: "config", name: "b", config: { derived: "prefix-${pragma/config/a.outputs.key}" }, tags: ["cli-it"] }),
+        YAML.stringify({ provider: "pragma", resource: "config", name: "a", config: { key: "v1" }, tags: ["cli-it"] }),
+      ].join("---\n"),
+    );
+    const r = await pragma(["resources", "apply", "-f", path, "--wait", "--timeout", "60"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    // Not a TTY: plain lines, no escape codes.
+    expect(r.stdout).not.toContain("\x1b[");
+    expect(lines.indexOf("pragma/config/a: applying")).toBeLessThan(lines.indexOf("pragma/config/b: applying"));
+    expect(r.stdout).toContain("Summary: 2 ready, 0 failed, 0 not attempted");
+  });
+
+  it("shows B with the value resolved from A (server-side reference resolution)", async () => {
+    const r = await pragma(["resources", "get", "pragma/config/b", "-o", "json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ lifecycle_state: "ready", outputs: { derived: "prefix-v1" } });
+  });
+
+  it("lists resources as JSON, filtered by tag", async () => {
+    const r = await pragma(["resources", "list", "--tag", "cli-it", "-o", "json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).map((x: { name: string }) => x.name)).toEqual(["a", "b"]);
+  });
+
+  it("describes and gets status with every id form", async () => {
+    const d = await pragma(["resources", "describe", "pragma:config:a"]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toMatch(/State:\s+ready/);
+    const s = await pragma(["resources", "status", "resource:pragma_config_a", "-o", "json"]);
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ resource_id: "resource:pragma_config_a", lifecycle_state: "ready" });
+  });
+
+  it("deletes with --wait until the resource is gone", async () => {
+    for (const name of ["b", "a"]) {
+      const r = await pragma(["resources", "delete", `pragma/config/${name}`, "--wait", "--timeout", "60"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`resource:pragma_config_${name}: deleted`);
+    }
+    const gone = await pragma(["resources", "get", "pragma/config/a"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain("404");
+  });
+
+  it("exits 2 for a bad file and applies nothing", async () => {
+    const bad = "provider: pragma\nresource: config\nname: ok\nconfig: {}\n---\nprovider: pragma\nresource: config\nname: [broken\n";
+    const r = await pragma(["resources", "apply", "-f", "-"], bad);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("<stdin> document 2: invalid YAML");
+    const got = await pragma(["resources", "get", "pragma/config/ok"]);
+    expect(got.code).toBe(1);
+  });
+
+  it("exits 1 with the login hint on a 401", async () => {
+    const r = await pragma(["resources", "list", "--token", "not-a-jwt"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("401");
+    expect(r.stderr).toMatch(/request id: req_/);
+    expect(r.stderr).toContain("pragma auth login --api-key");
+  });
+
+  it("exits 1 naming the URL when nothing listens there", async () => {
+    const r = await pragma(["resources", "list", "--api-url", "http://127.0.0.1:1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot reach the API at http://127.0.0.1:1");
+  });
+
+  it("lists types", async () => {
+    const r = await pragma(["resources", "types", "--provider", "pragma", "-o", "json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).map((t: { resource: string }) => t.resource)).toContain("config");
+  });
+
+  it("reads the dead-letter store (operator role)", async () => {
+    const list = await pragma(["ops", "dead-letter", "list", "-o", "json"]);
+    expect(list.stderr).toBe("");
+    expect(list.code).toBe(0);
+    expect(Array.isArray(JSON.parse(list.stdout))).toBe(true);
+    const del = await pragma(["ops", "dead-letter", "delete", "--all", "-o", "json"]);
+    expect(del.code).toBe(0);
+    expect(JSON.parse(del.stdout)).toHaveProperty("deleted_count");
+  });
+});
