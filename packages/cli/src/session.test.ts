@@ -1,4 +1,4 @@
-import { chooseScope, chooseToken, EXPIRY_SKEW_MS } from "./session";
+import { chooseScope, chooseToken, EXPIRY_SKEW_MS, sameUrl } from "./session";
 
 describe("chooseToken", () => {
   const now = Date.parse("2030-01-01T00:00:00Z");
@@ -29,5 +29,12 @@ describe("chooseScope", () => {
     expect(chooseScope({ project: "prj_flag" }, { PRAGMA_SPACE_ID: "spc_env", PRAGMA_PROJECT_ID: "prj_env" }, ctx)).toEqual({ project: "prj_flag", space: "spc_env" });
     expect(chooseScope({}, {}, ctx)).toEqual({ project: "prj_ctx", space: "spc_ctx" });
     expect(chooseScope({}, {}, undefined)).toEqual({ project: undefined, space: undefined });
+  });
+});
+
+describe("sameUrl", () => {
+  it("ignores a trailing slash and case of the host, nothing else", () => {
+    expect(sameUrl("http://Localhost:8080/", "http://localhost:8080")).toBe(true);
+    expect(sameUrl("http://localhost:8080", "http://localhost:8081")).toBe(false);
   });
 });

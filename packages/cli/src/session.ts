@@ -126,13 +126,25 @@ export class Session {
     return res.body;
   }
 
+  /**
+   * The context whose stored key and token may be used: none when --api-url or
+   * PRAGMA_API_URL points elsewhere, because a credential must only ever go to the
+   * server it was issued by.
+   */
+  private storedCredentialsContext(): string | undefined {
+    const name = this.contextName();
+    const ctx = this.context();
+    if (!name || !ctx) return undefined;
+    return sameUrl(this.apiUrl(), ctx.api_url) ? name : undefined;
+  }
+
   private tokenProvider(): TokenProvider {
     let cached: string | undefined;
     let fromStore = false;
     return {
       token: async () => {
         if (cached) return cached;
-        const name = this.contextName();
+        const name = this.storedCredentialsContext();
         const stored = name ? this.store.credentialsFor(name) : undefined;
         const choice = chooseToken(this.opts.token, this.io.env, stored, this.io.now());
         switch (choice.source) {
@@ -155,7 +167,7 @@ export class Session {
       },
       refresh: async () => {
         if (!fromStore) return undefined;
-        const name = this.contextName();
+        const name = this.storedCredentialsContext();
         const apiKey = name ? this.store.credentialsFor(name)?.api_key : undefined;
         if (!apiKey) return undefined;
         cached = (await this.login(apiKey)).access_token;
@@ -163,4 +175,15 @@ export class Session {
       },
     };
   }
+}
+
+export function sameUrl(a: string, b: string): boolean {
+  const norm = (u: string) => {
+    try {
+      return new URL(u).toString().replace(/\/+$/, "");
+    } catch {
+      return u.replace(/\/+$/, "");
+    }
+  };
+  return norm(a) === norm(b);
 }

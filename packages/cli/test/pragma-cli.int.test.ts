@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
+import { newUlid } from "@pragma/ids";
 import { SERVER_KEY, startSystem, type RunningSystem } from "../../../test/e2e/system";
 
 /**
@@ -29,11 +30,16 @@ function exec(file: string, args: string[], env: NodeJS.ProcessEnv, stdin?: stri
   });
 }
 
+/** Fails with everything the CLI printed, which is what one needs to see when a step breaks. */
+function expectExit(r: Result, code: number): void {
+  if (r.code !== code) throw new Error(`expected exit ${code}, got ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+}
+
 describe("pragma CLI against the running system", () => {
   let sys: RunningSystem;
   let home: string;
   let env: NodeJS.ProcessEnv;
-  const orgId = "01J0000000000000000000CL1A";
+  const orgId = newUlid();
   let projectId: string;
   let spaceId: string;
   let apiKey: string;
@@ -62,7 +68,7 @@ describe("pragma CLI against the running system", () => {
 
   it("creates a context", async () => {
     const r = await pragma(["config", "set-context", "it", "--api-url", sys.baseUrl]);
-    expect(r).toMatchObject({ code: 0 });
+    expectExit(r, 0);
     expect((await pragma(["config", "current-context"])).stdout.trim()).toBe("it");
   });
 
@@ -70,11 +76,11 @@ describe("pragma CLI against the running system", () => {
     const args = ["orgs", "create", "--org-id", orgId, "--name", "CLI Co", "--abbreviation", "cli-co", "--admin-email", "ops@cli.test",
       "--admin-name", "Ops", "--address", "1 Road", "--state", "KA", "--country", "IN", "--pin-code", "560001"];
     const first = await pragma(args, undefined, { PRAGMA_SERVER_KEY: SERVER_KEY });
+    expectExit(first, 0);
     expect(first.stderr).toBe("");
-    expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^Created/);
     const again = await pragma([...args, "--server-key", SERVER_KEY]);
-    expect(again.code).toBe(0);
+    expectExit(again, 0);
     expect(again.stdout).toMatch(/Already exists \(208\)/);
   });
 
@@ -90,7 +96,7 @@ describe("pragma CLI against the running system", () => {
     );
     const r = await pragma(["projects", "create", "--org", orgId, "-f", path, "--use", "-o", "json", "--server-key", SERVER_KEY]);
     expect(r.stderr).toContain("now uses project");
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(r.stdout).not.toContain("cli-secret-marker");
     const body = JSON.parse(r.stdout);
     projectId = body.project_id;
@@ -103,20 +109,20 @@ describe("pragma CLI against the running system", () => {
 
   it("creates an API key and logs in with it, storing credentials with mode 0600", async () => {
     const r = await pragma(["api-keys", "create", "--org", orgId, "--name", "cli", "--role", "operator", "--project", projectId, "--space", spaceId, "-o", "json", "--server-key", SERVER_KEY]);
+    expectExit(r, 0);
     expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
     apiKey = JSON.parse(r.stdout).api_key;
     expect(apiKey).toMatch(/^pk_/);
 
     const login = await pragma(["auth", "login", "--api-key", apiKey]);
+    expectExit(login, 0);
     expect(login.stderr).toBe("");
-    expect(login.code).toBe(0);
     const credsPath = join(home, "config", "credentials.yaml");
     expect(statSync(credsPath).mode & 0o777).toBe(0o600);
     expect(YAML.parse(readFileSync(credsPath, "utf8")).contexts.it.api_key).toBe(apiKey);
 
     const me = await pragma(["auth", "whoami", "-o", "json"]);
-    expect(me.code).toBe(0);
+    expectExit(me, 0);
     expect(JSON.parse(me.stdout)).toMatchObject({ organization_id: orgId, role: "operator" });
   });
 
@@ -127,8 +133,8 @@ describe("pragma CLI against the running system", () => {
     creds.contexts.it.expires_at = new Date(Date.now() - 60_000).toISOString();
     writeFileSync(credsPath, YAML.stringify(creds), { mode: 0o600 });
     const me = await pragma(["auth", "whoami", "-o", "json"]);
+    expectExit(me, 0);
     expect(me.stderr).toBe("");
-    expect(me.code).toBe(0);
     expect(YAML.parse(readFileSync(credsPath, "utf8")).contexts.it.access_token).not.toBe("expired.token.value");
   });
 
@@ -142,8 +148,8 @@ describe("pragma CLI against the running system", () => {
       ].join("---\n"),
     );
     const r = await pragma(["resources", "apply", "-f", path, "--wait", "--timeout", "60"]);
+    expectExit(r, 0);
     expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
     const lines = r.stdout.split("\n");
     // Not a TTY: plain lines, no escape codes.
     expect(r.stdout).not.toContain("\x1b[");
@@ -153,74 +159,80 @@ describe("pragma CLI against the running system", () => {
 
   it("shows B with the value resolved from A (server-side reference resolution)", async () => {
     const r = await pragma(["resources", "get", "pragma/config/b", "-o", "json"]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(JSON.parse(r.stdout)).toMatchObject({ lifecycle_state: "ready", outputs: { derived: "prefix-v1" } });
   });
 
   it("lists resources as JSON, filtered by tag", async () => {
     const r = await pragma(["resources", "list", "--tag", "cli-it", "-o", "json"]);
+    expectExit(r, 0);
     expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).map((x: { name: string }) => x.name)).toEqual(["a", "b"]);
   });
 
   it("describes and gets status with every id form", async () => {
     const d = await pragma(["resources", "describe", "pragma:config:a"]);
-    expect(d.code).toBe(0);
+    expectExit(d, 0);
     expect(d.stdout).toMatch(/State:\s+ready/);
     const s = await pragma(["resources", "status", "resource:pragma_config_a", "-o", "json"]);
-    expect(s.code).toBe(0);
+    expectExit(s, 0);
     expect(JSON.parse(s.stdout)).toMatchObject({ resource_id: "resource:pragma_config_a", lifecycle_state: "ready" });
   });
 
   it("deletes with --wait until the resource is gone", async () => {
     for (const name of ["b", "a"]) {
       const r = await pragma(["resources", "delete", `pragma/config/${name}`, "--wait", "--timeout", "60"]);
-      expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
+      expectExit(r, 0);
+    expect(r.stderr).toBe("");
       expect(r.stdout).toContain(`resource:pragma_config_${name}: deleted`);
     }
     const gone = await pragma(["resources", "get", "pragma/config/a"]);
-    expect(gone.code).toBe(1);
+    expectExit(gone, 1);
     expect(gone.stderr).toContain("404");
   });
 
   it("exits 2 for a bad file and applies nothing", async () => {
     const bad = "provider: pragma\nresource: config\nname: ok\nconfig: {}\n---\nprovider: pragma\nresource: config\nname: [broken\n";
     const r = await pragma(["resources", "apply", "-f", "-"], bad);
-    expect(r.code).toBe(2);
+    expectExit(r, 2);
     expect(r.stderr).toContain("<stdin> document 2: invalid YAML");
     const got = await pragma(["resources", "get", "pragma/config/ok"]);
-    expect(got.code).toBe(1);
+    expectExit(got, 1);
   });
 
   it("exits 1 with the login hint on a 401", async () => {
-    const r = await pragma(["resources", "list", "--token", "not-a-jwt"]);
-    expect(r.code).toBe(1);
+    const r = await pragma(["resources", "get", "pragma/config/a", "--token", "not-a-jwt"]);
+    expectExit(r, 1);
     expect(r.stderr).toContain("401");
     expect(r.stderr).toMatch(/request id: req_/);
     expect(r.stderr).toContain("pragma auth login --api-key");
   });
 
   it("exits 1 naming the URL when nothing listens there", async () => {
-    const r = await pragma(["resources", "list", "--api-url", "http://127.0.0.1:1"]);
-    expect(r.code).toBe(1);
+    const r = await pragma(["resources", "list", "--api-url", "http://127.0.0.1:1", "--token", "t"]);
+    expectExit(r, 1);
     expect(r.stderr).toContain("cannot reach the API at http://127.0.0.1:1");
+  });
+
+  it("never sends the stored credentials to a URL other than the context's", async () => {
+    const r = await pragma(["resources", "list", "--api-url", "http://127.0.0.1:1"]);
+    expectExit(r, 1);
+    expect(r.stderr).toContain("not logged in");
   });
 
   it("lists types", async () => {
     const r = await pragma(["resources", "types", "--provider", "pragma", "-o", "json"]);
-    expect(r.code).toBe(0);
+    expectExit(r, 0);
     expect(JSON.parse(r.stdout).map((t: { resource: string }) => t.resource)).toContain("config");
   });
 
   it("reads the dead-letter store (operator role)", async () => {
     const list = await pragma(["ops", "dead-letter", "list", "-o", "json"]);
+    expectExit(list, 0);
     expect(list.stderr).toBe("");
-    expect(list.code).toBe(0);
     expect(Array.isArray(JSON.parse(list.stdout))).toBe(true);
     const del = await pragma(["ops", "dead-letter", "delete", "--all", "-o", "json"]);
-    expect(del.code).toBe(0);
+    expectExit(del, 0);
     expect(JSON.parse(del.stdout)).toHaveProperty("deleted_count");
   });
 });
