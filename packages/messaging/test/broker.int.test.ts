@@ -5,6 +5,8 @@ import { ping } from "@pragma/contracts";
 import { ConnectionLostError, MessageValidationError, UnroutableError, handler, rpcQueueTopology, type Broker, type Delivery } from "../src";
 import { EXCHANGE, admin, deferred, drain, echo, fails, messageCount, queueWithDlq, sleep, slow, startBroker, thingCreated, thingDeleted } from "./helpers";
 
+jest.setTimeout(30_000);
+
 let vh: TestVhost;
 let broker: Broker;
 let adm: Awaited<ReturnType<typeof admin>>;

@@ -54,9 +54,9 @@ export function uniqueVhostName(label = "test"): string {
   return `pragma-test-${clean}-${newUlid().toLowerCase()}`;
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<Response> {
+async function api(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<Response> {
   const { base, authorization } = splitCredentials(managementUrl());
-  const headers: Record<string, string> = { "content-type": "application/json" };
+  const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
   if (authorization) headers.authorization = authorization;
   let res: Response;
   try {
@@ -101,11 +101,27 @@ export async function createVhost(label?: string): Promise<TestVhost> {
   };
 }
 
-async function listConnections(vhost: string): Promise<string[]> {
+/** Names of the client connections the management API lists for `vhost` (it learns of new ones within ~200 ms). */
+export async function listConnections(vhost: string): Promise<string[]> {
   const res = await api("GET", `/api/vhosts/${enc(vhost)}/connections`);
   await expectOk(res, `list connections of ${vhost}`);
   const rows = (await res.json()) as { name: string }[];
   return rows.map((r) => r.name);
+}
+
+/**
+ * Polls until the management API lists at least `count` connections in `vhost`. Call it
+ * before a test's critical section so a later closeConnections() acts at once instead of
+ * waiting for the API to catch up.
+ */
+export async function waitForConnections(vhost: string, count = 1, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const names = await listConnections(vhost);
+    if (names.length >= count) return names;
+    if (Date.now() >= deadline) throw new Error(`management API listed ${names.length} of ${count} expected connections in vhost ${vhost} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
@@ -115,15 +131,10 @@ async function listConnections(vhost: string): Promise<string[]> {
  * `timeoutMs`); 0 means none appeared.
  */
 export async function closeConnections(vhost: string, timeoutMs = 10_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let names = await listConnections(vhost);
-  while (names.length === 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    names = await listConnections(vhost);
-  }
+  const names = await waitForConnections(vhost, 1, timeoutMs).catch(() => [] as string[]);
   let closed = 0;
   for (const name of names) {
-    const res = await api("DELETE", `/api/connections/${enc(name)}`);
+    const res = await api("DELETE", `/api/connections/${enc(name)}`, undefined, { "x-reason": "closed by a test (closeConnections)" });
     // Already gone (listed before it closed) is not a failure.
     await expectOk(res, `close connection ${name}`, true);
     if (res.ok) closed += 1;
