@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { RPC_QUEUES, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
+import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { newUlid } from "@pragma/ids";
 import { createLogger, type Logger } from "@pragma/logger";
@@ -28,7 +28,8 @@ export interface StartOptions {
 }
 
 export async function startWorker(config: WorkerConfig, opts: StartOptions = {}): Promise<RunningWorker> {
-  const instanceId = `${hostname()}:${process.pid}:${newUlid()}`;
+  // No "|": lease values are `${instanceId}|${eventId}`.
+  const instanceId = `${hostname()}:${process.pid}:${newUlid()}`.replace(/\|/g, "_");
   const logger = opts.logger ?? createLogger({ service: "provider-worker", level: config.LOG_LEVEL });
   const providers = new Map<string, Provider>();
   for (const p of [...builtInProviders, ...(opts.providers ?? [])]) providers.set(p.name, p);
@@ -56,12 +57,21 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       }
     }, logger);
 
+    const locks = redisLocks(redis, {
+      prefix: config.REDIS_PREFIX,
+      instanceId,
+      ttlMs: config.LOCK_TTL_MS,
+      aliveTtlMs: config.ALIVE_TTL_MS,
+      waitMs: config.LOCK_WAIT_MS,
+      onLost: (key) => logger.warn({ resource: key }, "lost a resource lease while its hook runs"),
+    });
+    const heartbeat = locks.startHeartbeat();
     const shutdown = new AbortController();
     const deps: ProcessDeps = {
       providers,
       ...brokerPublishers(broker),
       dedupe: redisDedupe(redis, config.REDIS_PREFIX, config.DEDUPE_TTL_SECS),
-      locks: redisLocks(redis, config.REDIS_PREFIX, config.LOCK_TTL_MS, (key) => logger.warn({ resource: key }, "lost a resource lease while its hook runs")),
+      locks,
       resourceLog: redisResourceLog(redis, config.REDIS_PREFIX, config.RESOURCE_LOG_LINES, config.DEDUPE_TTL_SECS),
       database: (scope, dbType, options) => databases.open(scope, dbType, options),
       knownSecrets: () => databases.secrets(),
@@ -70,7 +80,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       tiersMs: config.RETRY_TIERS_MS,
       maxRetries: config.MAX_RETRIES,
       hookTimeoutMs: config.HOOK_TIMEOUT_MS,
-      instanceId,
+      deliveryLimit: WORK_DELIVERY_LIMIT,
     };
 
     const consumers: ConsumerHandle[] = [];
@@ -100,6 +110,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
           await rpc.cancel();
           await broker.close();
           await databases.close();
+          await heartbeat.stop();
           await redis.quit().catch(() => redis.disconnect());
           logger.info({}, "provider worker stopped");
         })();

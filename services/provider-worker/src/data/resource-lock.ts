@@ -7,36 +7,68 @@ export interface Lease {
 }
 
 export interface ResourceLocks {
-  /** null when another holder has the resource. */
-  acquire(key: string, token: string): Promise<Lease | null>;
+  /** Waits up to the configured time; null when a live holder still has the resource. */
+  acquire(key: string, eventId: string): Promise<Lease | null>;
+  /** Keeps this replica's liveness key fresh; stop() removes it. */
+  startHeartbeat(): { stop(): Promise<void> };
 }
 
 const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+// Take over only the exact lease we judged abandoned, so two contenders cannot both win.
+const STEAL = `if redis.call("get", KEYS[1]) == ARGV[1] then redis.call("set", KEYS[1], ARGV[2], "PX", ARGV[3]) return 1 else return 0 end`;
+
+export interface LockOptions {
+  prefix: string;
+  instanceId: string;
+  ttlMs: number;
+  /** A replica whose liveness key is older than this is dead, and its leases are free. */
+  aliveTtlMs: number;
+  /** How long a delivery waits for a live holder before it is parked in a delay tier. */
+  waitMs: number;
+  onLost(key: string): void;
+}
 
 /**
- * A lease per resource: SET NX PX with a token, renewed at a third of its TTL while the
- * hook runs, released only by its holder. The TTL only matters when a replica dies
- * holding it (the lease then frees itself); a live holder keeps it as long as it works.
+ * A lease per resource: SET NX PX with the holder's instance id, renewed while the hook
+ * runs and released only by its holder. A replica killed mid-hook leaves its lease
+ * behind; the lease names the replica, and once that replica's liveness key expires
+ * (a few seconds, not the lease TTL) the next delivery takes the lease over.
  */
-export function redisLocks(redis: Redis, prefix: string, ttlMs: number, onLost: (key: string) => void): ResourceLocks {
+export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
+  const aliveKey = (instance: string) => `${o.prefix}alive:${instance}`;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  async function tryTake(key: string, token: string): Promise<boolean> {
+    if ((await redis.set(key, token, "PX", o.ttlMs, "NX")) === "OK") return true;
+    const holder = await redis.get(key);
+    if (holder === null) return false; // freed meanwhile: the next round takes it
+    const instance = holder.split("|")[0] ?? "";
+    if ((await redis.exists(aliveKey(instance))) === 1) return false;
+    return Number(await redis.eval(STEAL, 1, key, holder, token, String(o.ttlMs))) === 1;
+  }
+
   return {
-    async acquire(resource, token) {
-      const key = `${prefix}lock:${resource}`;
-      const ok = await redis.set(key, token, "PX", ttlMs, "NX");
-      if (ok !== "OK") return null;
+    async acquire(resource, eventId) {
+      const key = `${o.prefix}lock:${resource}`;
+      const token = `${o.instanceId}|${eventId}`;
+      const deadline = Date.now() + o.waitMs;
+      while (!(await tryTake(key, token))) {
+        if (Date.now() >= deadline) return null;
+        await sleep(100 + Math.floor(Math.random() * 100));
+      }
       let held = true;
       const timer = setInterval(() => {
         redis
-          .eval(RENEW, 1, key, token, String(ttlMs))
+          .eval(RENEW, 1, key, token, String(o.ttlMs))
           .then((r) => {
             if (Number(r) !== 1 && held) {
               held = false;
-              onLost(resource);
+              o.onLost(resource);
             }
           })
           .catch(() => undefined); // a blip is retried on the next tick; the TTL covers three ticks
-      }, Math.max(250, Math.floor(ttlMs / 3)));
+      }, Math.max(250, Math.floor(o.ttlMs / 3)));
       timer.unref();
       return {
         get held() {
@@ -46,6 +78,18 @@ export function redisLocks(redis: Redis, prefix: string, ttlMs: number, onLost: 
           clearInterval(timer);
           held = false;
           await redis.eval(RELEASE, 1, key, token);
+        },
+      };
+    },
+    startHeartbeat() {
+      const beat = () => redis.set(aliveKey(o.instanceId), "1", "PX", o.aliveTtlMs).catch(() => undefined);
+      void beat();
+      const timer = setInterval(beat, Math.max(100, Math.floor(o.aliveTtlMs / 4)));
+      timer.unref();
+      return {
+        async stop() {
+          clearInterval(timer);
+          await redis.del(aliveKey(o.instanceId)).catch(() => undefined);
         },
       };
     },

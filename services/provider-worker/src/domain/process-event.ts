@@ -22,6 +22,11 @@ import { scopedKey } from "../data/redis-keys";
 export const LOCK_WAITS_HEADER = "x-lock-waits";
 /** Why the worker dead-lettered: permanent_error or retries_exhausted (the broker's own reasons come in x-death). */
 export const DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason";
+/**
+ * Deliveries of earlier copies of this event (a copy we republish to a delay tier starts
+ * again at x-delivery-count 0), so crash loops stay bounded across copies.
+ */
+export const PRIOR_DELIVERIES_HEADER = "x-prior-deliveries";
 
 export interface WorkInput {
   work: ResourceWork;
@@ -51,7 +56,8 @@ export interface ProcessDeps {
   tiersMs: readonly number[];
   maxRetries: number;
   hookTimeoutMs: number;
-  instanceId: string;
+  /** Deliveries (crashes mid-hook) an event may take across all its copies. */
+  deliveryLimit: number;
 }
 
 const BROKER_HEADERS = /^(x-death|x-first-death-|x-last-death-|x-delivery-count$|CC$|BCC$)/;
@@ -73,7 +79,8 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   const { work } = input;
   const log = deps.logger.child({ eventId: work.event_id, resourceId: work.resource_id, provider: work.provider, resourceType: work.resource_type, eventType: work.event_type });
   const retryCount = num(input.headers[HEADERS.retryCount]);
-  const attempt = retryCount + input.deliveryCount;
+  const deliveries = num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount;
+  const attempt = retryCount + deliveries;
   const resourceKey = scopedKey(work);
   const base = { event_id: work.event_id, resource_id: work.resource_id, org_id: work.org_id, project_id: work.project_id, space_id: work.space_id };
   const now = () => new Date().toISOString();
@@ -94,13 +101,19 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     return;
   }
 
-  const lease = await deps.locks.acquire(resourceKey, `${deps.instanceId}:${work.event_id}`);
+  if (deliveries > deps.deliveryLimit) {
+    // Only reachable across copies: the broker's x-delivery-limit bounds a single copy.
+    await fail(deps, input, log, base, new PermanentError(`event was delivered ${deliveries} times without completing (worker crashes)`), [], retryCount, "delivery_limit");
+    return;
+  }
+
+  const lease = await deps.locks.acquire(resourceKey, work.event_id);
   if (!lease) {
     // Another event (or another copy of this one) holds the resource. Wait in the
     // shortest delay tier; this is not a failure, so the retry budget is untouched.
     const waits = num(input.headers[LOCK_WAITS_HEADER]) + 1;
     log.info({ waits }, "resource busy; delaying event");
-    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits }, deps.tiersMs[0] ?? 1000);
+    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits, [PRIOR_DELIVERIES_HEADER]: deliveries }, deps.tiersMs[0] ?? 1000);
     return;
   }
 
@@ -152,16 +165,17 @@ async function fail(
   err: unknown,
   secrets: string[],
   retryCount: number,
+  reasonOverride?: string,
 ): Promise<void> {
   const message = redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]);
   const permanent = isPermanent(err);
   if (!permanent && retryCount < deps.maxRetries) {
     const delayMs = deps.tiersMs[Math.min(retryCount, deps.tiersMs.length - 1)] ?? 1000;
     log.warn({ err: message, retryCount: retryCount + 1, delayMs }, "event failed; retrying after delay");
-    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [HEADERS.retryCount]: retryCount + 1 }, delayMs);
+    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [HEADERS.retryCount]: retryCount + 1, [PRIOR_DELIVERIES_HEADER]: num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount }, delayMs);
     return;
   }
-  const reason = permanent ? "permanent_error" : "retries_exhausted";
+  const reason = reasonOverride ?? (permanent ? "permanent_error" : "retries_exhausted");
   log.error({ err: message, retryCount, reason }, "event failed; dead-lettering");
   const payload = { ...base, event_type: input.work.event_type, error: message, permanent, at: new Date().toISOString() };
   const deadLetterHeaders = {
