@@ -1,5 +1,7 @@
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
+import { RPC_QUEUES } from "@pragma/contracts";
 import { Observer, startTestWorker, work } from "./helpers";
+import { workerRequests } from "../src/worker-contracts";
 import type { RunningWorker } from "../src/service";
 
 describe("walking skeleton: pragma/config through the worker", () => {
@@ -39,5 +41,37 @@ describe("walking skeleton: pragma/config through the worker", () => {
     const dl = await waitFor(async () => bus.deadLetters.find((d) => d.payload.event_id === w.event_id), { message: "the dead letter" });
     expect(dl.headers).toMatchObject({ "x-permanent-error": true, "x-dead-letter-reason": "permanent_error" });
     expect(String(dl.headers["x-error-message"])).toMatch(/unknown resource type/);
+  });
+
+  it("serves rpc.provider-worker: type definitions, the resource's log, and NOT_FOUND for a type without a health check", async () => {
+    const { types } = await bus.broker.request(RPC_QUEUES.providerWorker, workerRequests.listTypes, { provider: "pragma" });
+    expect(types.map((t) => t.resource)).toEqual(["config", "random", "secret"]);
+    const secret = types.find((t) => t.resource === "secret")!;
+    expect((secret.schema.properties as any).value).toMatchObject({ "x-sensitive": true, writeOnly: true });
+    expect(secret.sensitive_outputs).toEqual(["value"]);
+
+    const w = work({ provider: "pragma", resource_type: "config", resource_name: "logged", config: { a: 1 } });
+    await bus.publish(w);
+    await bus.outcome(w.event_id);
+    const inspected = { org_id: w.org_id, project_id: w.project_id, space_id: w.space_id, resource_id: w.resource_id, provider: "pragma", resource_type: "config", resource_name: "logged", config: w.config, outputs: { a: 1 } };
+    const logs = await waitFor(async () => {
+      const r = await bus.broker.request(RPC_QUEUES.providerWorker, workerRequests.logs, { ...inspected, tail: 10 });
+      return r.lines.length >= 2 && r;
+    });
+    expect(logs.lines.map((l) => l.message)).toEqual(["CREATE started", "CREATE succeeded"]);
+    await expect(bus.broker.request(RPC_QUEUES.providerWorker, workerRequests.health, inspected)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("keeps a random value across an UPDATE with the same config and regenerates it when the length changes", async () => {
+    const create = work({ provider: "pragma", resource_type: "random", resource_name: "pw", config: { length: 24 } });
+    await bus.publish(create);
+    const first = (await bus.outcome(create.event_id)).payload.outputs as { value: string };
+    expect(first.value).toHaveLength(24);
+    const same = work({ provider: "pragma", resource_type: "random", resource_name: "pw", event_type: "UPDATE", config: { length: 24 }, previous_config: { length: 24 }, outputs: first });
+    await bus.publish(same);
+    expect((await bus.outcome(same.event_id)).payload.outputs).toMatchObject({ value: first.value });
+    const longer = work({ provider: "pragma", resource_type: "random", resource_name: "pw", event_type: "UPDATE", config: { length: 40 }, previous_config: { length: 24 }, outputs: first });
+    await bus.publish(longer);
+    expect(((await bus.outcome(longer.event_id)).payload.outputs as { value: string }).value).toHaveLength(40);
   });
 });
