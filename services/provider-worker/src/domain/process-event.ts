@@ -119,6 +119,13 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
 
   let hookSettled: Promise<unknown> = Promise.resolve();
   try {
+    // The holder we waited for may have been another copy of this very event.
+    const doneMeanwhile = await deps.dedupe.get(work.event_id);
+    if (doneMeanwhile) {
+      log.info({ outcome: doneMeanwhile.kind }, "event completed while waiting for the resource; republishing its result");
+      await replay(deps, input, doneMeanwhile);
+      return;
+    }
     await deps.publishResult("started", { ...base, attempt, at: now() }, input);
     void appendLog({ level: "info", message: `${work.event_type} started`, fields: { event_id: work.event_id, attempt } });
 
