@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { AccessTokenClaims, type KeyPrincipal, type Role } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
-import type { GatewayConfig, JwtKey } from "../config";
+import { MAX_TOKEN_TTL_SECONDS, type GatewayConfig, type JwtKey } from "../config";
 
 /**
  * The one algorithm we sign and accept. It is fixed here and never read from a
@@ -77,7 +77,9 @@ export class TokenService {
         audience: this.cfg.audience,
         clockTolerance: this.cfg.clockSkewSeconds,
         // jsonwebtoken does not require exp by default; a token without one would never die.
-        maxAge: this.cfg.ttlSeconds + this.cfg.clockSkewSeconds,
+        // The ceiling, not this replica's TTL: replicas (or a config change) with a shorter
+        // TTL must not reject tokens another replica legitimately issued.
+        maxAge: MAX_TOKEN_TTL_SECONDS + this.cfg.clockSkewSeconds,
         ...(nowSeconds !== undefined ? { clockTimestamp: nowSeconds } : {}),
       });
     } catch {
@@ -86,8 +88,8 @@ export class TokenService {
     const claims = AccessTokenClaims.safeParse(payload);
     if (!claims.success) throw notAuthenticated();
     const c = claims.data;
-    // Tokens we issue never outlive the TTL ceiling; a longer one was not minted by this gateway's rules.
-    if (c.exp - c.iat > this.cfg.ttlSeconds) throw notAuthenticated();
+    // Tokens we issue never outlive the 15-minute ceiling; a longer one was not minted by our rules.
+    if (c.exp - c.iat > MAX_TOKEN_TTL_SECONDS) throw notAuthenticated();
     return {
       keyId: c.sub,
       orgId: c.org_id,
