@@ -13,6 +13,8 @@ const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: { isolatedModules: true
 
 module.exports = {
   testEnvironment: "node",
+  // testTimeout is a global option: jest ignores it inside projects.
+  testTimeout: 60000,
   moduleNameMapper,
   transform,
   projects: [
@@ -31,7 +33,6 @@ module.exports = {
       testMatch: ["<rootDir>/packages/*/test/**/*.int.test.ts", "<rootDir>/services/*/test/**/*.int.test.ts", "<rootDir>/test/**/*.int.test.ts"],
       globalSetup: "<rootDir>/packages/testing/src/global-setup.ts",
       globalTeardown: "<rootDir>/packages/testing/src/global-teardown.ts",
-      testTimeout: 60000,
     },
   ],
 };

@@ -5,3 +5,4 @@ export * from "./registry";
 export * from "./resources";
 export * from "./system";
 export * from "./http";
+export * from "./worker-rpc";

@@ -34,7 +34,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
 
   const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store" });
   await broker.addTopology((ch) => declareTopology(ch, storeTopology));
-  await broker.addTopology((ch) => declareTopology(ch, rpcQueueTopology(STORE_RPC_QUEUE)));
+  await broker.addTopology(rpcQueueTopology(STORE_RPC_QUEUE));
 
   const relay = new OutboxRelay({
     outbox: new OutboxRepository(prisma),
