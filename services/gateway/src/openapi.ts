@@ -1,9 +1,7 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import * as contracts from "@pragma/contracts";
 import type { AnyRoute } from "./http/route";
-
-extendZodWithOpenApi(z);
 
 /** Schemas shown as named components (the rest are inlined where used). */
 const NAMED: Record<string, z.ZodType> = {
@@ -30,6 +28,19 @@ const NAMED: Record<string, z.ZodType> = {
   Readiness: contracts.ReadinessBody,
 };
 
+let namedCache: Map<z.ZodType, z.ZodType> | undefined;
+
+/**
+ * Copies of the named schemas carrying `meta({id})`, which the generator turns into
+ * components and $refs. Made once: zod's global registry refuses a second schema
+ * with the same id. (extendZodWithOpenApi would not help here: the contracts'
+ * schemas exist before any patch could run.)
+ */
+function namedSchemas(): Map<z.ZodType, z.ZodType> {
+  namedCache ??= new Map(Object.entries(NAMED).map(([id, schema]) => [schema, schema.meta({ id })]));
+  return namedCache;
+}
+
 function security(route: AnyRoute): Record<string, string[]>[] {
   switch (route.auth.kind) {
     case "none":
@@ -49,8 +60,7 @@ function security(route: AnyRoute): Record<string, string[]>[] {
  */
 export function buildOpenApiDocument(routes: AnyRoute[], info: { version: string }): ReturnType<OpenApiGeneratorV31["generateDocument"]> {
   const registry = new OpenAPIRegistry();
-  const named = new Map<z.ZodType, z.ZodType>();
-  for (const [name, schema] of Object.entries(NAMED)) named.set(schema, registry.register(name, schema));
+  const named = namedSchemas();
   const ref = <S extends z.ZodType>(s: S): S => (named.get(s) as S | undefined) ?? s;
 
   registry.registerComponent("securitySchemes", "bearerAuth", {
