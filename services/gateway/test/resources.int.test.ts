@@ -48,4 +48,22 @@ describe("resources through the gateway", () => {
     const tok = await token(h.url, k.body.api_key);
     expect((await http(h.url, "GET", "/auth/me", { token: tok })).body.role).toBe("operator");
   });
+
+  it("logs: tail outside 1..10000 is 422 on the query", async () => {
+    const r = await http(h.url, "GET", `/resources/${encodeURIComponent("resource:pragma_config_r2")}/logs?tail=0`, { token: t.tokens.bound });
+    expect(r.status).toBe(422);
+    expect(r.body.detail[0].loc).toEqual(["query", "tail"]);
+  });
+
+  it("health/logs of another tenant's resource: 404 before any worker is asked", async () => {
+    const other = await makeTenant(h.url);
+    const r = await http(h.url, "GET", `/resources/${encodeURIComponent("resource:pragma_config_r2")}/health`, { token: other.tokens.bound });
+    expect(r.status).toBe(404);
+  });
+
+  it("health with no worker running: 503 from the bus, rendered in the envelope", async () => {
+    const r = await http(h.url, "GET", `/resources/${encodeURIComponent("resource:pragma_config_r2")}/health`, { token: t.tokens.bound });
+    expect(r.status).toBe(503);
+    expect(r.body.code).toBe("UNAVAILABLE");
+  });
 });

@@ -1,14 +1,80 @@
-import { ApplyResourceBody, Resource, RPC_QUEUES, resourceRequests } from "@pragma/contracts";
+import { z } from "zod";
+import {
+  ApplyResourceBody,
+  Resource,
+  ResourceHealth,
+  ResourceLogLine,
+  RPC_QUEUES,
+  resourceRequests,
+  workerRequests,
+  type InspectedResource,
+  type TenantScope,
+} from "@pragma/contracts";
 import { defineRoute, type AnyRoute } from "./route";
 import type { GatewayDeps } from "./deps";
 import { errorResponses } from "./openapi-helpers";
 import { ResourceIdParams, TenancyHeaders } from "./schemas";
 
+const LogsQuery = z.object({
+  tail: z.coerce.number().int().min(1).max(10_000).default(100),
+  since: z.string().datetime({ offset: true }).optional(),
+});
+
+const TypesQuery = z.object({ provider: z.string().optional() });
+
+const ResourceDefinition = z.object({
+  provider: z.string(),
+  resource: z.string(),
+  description: z.string(),
+  schema: z.record(z.string(), z.unknown()),
+  outputs_schema: z.record(z.string(), z.unknown()),
+  tags: z.array(z.string()),
+});
+
+const LogsBody = z.object({ resource_id: z.string(), lines: z.array(ResourceLogLine) });
+
+function inspected(scope: TenantScope, r: Resource): InspectedResource {
+  return {
+    org_id: scope.org_id,
+    project_id: scope.project_id,
+    space_id: scope.space_id,
+    resource_id: r.id,
+    provider: r.provider,
+    resource_type: r.resource,
+    resource_name: r.name,
+    config: r.config,
+    outputs: r.outputs,
+  };
+}
+
 /** Resource routes: the scope is decided here (token + headers, checked by the registry) and passed to the store. */
 export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
   const member = { kind: "bearer", role: "member" } as const;
   const common = errorResponses(400, 401, 403, 404, 429, 503, 504);
+  /** Workers keep no resource state: the store's copy (in the caller's scope, so 404 across tenants) goes with the question. */
+  const loadForWorker = async (principal: Parameters<typeof deps.tenancy.resolveScope>[0], headers: Parameters<typeof deps.tenancy.resolveScope>[1], id: string) => {
+    const scope = await deps.tenancy.resolveScope(principal, headers);
+    const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id });
+    return inspected(scope, resource);
+  };
   return [
+    defineRoute({
+      method: "get",
+      path: "/resources/types",
+      operationId: "listResourceTypes",
+      summary: "Resource types the workers serve, sorted by provider then resource",
+      tags: ["resources"],
+      auth: member,
+      query: TypesQuery,
+      responses: { 200: { description: "Type definitions", schema: z.array(ResourceDefinition) }, ...errorResponses(401, 403, 429, 503, 504) },
+      handler: async ({ query, res }) => {
+        const { types } = await deps.bus.call(RPC_QUEUES.providerWorker, workerRequests.listTypes, query.provider ? { provider: query.provider } : {});
+        const out = types
+          .map(({ provider, resource, description, schema, outputs_schema, tags }) => ({ provider, resource, description, schema, outputs_schema, tags }))
+          .sort((a, b) => a.provider.localeCompare(b.provider) || a.resource.localeCompare(b.resource));
+        res.json(out);
+      },
+    }),
     defineRoute({
       method: "post",
       path: "/resources/apply",
@@ -37,6 +103,37 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       handler: async ({ params, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
         res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id }));
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/resources/{resource_id}/logs",
+      operationId: "getResourceLogs",
+      summary: "A resource's log lines, answered by a provider worker",
+      tags: ["resources"],
+      auth: member,
+      headers: TenancyHeaders,
+      params: ResourceIdParams,
+      query: LogsQuery,
+      responses: { 200: { description: "Log lines", schema: LogsBody }, ...common, ...errorResponses(422, 502) },
+      handler: async ({ params, query, req, res, principal }) => {
+        const target = await loadForWorker(principal!, req.headers, params.resource_id);
+        res.json(await deps.bus.call(RPC_QUEUES.providerWorker, workerRequests.logs, { ...target, tail: query.tail, ...(query.since ? { since: query.since } : {}) }));
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/resources/{resource_id}/health",
+      operationId: "getResourceHealth",
+      summary: "A resource's health, checked by a provider worker (404 when its type has no health check)",
+      tags: ["resources"],
+      auth: member,
+      headers: TenancyHeaders,
+      params: ResourceIdParams,
+      responses: { 200: { description: "Health", schema: ResourceHealth }, ...common, ...errorResponses(502) },
+      handler: async ({ params, req, res, principal }) => {
+        const target = await loadForWorker(principal!, req.headers, params.resource_id);
+        res.json(await deps.bus.call(RPC_QUEUES.providerWorker, workerRequests.health, target));
       },
     }),
   ];
