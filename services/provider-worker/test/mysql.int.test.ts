@@ -2,7 +2,7 @@ import mysql from "mysql2/promise";
 import { createTestEnv, type TestEnv } from "@pragma/testing";
 import { newUlid } from "@pragma/ids";
 import { Observer, startTestWorker, work } from "./helpers";
-import { credentials, serveCredentials } from "./registry-stub";
+import { database, registerProject } from "./registry";
 import type { RunningWorker } from "../src/service";
 
 const MYSQL = { host: process.env.PRAGMA_TEST_MYSQL_HOST ?? "127.0.0.1", port: Number(process.env.PRAGMA_TEST_MYSQL_PORT ?? 3306), user: process.env.PRAGMA_TEST_MYSQL_USER ?? "root", password: process.env.PRAGMA_TEST_MYSQL_PASSWORD ?? "" };
@@ -20,7 +20,7 @@ describe("mysql provider against the project's registered MariaDB/MySQL", () => 
   beforeAll(async () => {
     env = await createTestEnv("worker-mysql");
     admin = await mysql.createConnection({ ...MYSQL, database: "test" });
-    registry = await serveCredentials(env.amqpUrl, [credentials({ db_type: "mysql", host: MYSQL.host, port: String(MYSQL.port), username: MYSQL.user, password: MYSQL.password, db_name: "test" })]);
+    registry = await registerProject(env, [database({ db_type: "mysql", host: MYSQL.host, port: String(MYSQL.port), username: MYSQL.user, password: MYSQL.password, db_name: "test" })]);
     ({ worker } = await startTestWorker(env, { PROVIDERS: "mysql" }));
     bus = await Observer.start(env);
   });

@@ -3,7 +3,7 @@ import pg from "pg";
 import { createTestEnv, type TestEnv } from "@pragma/testing";
 import { newUlid } from "@pragma/ids";
 import { Observer, startTestWorker, work } from "./helpers";
-import { credentials, serveCredentials } from "./registry-stub";
+import { database, registerProject } from "./registry";
 import type { RunningWorker } from "../src/service";
 
 /** Checks a password against Postgres' stored SCRAM verifier: trust auth would let any password log in. */
@@ -28,7 +28,7 @@ describe("postgres provider against the project's registered database", () => {
   beforeAll(async () => {
     env = await createTestEnv("worker-postgres");
     const url = new URL(env.databaseUrl);
-    registry = await serveCredentials(env.amqpUrl, [credentials({ db_type: "postgres", port: url.port || "5432", db_name: url.pathname.slice(1), username: decodeURIComponent(url.username) || "postgres", password: decodeURIComponent(url.password) })]);
+    registry = await registerProject(env, [database({ db_type: "postgres", port: url.port || "5432", db_name: url.pathname.slice(1), username: decodeURIComponent(url.username) || "postgres", password: decodeURIComponent(url.password) })]);
     ({ worker } = await startTestWorker(env, { PROVIDERS: "postgres" }));
     bus = await Observer.start(env);
     admin = new pg.Client({ connectionString: env.databaseUrl });
