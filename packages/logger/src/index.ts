@@ -75,3 +75,4 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
+export { runService, type RunningService } from "./run-service";

@@ -1,8 +1,8 @@
-import { createLogger } from "@pragma/logger";
+import { createLogger, runService } from "@pragma/logger";
 import { readConfig } from "./config";
 import { startGateway } from "./service";
 
-async function main(): Promise<void> {
+runService("gateway", async () => {
   const config = readConfig();
   const logger = createLogger({ service: "gateway", level: config.logLevel });
   if (config.serverKeyGenerated) {
@@ -12,24 +12,5 @@ async function main(): Promise<void> {
     );
   }
   const gateway = await startGateway(config, { logger });
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    gateway.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`gateway failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
+  return { logger, stop: () => gateway.stop() };
 });
