@@ -6,3 +6,4 @@ export * from "./resources";
 export * from "./system";
 export * from "./http";
 export * from "./worker-rpc";
+export * from "./dead-letters";

@@ -8,6 +8,7 @@ import { healthRoutes } from "./http/health.routes";
 import { authRoutes } from "./http/auth.routes";
 import { systemRoutes } from "./http/system.routes";
 import { resourceRoutes } from "./http/resources.routes";
+import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { openApiRoute } from "./http/openapi.routes";
 import type { GatewayDeps } from "./http/deps";
 
@@ -21,6 +22,7 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
     ...authRoutes(deps),
     ...systemRoutes(deps),
     ...resourceRoutes(deps),
+    ...deadLetterRoutes(deps),
   );
   return routes;
 }

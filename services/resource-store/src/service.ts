@@ -13,6 +13,9 @@ import { OutboxRelay } from "./outbox/outbox-relay";
 import { storeTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
+import { consumeDeadLetters, deadLetterTopology, workerAttemptHistory, workerTypeCatalog } from "./amqp/dead-letter.consumer";
+import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
+import { PrismaDeadLetterRepository } from "./data/dead-letter.repository";
 
 export interface RunningStore {
   stop(): Promise<void>;
@@ -57,8 +60,21 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     onEventWritten: () => relay.kick(),
     correlationId: () => currentContext()?.requestId,
   };
-  const rpc = await broker.serve(STORE_RPC_QUEUE, resourceHandlers(applyDeps));
+  // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
+  await broker.addTopology((ch) => declareTopology(ch, deadLetterTopology));
+  const deadLetterDeps = {
+    repo: new PrismaDeadLetterRepository(prisma),
+    clock,
+    logger,
+    types: workerTypeCatalog(broker, { timeoutMs: 2_000, ttlMs: 60_000 }),
+    history: workerAttemptHistory(broker, { timeoutMs: 2_000 }),
+    onEventWritten: () => relay.kick(),
+    correlationId: () => currentContext()?.requestId,
+  };
+
+  const rpc = await broker.serve(STORE_RPC_QUEUE, { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) });
   const results = await consumeResults(broker, { repo, clock, logger }, config.RESULTS_PREFETCH);
+  const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
   relay.start();
   logger.info({}, "resource store started");
 
@@ -67,6 +83,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     async stop() {
       await rpc.cancel();
       await results.cancel();
+      await deadLetters.cancel();
       await relay.stop();
       await broker.close();
       await prisma.$disconnect();

@@ -1,0 +1,118 @@
+import { z } from "zod";
+import { DeadLetterEntry, DeletedCount, QueuedEvent, RetriedCount, RPC_QUEUES, deadLetterRequests, type RequestContract, type TenantScope } from "@pragma/contracts";
+import { AppError } from "@pragma/errors";
+import { defineRoute, type AnyRoute, type RouteInput } from "./route";
+import type { GatewayDeps } from "./deps";
+import { errorResponses } from "./openapi-helpers";
+import { TenancyHeaders } from "./schemas";
+
+const ProviderQuery = z.object({ provider: z.string().min(1).optional().describe("Only this provider's events") });
+const BulkDeleteQuery = z.object({
+  all: z.enum(["true", "false"]).optional().describe("true: delete every entry in the scope"),
+  provider: z.string().min(1).optional().describe("Delete this provider's entries"),
+});
+const EventIdParams = z.object({ event_id: z.string().min(1).max(256) });
+
+/**
+ * Dead-letter operations (spec §5): role operator or admin, scoped to org/project/space
+ * like resources, so another tenant's entry is a 404 and never listed.
+ */
+export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
+  const operator = { kind: "bearer", role: "operator" } as const;
+  const common = errorResponses(400, 401, 403, 404, 429, 503, 504);
+  const tags = ["ops"];
+  /** The scope is decided here (token + headers, checked by the registry) and passed to the store. */
+  const store = async <Q extends { scope: TenantScope }, R>(input: RouteInput<unknown, unknown, unknown>, contract: RequestContract<Q, R>, rest: Omit<Q, "scope">) => {
+    const scope = await deps.tenancy.resolveScope(input.principal!, input.req.headers);
+    return deps.bus.call(RPC_QUEUES.resourceStore, contract, { ...rest, scope } as Q);
+  };
+  return [
+    defineRoute({
+      method: "get",
+      path: "/ops/dead-letter",
+      operationId: "listDeadLetterEvents",
+      summary: "Dead-lettered events in the scope, newest first (payload and errors redacted)",
+      tags,
+      auth: operator,
+      headers: TenancyHeaders,
+      query: ProviderQuery,
+      responses: { 200: { description: "Dead-lettered events", schema: z.array(DeadLetterEntry) }, ...common, ...errorResponses(422) },
+      handler: async (input) => {
+        input.res.json(await store(input, deadLetterRequests.list, input.query.provider ? { provider: input.query.provider } : {}));
+      },
+    }),
+    defineRoute({
+      method: "delete",
+      path: "/ops/dead-letter",
+      operationId: "deleteDeadLetterEvents",
+      summary: "Bulk delete: ?all=true for every entry, or ?provider=x for one provider's (400 when neither)",
+      tags,
+      auth: operator,
+      headers: TenancyHeaders,
+      query: BulkDeleteQuery,
+      responses: { 200: { description: "How many entries were deleted", schema: DeletedCount }, ...common, ...errorResponses(422) },
+      handler: async (input) => {
+        const { all, provider } = input.query;
+        if (all !== "true" && !provider) throw new AppError("BAD_REQUEST", "Specify all=true or provider to bulk delete dead-letter events");
+        input.res.json(await store(input, deadLetterRequests.deleteMany, provider ? { provider } : { all: true }));
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/ops/dead-letter/retry-all",
+      operationId: "retryAllDeadLetterEvents",
+      summary: "Re-queue every dead-lettered event in the scope (optionally one provider's); busy or deleted resources are skipped",
+      tags,
+      auth: operator,
+      headers: TenancyHeaders,
+      query: ProviderQuery,
+      responses: { 200: { description: "How many events were re-queued", schema: RetriedCount }, ...common, ...errorResponses(422) },
+      handler: async (input) => {
+        input.res.json(await store(input, deadLetterRequests.retryAll, input.query.provider ? { provider: input.query.provider } : {}));
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/ops/dead-letter/{event_id}",
+      operationId: "getDeadLetterEvent",
+      summary: "One dead-lettered event with its attempts",
+      tags,
+      auth: operator,
+      headers: TenancyHeaders,
+      params: EventIdParams,
+      responses: { 200: { description: "The event", schema: DeadLetterEntry }, ...common },
+      handler: async (input) => {
+        input.res.json(await store(input, deadLetterRequests.get, { event_id: input.params.event_id }));
+      },
+    }),
+    defineRoute({
+      method: "delete",
+      path: "/ops/dead-letter/{event_id}",
+      operationId: "deleteDeadLetterEvent",
+      summary: "Discard one dead-lettered event (204 also when unknown)",
+      tags,
+      auth: operator,
+      headers: TenancyHeaders,
+      params: EventIdParams,
+      responses: { 204: { description: "Deleted (or there was nothing to delete)" }, ...common },
+      handler: async (input) => {
+        await store(input, deadLetterRequests.delete, { event_id: input.params.event_id });
+        input.res.status(204).end();
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/ops/dead-letter/{event_id}/retry",
+      operationId: "retryDeadLetterEvent",
+      summary: "Re-queue one event with the resource's current config and a fresh attempt budget; retrying twice queues once",
+      tags,
+      auth: operator,
+      headers: TenancyHeaders,
+      params: EventIdParams,
+      responses: { 200: { description: "The newly queued event", schema: QueuedEvent }, ...common, ...errorResponses(409) },
+      handler: async (input) => {
+        input.res.json(await store(input, deadLetterRequests.retry, { event_id: input.params.event_id }));
+      },
+    }),
+  ];
+}

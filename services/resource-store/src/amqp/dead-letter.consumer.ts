@@ -1,0 +1,114 @@
+import { z } from "zod";
+import {
+  EXCHANGES,
+  QUEUES,
+  RPC_QUEUES,
+  providerResults,
+  resourceWork,
+  workerRequests,
+  type DeadLetterAttempt,
+  type MessageContract,
+} from "@pragma/contracts";
+import type { Broker, ConsumerHandle, TopologySpec } from "@pragma/messaging";
+import type { Logger } from "@pragma/logger";
+import { ingestDeadLetter, type IngestDeps } from "../domain/dead-letters/ingest-dead-letter";
+import type { AttemptHistory, TypeCatalog } from "../domain/dead-letters/ports";
+import type { SensitiveFields } from "../domain/dead-letters/redact";
+
+/**
+ * The worker declares pragma.dead-letter with exactly these arguments; a declaration
+ * with any other argument fails with PRECONDITION_FAILED, so nothing is added here.
+ */
+export const deadLetterTopology: TopologySpec = {
+  exchanges: [],
+  queues: [{ name: QUEUES.deadLetter, arguments: { "x-queue-type": "quorum" } }],
+  bindings: [{ source: EXCHANGES.deadLetter, destination: QUEUES.deadLetter, routingKey: "#" }],
+};
+
+// Dead letters are exactly the messages that may fail their contract, so accept any
+// body here and let the use case decide what it can attribute. Result messages land
+// here when the store's results consumer rejected them; they carry no work to retry.
+const anyWork: MessageContract<unknown> = { kind: "message", type: resourceWork.type, schema: z.unknown() };
+const RESULT_TYPES = new Set<string>([providerResults.started.type, providerResults.succeeded.type, providerResults.failed.type]);
+const anyResults = [...RESULT_TYPES].map((type): MessageContract<unknown> => ({ kind: "message", type, schema: z.unknown() }));
+
+export async function consumeDeadLetters(broker: Broker, deps: IngestDeps & { logger: Logger }, prefetch: number): Promise<ConsumerHandle> {
+  return broker.consume<unknown>(
+    QUEUES.deadLetter,
+    [anyWork, ...anyResults],
+    async (d) => {
+      if (RESULT_TYPES.has(d.type)) {
+        deps.logger.error({ type: d.type, messageId: d.messageId, headers: describeHeaders(d.headers) }, "dead-lettered worker result dropped: results are not retryable");
+        return;
+      }
+      const ts = d.raw.properties.timestamp as unknown;
+      const outcome = await ingestDeadLetter(deps, {
+        body: d.payload,
+        headers: d.headers,
+        messageId: d.messageId,
+        correlationId: d.correlationId,
+        publishedAt: typeof ts === "number" && ts > 0 ? new Date(ts * 1000) : null,
+      });
+      if (outcome.kind === "unattributable") {
+        deps.logger.error({ messageId: d.messageId, why: outcome.why, headers: describeHeaders(d.headers) }, "dead letter dropped: cannot be attributed to a tenant and resource");
+      } else {
+        deps.logger.info({ eventId: outcome.eventId, outcome: outcome.kind, resourceFailed: outcome.resourceFailed }, "dead letter stored");
+      }
+    },
+    { prefetch },
+  );
+}
+
+/** Header names and the broker's reasons only: values may hold error text with secrets. */
+function describeHeaders(h: Record<string, unknown>): Record<string, unknown> {
+  return { names: Object.keys(h), reason: h["x-dead-letter-reason"] ?? h["x-last-death-reason"] ?? h["x-first-death-reason"] };
+}
+
+/** Sensitive fields from the workers' type list, cached per provider (types change only on deploy). */
+export function workerTypeCatalog(broker: Broker, opts: { timeoutMs: number; ttlMs: number }): TypeCatalog {
+  const cache = new Map<string, { at: number; types: Map<string, SensitiveFields> }>();
+  return {
+    async sensitiveFields(provider, resourceType) {
+      let hit = cache.get(provider);
+      if (!hit || Date.now() - hit.at > opts.ttlMs) {
+        const { types } = await broker.request(RPC_QUEUES.providerWorker, workerRequests.listTypes, { provider }, { timeoutMs: opts.timeoutMs });
+        hit = { at: Date.now(), types: new Map(types.map((t) => [t.resource, { config: sensitiveConfigKeys(t.schema), outputs: t.sensitive_outputs }])) };
+        cache.set(provider, hit);
+      }
+      return hit.types.get(resourceType) ?? null;
+    },
+  };
+}
+
+/** Config keys the JSON Schema marks with x-sensitive (or writeOnly, which the SDK sets with it). */
+function sensitiveConfigKeys(schema: Record<string, unknown>): string[] {
+  const props = schema.properties;
+  if (!props || typeof props !== "object") return [];
+  return Object.entries(props as Record<string, Record<string, unknown>>)
+    .filter(([, p]) => p && (p["x-sensitive"] === true || p.writeOnly === true))
+    .map(([k]) => k);
+}
+
+/**
+ * Per-attempt history from the resource's lifecycle log, which every worker replica
+ * appends to: a "started" line opens an attempt, a later "failed" line for the same
+ * event gives its error. Retried attempts publish nothing else, so this is the only
+ * place their errors exist.
+ */
+export function workerAttemptHistory(broker: Broker, opts: { timeoutMs: number }): AttemptHistory {
+  return {
+    async attempts(resource, eventId) {
+      const { lines } = await broker.request(RPC_QUEUES.providerWorker, workerRequests.logs, { ...resource, tail: 1000 }, { timeoutMs: opts.timeoutMs });
+      const out: DeadLetterAttempt[] = [];
+      for (const line of lines) {
+        if (line.fields?.event_id !== eventId) continue;
+        if (/ started$/.test(line.message)) out.push({ at: line.at, error: "" });
+        else if (/ failed$/.test(line.message) && out.length > 0) {
+          const err = line.fields?.error;
+          out[out.length - 1]!.error = typeof err === "string" ? err : line.message;
+        }
+      }
+      return out;
+    },
+  };
+}

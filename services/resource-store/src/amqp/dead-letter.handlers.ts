@@ -1,0 +1,22 @@
+import { deadLetterRequests } from "@pragma/contracts";
+import { handler, type RpcHandlers } from "@pragma/messaging";
+import { deleteDeadLetter, deleteDeadLetters, getDeadLetter, listDeadLetters, retryAllDeadLetters } from "../domain/dead-letters/manage-dead-letters";
+import { retryDeadLetter, type RetryDeps } from "../domain/dead-letters/retry-dead-letter";
+
+/** Thin: contract in, use case, wire shape out. Scope comes from the gateway, already checked against the registry. */
+export function deadLetterHandlers(deps: RetryDeps): RpcHandlers {
+  return {
+    [deadLetterRequests.list.type]: handler(deadLetterRequests.list, ({ scope, provider }) => listDeadLetters(deps, scope, { provider })),
+    [deadLetterRequests.get.type]: handler(deadLetterRequests.get, ({ scope, event_id }) => getDeadLetter(deps, scope, event_id)),
+    [deadLetterRequests.retry.type]: handler(deadLetterRequests.retry, ({ scope, event_id }) => retryDeadLetter(deps, scope, event_id)),
+    [deadLetterRequests.retryAll.type]: handler(deadLetterRequests.retryAll, async ({ scope, provider }) => ({
+      retried_count: await retryAllDeadLetters(deps, scope, { provider }),
+    })),
+    [deadLetterRequests.delete.type]: handler(deadLetterRequests.delete, async ({ scope, event_id }) => ({
+      deleted_count: await deleteDeadLetter(deps, scope, event_id),
+    })),
+    [deadLetterRequests.deleteMany.type]: handler(deadLetterRequests.deleteMany, async ({ scope, all, provider }) => ({
+      deleted_count: await deleteDeadLetters(deps, scope, { all, provider }),
+    })),
+  };
+}

@@ -1,0 +1,114 @@
+import { EventType, HEADERS, resourceId as idOf, type DeadLetterAttempt, type InspectedResource, type TenantScope } from "@pragma/contracts";
+import type { DeadLetterRecord } from "./model";
+import type { AttemptHistory, Clock, DeadLetterRepository, TypeCatalog } from "./ports";
+import { NO_SENSITIVE_FIELDS, redactText, redactWorkPayload } from "./redact";
+import { attemptCountFromHeaders, attemptsFromXDeath, classifyReason, errorFromHeaders, headerString, xDeaths } from "./classify";
+
+/** A message drained from the dead-letter queue, as the transport saw it. */
+export interface DeadLetterMessage {
+  body: unknown;
+  headers: Record<string, unknown>;
+  messageId: string;
+  correlationId: string | undefined;
+  /** The AMQP timestamp property: when the copy was published (the worker's dead-lettering time). */
+  publishedAt: Date | null;
+}
+
+export interface IngestDeps {
+  repo: DeadLetterRepository;
+  clock: Clock;
+  types?: TypeCatalog;
+  history?: AttemptHistory;
+}
+
+export type IngestOutcome =
+  | { kind: "stored"; eventId: string; resourceFailed: boolean }
+  | { kind: "duplicate"; eventId: string; resourceFailed: boolean }
+  /** No tenant or no resource identity: nobody could see or retry it. */
+  | { kind: "unattributable"; why: string };
+
+const text = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+
+// Shown for attempts the worker began but never finished (it crashed or lost its connection).
+const NO_RESULT = "attempt did not complete (the worker stopped or lost its connection)";
+
+/**
+ * Stores one dead letter: redacted, deduplicated by event id, and with the resource
+ * failed in the same transaction when nothing else will fail it.
+ */
+export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage): Promise<IngestOutcome> {
+  const work = obj(msg.body) ?? {};
+  const h = msg.headers;
+  const scope: Partial<TenantScope> = {
+    org_id: headerString(h, HEADERS.orgId) ?? text(work.org_id),
+    project_id: headerString(h, HEADERS.projectId) ?? text(work.project_id),
+    space_id: headerString(h, HEADERS.spaceId) ?? text(work.space_id),
+  };
+  const eventId = text(work.event_id) ?? text(msg.messageId);
+  const provider = text(work.provider);
+  const resourceType = text(work.resource_type);
+  const resourceName = text(work.resource_name);
+  const eventType = EventType.safeParse(work.event_type);
+  if (!scope.org_id || !scope.project_id || !scope.space_id) return { kind: "unattributable", why: "no tenant ids in headers or payload" };
+  if (!eventId || !provider || !resourceType || !resourceName || !eventType.success) {
+    return { kind: "unattributable", why: "not a resource event (event id, provider, type, name or event type missing)" };
+  }
+  const tenant = scope as TenantScope;
+  const resourceId = text(work.resource_id) ?? headerString(h, "x-resource-id") ?? idOf({ provider, resource: resourceType, name: resourceName });
+  const now = deps.clock.now();
+  const death = xDeaths(h)[0];
+  const failedAt = death?.time ?? msg.publishedAt ?? now;
+
+  const fields = (await deps.types?.sensitiveFields(provider, resourceType).catch(() => null)) ?? NO_SENSITIVE_FIELDS;
+  const { payload, secrets } = redactWorkPayload(work, fields);
+  const scrub = (s: string) => redactText(s, secrets);
+  const errorMessage = scrub(errorFromHeaders(h));
+
+  const inspected: InspectedResource = {
+    ...tenant,
+    resource_id: resourceId,
+    provider,
+    resource_type: resourceType,
+    resource_name: resourceName,
+    config: obj(work.config) ?? {},
+    outputs: obj(work.outputs),
+  };
+  const history = (await deps.history?.attempts(inspected, eventId).catch(() => null)) ?? null;
+  const attempts = buildAttempts(history, h, failedAt, errorMessage).map((a) => ({ at: a.at, error: scrub(a.error) }));
+
+  const record: DeadLetterRecord = {
+    eventId,
+    scope: tenant,
+    resourceId,
+    provider,
+    resourceType,
+    resourceName,
+    eventType: eventType.data,
+    payload,
+    errorMessage,
+    reason: classifyReason(h),
+    attemptCount: Math.max(attemptCountFromHeaders(h), attempts.length),
+    attempts,
+    correlationId: msg.correlationId ?? null,
+    failedAt,
+    createdAt: now,
+  };
+  const { inserted, resourceFailed } = await deps.repo.ingest(record);
+  return { kind: inserted ? "stored" : "duplicate", eventId, resourceFailed };
+}
+
+/**
+ * The worker's per-attempt log when it answered; otherwise what the broker recorded
+ * (x-death) plus the final failure. The last attempt always carries the final error:
+ * the worker logs it only after publishing the dead letter, so it may be missing.
+ */
+function buildAttempts(history: DeadLetterAttempt[] | null, headers: Record<string, unknown>, failedAt: Date, errorMessage: string): DeadLetterAttempt[] {
+  if (history && history.length > 0) {
+    const out = history.map((a) => ({ at: a.at, error: a.error || NO_RESULT }));
+    const last = out[out.length - 1]!;
+    if (last.error === NO_RESULT) last.error = errorMessage;
+    return out;
+  }
+  return [...attemptsFromXDeath(headers).slice(0, -1), { at: failedAt.toISOString(), error: errorMessage }];
+}
