@@ -43,6 +43,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
           ${r.resourceType}, ${r.resourceName}, ${r.eventType}, ${JSON.stringify(r.payload)}::jsonb, ${r.errorMessage}, ${r.reason},
           ${r.attemptCount}, ${JSON.stringify(r.attempts)}::jsonb, ${r.correlationId}, ${r.failedAt}, ${r.createdAt})
         ON CONFLICT (event_id) DO NOTHING`;
+      await actAsTenant(tx, r.scope);
       // Only while the resource still waits on this event: a later event, a result that
       // already arrived, or a user's re-apply all win over a late dead letter.
       const failed = await tx.$executeRaw`
@@ -99,7 +100,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
   }
 
   async requeue<T>(fn: (tx: RequeueTx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction((tx) => fn(new PrismaRequeueTx(tx)));
+    return this.prisma.$transaction((tx) => fn(new PrismaRequeueTx(tx)), { timeout: 30_000, maxWait: 10_000 });
   }
 }
 
@@ -112,6 +113,8 @@ class PrismaRequeueTx implements RequeueTx {
       DELETE FROM dead_letters
       WHERE org_id = ${scope.org_id} AND project_id = ${scope.project_id} AND space_id = ${scope.space_id} AND event_id = ${eventId}
       RETURNING *`;
+    // dead_letters is touched only above: what follows is resources and outbox_events.
+    if (rows[0]) await actAsTenant(this.tx, scope);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -166,6 +169,23 @@ class PrismaRequeueTx implements RequeueTx {
       WHERE org_id = ${scope.org_id} AND project_id = ${scope.project_id} AND space_id = ${scope.space_id} AND resource_id = ${resourceId}`;
   }
 }
+
+/**
+ * Where the resources/outbox tables run under row-level security (the tenant backstop
+ * of migration 20261126000000), the rest of the transaction acts as its tenant role with
+ * the scope set, exactly as the resources repository does; on a schema without RLS this
+ * only sets harmless transaction-local settings. Statements on dead_letters must come
+ * before this call: that table is not granted to the tenant role.
+ */
+async function actAsTenant(tx: Tx, scope: TenantScope): Promise<void> {
+  const [rls] = await tx.$queryRaw<{ rls: boolean }[]>`
+    SELECT c.relrowsecurity AS rls FROM pg_class c WHERE c.oid = to_regclass('resources')`;
+  await tx.$queryRaw`SELECT set_config('pragma.org_id', ${scope.org_id}, true), set_config('pragma.project_id', ${scope.project_id}, true), set_config('pragma.space_id', ${scope.space_id}, true)`;
+  if (rls?.rls) await tx.$executeRawUnsafe(`SET LOCAL ROLE ${TENANT_ROLE}`);
+}
+
+/** Named by the RLS migration's policies. */
+const TENANT_ROLE = "pragma_store_tenant";
 
 function assertScope(scope: TenantScope): void {
   if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");

@@ -18,7 +18,7 @@ export function isSensitiveKey(key: string): boolean {
 // scheme://user:password@host -> scheme://user:[REDACTED]@host (also inside longer text).
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)[^@\s/]+@/gi;
 // key=value pairs as in libpq DSNs and query strings: password=..., &token=...
-const PAIR_SECRET = /\b((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"]+)/gi;
+const PAIR_SECRET = /\b((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"()]+)/gi;
 
 /** Scrubs known secret values, URL passwords and key=value secrets out of free text. */
 export function redactText(text: string, secrets: Iterable<string> = []): string {

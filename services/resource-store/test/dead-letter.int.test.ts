@@ -1,0 +1,197 @@
+import { Client } from "pg";
+import { newUlid } from "@pragma/ids";
+import { createLogger } from "@pragma/logger";
+import { connectBroker, declareTopology, type Broker } from "@pragma/messaging";
+import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
+import { AppError } from "@pragma/errors";
+import { EXCHANGES, QUEUES, RPC_QUEUES, deadLetterRequests, resourceWork, type ResourceWork, type TenantScope } from "@pragma/contracts";
+import { readConfig } from "../src/config";
+import { startResourceStore, type RunningStore } from "../src/service";
+
+/**
+ * The store alone, driven the way the broker and the worker drive it: dead letters are
+ * published to pragma.dlx with the headers each producer sets, ops requests arrive on
+ * rpc.resource-store, and re-queued work is read from a queue bound to pragma.work.
+ */
+const PROVIDER = "testprov";
+const scope: TenantScope = { org_id: newUlid(), project_id: "prj_a", space_id: "spc_a" };
+
+describe("resource store: dead letters", () => {
+  let env: TestEnv;
+  let store: RunningStore;
+  let bus: Broker;
+  let db: Client;
+  const work: { payload: ResourceWork; headers: Record<string, unknown> }[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnv("store-dead-letter");
+    store = await startResourceStore(readConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: env.databaseUrl, AMQP_URL: env.amqpUrl, OUTBOX_POLL_MS: "50" }));
+    bus = await connectBroker({ url: env.amqpUrl, logger: createLogger({ service: "test", level: "silent" }), connectionName: "test", requestTimeoutMs: 5000 });
+    await bus.addTopology((ch) =>
+      declareTopology(ch, {
+        exchanges: [],
+        queues: [{ name: QUEUES.workFor(PROVIDER), arguments: { "x-queue-type": "quorum" } }],
+        bindings: [{ source: EXCHANGES.work, destination: QUEUES.workFor(PROVIDER), routingKey: PROVIDER }],
+      }),
+    );
+    await bus.consume(QUEUES.workFor(PROVIDER), resourceWork, async (d) => void work.push({ payload: d.payload, headers: d.headers }), { prefetch: 10 });
+    db = new Client({ connectionString: env.databaseUrl });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await bus?.close();
+    await store?.stop();
+    await env?.dispose();
+  });
+
+  async function seedResource(name: string, state: string, pendingEventId: string | null, config: Record<string, unknown> = { size: 1 }) {
+    await db.query(
+      `INSERT INTO resource_store.resources (row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
+         dependencies, owner_references, outputs, error, lifecycle_state, pending_event_id, provisioned, tags, has_tags, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'thing', $7, $8, NULL, '[]', '[]', '{}', NULL, $9, $10, false, '{}', false, now(), now())`,
+      [`res_${newUlid()}`, scope.org_id, scope.project_id, scope.space_id, `resource:${PROVIDER}_thing_${name}`, PROVIDER, name, JSON.stringify(config), state, pendingEventId],
+    );
+  }
+
+  const resource = async (name: string) =>
+    (await db.query(`SELECT lifecycle_state, pending_event_id, error FROM resource_store.resources WHERE resource_id = $1`, [`resource:${PROVIDER}_thing_${name}`])).rows[0];
+  const entries = async () => (await db.query(`SELECT * FROM resource_store.dead_letters WHERE org_id = $1 ORDER BY failed_at`, [scope.org_id])).rows;
+
+  function workFor(name: string, eventId: string, config: Record<string, unknown> = { size: 1 }): ResourceWork {
+    return {
+      event_id: eventId,
+      event_type: "CREATE",
+      resource_id: `resource:${PROVIDER}_thing_${name}`,
+      provider: PROVIDER,
+      resource_type: "thing",
+      resource_name: name,
+      ...scope,
+      config,
+      previous_config: null,
+      outputs: null,
+      created_at: new Date().toISOString(),
+    };
+  }
+
+  const deadLetter = (w: ResourceWork, headers: Record<string, unknown>) =>
+    bus.publish(resourceWork, w, {
+      exchange: EXCHANGES.deadLetter,
+      routingKey: w.provider,
+      messageId: w.event_id,
+      correlationId: "req_original",
+      headers: { "x-org-id": scope.org_id, "x-project-id": scope.project_id, "x-space-id": scope.space_id, ...headers },
+    });
+
+  const brokerDeath = (reason: string) => ({
+    "x-death": [{ reason, queue: QUEUES.workFor(PROVIDER), count: 1, exchange: EXCHANGES.work, "routing-keys": [PROVIDER], time: { "!": "timestamp", value: Math.floor(Date.now() / 1000) } }],
+  });
+
+  const rpc = <Q, R>(contract: { type: string } & Parameters<Broker["request"]>[1], payload: Q) => bus.request(RPC_QUEUES.resourceStore, contract as never, payload as never) as Promise<R>;
+
+  it("a broker dead letter (delivery limit) is stored once and fails the resource still waiting on it", async () => {
+    const eventId = `evt_${newUlid()}`;
+    await seedResource("crashy", "processing", eventId);
+    const w = workFor("crashy", eventId);
+    await deadLetter(w, brokerDeath("delivery_limit"));
+    await deadLetter(w, brokerDeath("delivery_limit")); // at-least-once dead-lettering duplicates
+
+    await waitFor(async () => (await resource("crashy")).lifecycle_state === "failed" || undefined, { timeoutMs: 10_000, message: "resource not failed" });
+    const r = await resource("crashy");
+    expect(r.pending_event_id).toBeNull();
+    expect(r.error).toMatch(/delivery limit reached/);
+    await new Promise((ok) => setTimeout(ok, 300));
+    const rows = (await entries()).filter((e) => e.event_id === eventId);
+    expect(rows).toHaveLength(1);
+
+    const entry = await bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.get, { scope, event_id: eventId });
+    expect(entry).toMatchObject({ reason: "delivery_limit", provider: PROVIDER, resource_type: "thing", resource_name: "crashy", event_type: "CREATE", correlation_id: "req_original" });
+    expect(entry.attempt_count).toBeGreaterThanOrEqual(1);
+    expect(entry.attempts[entry.attempts.length - 1]!.error).toMatch(/delivery limit/);
+  });
+
+  it("maps the worker's markers: retries_exhausted is `rejected` with retries + 1 attempts; error text is redacted", async () => {
+    const eventId = `evt_${newUlid()}`;
+    await seedResource("flaky", "failed", null);
+    await deadLetter(workFor("flaky", eventId, { dsn: "mysql://root:dsn-marker-1@db/x", password: "pw-marker-2", plain: "visible" }), {
+      "x-retry-count": 3,
+      "x-permanent-error": false,
+      "x-dead-letter-reason": "retries_exhausted",
+      "x-error-message": "connect failed for postgres://app:url-marker-3@db:5432/app (password=kv-marker-4)",
+    });
+    const entry = await waitFor(() => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.get, { scope, event_id: eventId }), { timeoutMs: 10_000 });
+    expect(entry.reason).toBe("rejected");
+    expect(entry.attempt_count).toBe(4);
+    expect(entry.payload.config).toEqual({ dsn: "[REDACTED]", password: "[REDACTED]", plain: "visible" });
+    expect(entry.error_message).toBe("connect failed for postgres://app:[REDACTED]@db:5432/app (password=[REDACTED])");
+    expect(JSON.stringify(entry)).not.toMatch(/marker/);
+    // Not waiting on this event: a late dead letter never overrides the resource.
+    expect((await resource("flaky")).lifecycle_state).toBe("failed");
+  });
+
+  it("a permanent-error marker is `permanent_error`", async () => {
+    const eventId = `evt_${newUlid()}`;
+    await seedResource("broken", "failed", null);
+    await deadLetter(workFor("broken", eventId), { "x-retry-count": 0, "x-permanent-error": true, "x-dead-letter-reason": "permanent_error", "x-error-message": "invalid config" });
+    const entry = await waitFor(() => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.get, { scope, event_id: eventId }), { timeoutMs: 10_000 });
+    expect(entry).toMatchObject({ reason: "permanent_error", attempt_count: 1, error_message: "invalid config" });
+  });
+
+  it("concurrent retries of one entry queue exactly one event, with a fresh id and no retry headers, from the current config", async () => {
+    const eventId = `evt_${newUlid()}`;
+    await seedResource("racy", "processing", eventId, { size: 1 });
+    await deadLetter(workFor("racy", eventId, { size: 1 }), brokerDeath("delivery_limit"));
+    await waitFor(async () => (await resource("racy")).lifecycle_state === "failed" || undefined, { timeoutMs: 10_000 });
+    // An operator fixed the config since the failure: the retry must carry it.
+    await db.query(`UPDATE resource_store.resources SET config = '{"size": 2}' WHERE resource_id = $1`, [`resource:${PROVIDER}_thing_racy`]);
+
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retry, { scope, event_id: eventId })));
+    const ok = outcomes.filter((o) => o.status === "fulfilled");
+    const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+    expect(ok).toHaveLength(1);
+    expect(failed.every((f) => f.reason instanceof AppError && f.reason.code === "NOT_FOUND")).toBe(true);
+    const queued = (ok[0] as PromiseFulfilledResult<any>).value;
+    expect(queued).toMatchObject({ status: "pending", event_type: "CREATE", published_at: null });
+    expect(queued.payload.config).toEqual({ size: 2 });
+
+    const r = await resource("racy");
+    expect(r).toMatchObject({ lifecycle_state: "pending", pending_event_id: queued.event_id, error: null });
+    const events = (await db.query(`SELECT event_id FROM resource_store.outbox_events WHERE resource_id = $1`, [`resource:${PROVIDER}_thing_racy`])).rows;
+    expect(events.map((e) => e.event_id)).toEqual([queued.event_id]);
+
+    const published = await waitFor(() => work.find((m) => m.payload.event_id === queued.event_id), { timeoutMs: 10_000, message: "re-queued event not published" });
+    expect(published.payload.config).toEqual({ size: 2 });
+    expect(published.headers["x-retry-count"]).toBeUndefined();
+    expect(published.headers["x-death"]).toBeUndefined();
+    expect((await entries()).find((e) => e.event_id === eventId)).toBeUndefined();
+  });
+
+  it("a retry that cannot run (resource busy or gone) is 409 and keeps the entry; retry-all skips it", async () => {
+    const busyEvent = `evt_${newUlid()}`;
+    await seedResource("busy", "processing", "evt_someone_else");
+    await deadLetter(workFor("busy", busyEvent), brokerDeath("rejected"));
+    const goneEvent = `evt_${newUlid()}`;
+    await deadLetter(workFor("gone", goneEvent), brokerDeath("rejected"));
+    await waitFor(async () => (await entries()).filter((e) => e.event_id === busyEvent || e.event_id === goneEvent).length === 2 || undefined, { timeoutMs: 10_000 });
+
+    for (const id of [busyEvent, goneEvent]) {
+      await expect(bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retry, { scope, event_id: id })).rejects.toMatchObject({ code: "CONFLICT" });
+    }
+    const all = await bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retryAll, { scope, provider: PROVIDER });
+    // crashy, flaky and broken are failed and retryable; busy and gone are skipped.
+    expect(all.retried_count).toBe(3);
+    const left = (await entries()).map((e) => e.event_id).sort();
+    expect(left).toEqual([busyEvent, goneEvent].sort());
+    expect((await resource("busy")).pending_event_id).toBe("evt_someone_else");
+  });
+
+  it("drops what it cannot attribute to a tenant and resource, and keeps draining", async () => {
+    await bus.publish(resourceWork, workFor("orphan", `evt_${newUlid()}`), { exchange: EXCHANGES.deadLetter, routingKey: PROVIDER, headers: {} }).catch(() => undefined);
+    const later = `evt_${newUlid()}`;
+    await seedResource("after-orphan", "failed", null);
+    await deadLetter(workFor("after-orphan", later), brokerDeath("expired"));
+    const entry = await waitFor(() => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.get, { scope, event_id: later }), { timeoutMs: 10_000 });
+    expect(entry.reason).toBe("expired");
+  });
+});
