@@ -30,7 +30,11 @@ export const ApplyResourceBody = z.object({
   depends_on: z.array(z.string()).optional(),
   owner_references: z.array(ResourceRef).optional(),
   tags: z.array(z.string()).nullable().optional(),
-  lifecycle_state: z.enum(["draft", "pending"]).optional(),
+  /**
+   * Every state parses so that asking for processing/ready/failed is a lifecycle
+   * conflict (409 "Cannot transition from X to Y"), as spec §4 demands, not a 422.
+   */
+  lifecycle_state: LifecycleState.optional(),
 });
 export type ApplyResourceBody = z.infer<typeof ApplyResourceBody>;
 
@@ -61,14 +65,63 @@ export const ResourceStatus = z.object({
   error: z.string().nullable(),
 });
 
+export type ResourceStatus = z.infer<typeof ResourceStatus>;
+
 export const resourceId = (r: { provider: string; resource: string; name: string }) =>
   `resource:${r.provider}_${r.resource}_${r.name}`;
+
+export const LIST_LIMIT_DEFAULT = 100;
+export const LIST_LIMIT_MAX = 1000;
+
+/** GET /resources/ query; `tags` may repeat (all must match). The cursor is opaque to clients. */
+export const ListResourcesQuery = z.object({
+  provider: z.string().optional(),
+  resource: z.string().optional(),
+  /** Repeated in the query string (`?tags=a&tags=b`); a single one arrives as a string. */
+  tags: z.union([z.string(), z.array(z.string())]).optional(),
+  limit: z.coerce.number().int().min(1).max(LIST_LIMIT_MAX).default(LIST_LIMIT_DEFAULT),
+  cursor: z.string().min(1).optional(),
+});
+export type ListResourcesQuery = z.infer<typeof ListResourcesQuery>;
+
+export const ResourcePage = z.object({ items: z.array(Resource), next_cursor: z.string().nullable() });
+export type ResourcePage = z.infer<typeof ResourcePage>;
+
+/** A type as GET /resources/types lists it (pragma's ResourceDefinition). */
+export const ResourceDefinition = z.object({
+  provider: z.string(),
+  resource: z.string(),
+  description: z.string().nullable(),
+  schema: z.record(z.string(), z.unknown()),
+  outputs_schema: z.record(z.string(), z.unknown()),
+  tags: z.array(z.string()).nullable(),
+});
+export type ResourceDefinition = z.infer<typeof ResourceDefinition>;
+
+/** DELETE's outcome: the resource now pending its DELETE event, or gone already (204). */
+export const DeleteResourceResult = z.object({ resource: Resource.nullable() });
 
 // ---- requests answered by the resource store (queue rpc.resource-store) ----
 
 export const resourceRequests = {
   apply: defineRequest("resources.resource.apply.v1", z.object({ scope: TenantScope, body: ApplyResourceBody }), Resource),
   get: defineRequest("resources.resource.get.v1", z.object({ scope: TenantScope, id: z.string() }), Resource),
+  status: defineRequest("resources.resource.status.v1", z.object({ scope: TenantScope, id: z.string() }), ResourceStatus),
+  list: defineRequest(
+    "resources.resource.list.v1",
+    z.object({
+      scope: TenantScope,
+      provider: z.string().optional(),
+      resource: z.string().optional(),
+      tags: z.array(z.string()).optional(),
+      limit: z.number().int().min(1).max(LIST_LIMIT_MAX),
+      cursor: z.string().optional(),
+    }),
+    ResourcePage,
+  ),
+  delete: defineRequest("resources.resource.delete.v1", z.object({ scope: TenantScope, id: z.string() }), DeleteResourceResult),
+  /** The store keeps the catalogue (built-in types from the workers, cached) because apply validates against it. */
+  listTypes: defineRequest("resources.type.list.v1", z.object({ scope: TenantScope, provider: z.string().optional() }), z.object({ types: z.array(ResourceDefinition) })),
 } as const;
 
 // ---- work for provider workers (exchange pragma.work, routing key = provider) ----

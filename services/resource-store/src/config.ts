@@ -11,6 +11,10 @@ export const configSchema = z.object({
   /** Events the relay publishes per batch (one transaction, confirms awaited together). */
   OUTBOX_BATCH: int(200, 1, 5000),
   RESULTS_PREFETCH: int(100, 1, 10_000),
+  /** How long the type catalogue from the provider workers is reused before asking again. */
+  TYPES_CACHE_MS: int(30_000, 0, 3_600_000),
+  /** How long to wait for a provider worker to list its types. */
+  WORKER_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

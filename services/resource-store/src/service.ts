@@ -13,6 +13,7 @@ import { OutboxRelay } from "./outbox/outbox-relay";
 import { storeTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
+import { WorkerTypeCatalog } from "./amqp/worker-type-catalog";
 import { consumeDeadLetters, deadLetterTopology, workerAttemptHistory, workerTypeCatalog } from "./amqp/dead-letter.consumer";
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
 import { PrismaDeadLetterRepository } from "./data/dead-letter.repository";
@@ -57,6 +58,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const applyDeps = {
     repo,
     clock,
+    types: new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
     onEventWritten: () => relay.kick(),
     correlationId: () => currentContext()?.requestId,
   };
@@ -73,7 +75,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   };
 
   const rpc = await broker.serve(STORE_RPC_QUEUE, { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) });
-  const results = await consumeResults(broker, { repo, clock, logger }, config.RESULTS_PREFETCH);
+  const results = await consumeResults(broker, { repo, clock, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH);
   const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
   relay.start();
   logger.info({}, "resource store started");

@@ -1,7 +1,10 @@
 import { z } from "zod";
 import {
   ApplyResourceBody,
+  ListResourcesQuery,
   Resource,
+  ResourceDefinition,
+  ResourceStatus,
   ResourceHealth,
   ResourceLogLine,
   RPC_QUEUES,
@@ -21,15 +24,6 @@ const LogsQuery = z.object({
 });
 
 const TypesQuery = z.object({ provider: z.string().optional() });
-
-const ResourceDefinition = z.object({
-  provider: z.string(),
-  resource: z.string(),
-  description: z.string(),
-  schema: z.record(z.string(), z.unknown()),
-  outputs_schema: z.record(z.string(), z.unknown()),
-  tags: z.array(z.string()),
-});
 
 const LogsBody = z.object({ resource_id: z.string(), lines: z.array(ResourceLogLine) });
 
@@ -65,14 +59,14 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       summary: "Resource types the workers serve, sorted by provider then resource",
       tags: ["resources"],
       auth: member,
+      headers: TenancyHeaders,
       query: TypesQuery,
-      responses: { 200: { description: "Type definitions", schema: z.array(ResourceDefinition) }, ...errorResponses(401, 403, 429, 503, 504) },
-      handler: async ({ query, res }) => {
-        const { types } = await deps.bus.call(RPC_QUEUES.providerWorker, workerRequests.listTypes, query.provider ? { provider: query.provider } : {});
-        const out = types
-          .map(({ provider, resource, description, schema, outputs_schema, tags }) => ({ provider, resource, description, schema, outputs_schema, tags }))
-          .sort((a, b) => a.provider.localeCompare(b.provider) || a.resource.localeCompare(b.resource));
-        res.json(out);
+      responses: { 200: { description: "Type definitions", schema: z.array(ResourceDefinition) }, ...errorResponses(400, 401, 403, 404, 429, 503, 504) },
+      handler: async ({ query, req, res, principal }) => {
+        // The store holds the catalogue (cached from the workers) because apply validates against it.
+        const scope = await deps.tenancy.resolveScope(principal!, req.headers);
+        const { types } = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.listTypes, { scope, ...(query.provider ? { provider: query.provider } : {}) });
+        res.json(types);
       },
     }),
     defineRoute({
@@ -88,6 +82,67 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       handler: async ({ body, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
         res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.apply, { scope, body }));
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/resources/",
+      operationId: "listResources",
+      summary: "List resources sorted by name; `tags` repeats and all must match; the next page's cursor is in the `next_cursor` header",
+      tags: ["resources"],
+      auth: member,
+      headers: TenancyHeaders,
+      query: ListResourcesQuery,
+      responses: {
+        200: { description: "A page of resources", schema: z.array(Resource), headers: { next_cursor: "Cursor of the next page; absent on the last page." } },
+        ...common,
+        ...errorResponses(422),
+      },
+      handler: async ({ query, req, res, principal }) => {
+        const scope = await deps.tenancy.resolveScope(principal!, req.headers);
+        const tags = query.tags === undefined ? undefined : Array.isArray(query.tags) ? query.tags : [query.tags];
+        const page = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.list, {
+          scope,
+          limit: query.limit,
+          ...(query.provider !== undefined ? { provider: query.provider } : {}),
+          ...(query.resource !== undefined ? { resource: query.resource } : {}),
+          ...(tags ? { tags } : {}),
+          ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        });
+        if (page.next_cursor) res.setHeader("next_cursor", page.next_cursor);
+        res.json(page.items);
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/resources/{resource_id}/status",
+      operationId: "getResourceStatus",
+      summary: "A resource's lifecycle state and error",
+      tags: ["resources"],
+      auth: member,
+      headers: TenancyHeaders,
+      params: ResourceIdParams,
+      responses: { 200: { description: "Status", schema: ResourceStatus }, ...common },
+      handler: async ({ params, req, res, principal }) => {
+        const scope = await deps.tenancy.resolveScope(principal!, req.headers);
+        res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.status, { scope, id: params.resource_id }));
+      },
+    }),
+    defineRoute({
+      method: "delete",
+      path: "/resources/{resource_id}",
+      operationId: "deleteResource",
+      summary: "Delete a resource (and what it owns, children first): 200 with it pending its DELETE, or 204 when it is gone already",
+      tags: ["resources"],
+      auth: member,
+      headers: TenancyHeaders,
+      params: ResourceIdParams,
+      responses: { 200: { description: "Pending deletion", schema: Resource }, 204: { description: "Deleted, or never existed" }, ...common, ...errorResponses(409) },
+      handler: async ({ params, req, res, principal }) => {
+        const scope = await deps.tenancy.resolveScope(principal!, req.headers);
+        const { resource } = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.delete, { scope, id: params.resource_id });
+        if (resource) res.json(resource);
+        else res.status(204).end();
       },
     }),
     defineRoute({

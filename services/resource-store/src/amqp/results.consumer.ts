@@ -12,7 +12,7 @@ type AnyResult =
 
 export async function consumeResults(
   broker: Broker,
-  deps: { repo: ResourceRepository; clock: Clock; logger: Logger; onApplied?: (r: WorkerResult) => void },
+  deps: { repo: ResourceRepository; clock: Clock; logger: Logger; onEventWritten?: () => void; onApplied?: (r: WorkerResult) => void },
   prefetch: number,
 ): Promise<ConsumerHandle> {
   const contracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<AnyResult>[];

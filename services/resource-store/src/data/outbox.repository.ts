@@ -1,4 +1,5 @@
 import type { PrismaClient } from "../generated/prisma/client";
+import { RELAY_ROLE } from "./resource.repository";
 
 export interface ClaimedEvent {
   event_id: string;
@@ -28,6 +29,9 @@ export class OutboxRepository {
   async withBatch<T>(limit: number, fn: (batch: OutboxBatch) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(
       async (tx) => {
+        // The relay works across tenants, so it runs as the one role whose policy shows
+        // every tenant's released events (and nothing of the resources table).
+        await tx.$executeRawUnsafe(`SET LOCAL ROLE ${RELAY_ROLE}`);
         const events = await tx.$queryRaw<ClaimedEvent[]>`
           SELECT event_id, provider, resource_id, org_id, project_id, space_id, correlation_id, payload
           FROM outbox_events

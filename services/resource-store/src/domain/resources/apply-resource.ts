@@ -1,134 +1,187 @@
 import { newId } from "@pragma/ids";
-import { resourceId as idOf, type ApplyResourceBody, type ResourceWork, type TenantScope } from "@pragma/contracts";
-import type { OutboxEventRecord, ResourceRecord } from "./model";
-import type { Clock, ResourceRepository, StoreTx } from "./ports";
-import { assertModifiable } from "./transitions";
+import { AppError, type ValidationIssue } from "@pragma/errors";
+import { resourceId as idOf, type ApplyResourceBody, type ResourceDefinition, type ResourceRef, type TenantScope } from "@pragma/contracts";
+import type { ResourceRecord } from "./model";
+import type { Clock, ResourceRepository, StoreTx, TypeCatalog } from "./ports";
+import { Lifecycle } from "./lifecycle";
+import { declaresField, findReferences, mergeDependencies, parseDependsOn, readPath, type FieldReference } from "./references";
+import { assertModifiable, transitionError } from "./transitions";
+import { validateConfig } from "./validate-config";
+import { slashName } from "./resource-id";
 
 export interface ApplyDeps {
   repo: ResourceRepository;
   clock: Clock;
-  /** Called after commit when an event was written, so the relay publishes without waiting for its poll. */
+  types: TypeCatalog;
+  /** Called after commit when an event became publishable, so the relay does not wait for its poll. */
   onEventWritten?: () => void;
   correlationId?: () => string | undefined;
 }
 
+const USER_STATES = new Set(["draft", "pending"]);
+
 /**
  * Applies a resource per the lifecycle rules (spec §4): the state change and its
- * outbox event commit in one transaction, so an accepted `pending` apply always
- * has exactly one event to publish.
+ * outbox event commit in one transaction, so an accepted `pending` apply always has
+ * exactly one event, published or held until its dependencies are ready.
  */
 export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: ApplyResourceBody): Promise<ResourceRecord> {
   const id = idOf(body);
-  const wantPending = body.lifecycle_state === "pending";
-  let wroteEvent = false;
+  const requested = body.lifecycle_state;
+  const wantPending = requested === "pending";
+  const dependsOn = parseDependsOnList(body.depends_on ?? []);
+  const refs = findReferences(body.config).flatMap((s) => s.refs);
+  const dependencies = mergeDependencies(body.dependencies ?? [], dependsOn, refs.map((r) => r.target));
 
-  const result = await deps.repo.transaction(async (tx) => {
-    wroteEvent = false;
-    const now = deps.clock.now();
-    const existing = await tx.lockResource(scope, id);
-    const tags = body.tags === undefined ? existing?.tags ?? null : body.tags;
-
-    if (!existing) {
-      const record: ResourceRecord = {
-        rowId: newId("resource"),
-        scope,
-        resourceId: id,
-        provider: body.provider,
-        resourceType: body.resource,
-        name: body.name,
-        config: body.config,
-        appliedConfig: null,
-        dependencies: body.dependencies ?? [],
-        ownerReferences: body.owner_references ?? [],
-        outputs: {},
-        error: null,
-        lifecycleState: "draft",
-        pendingEventId: null,
-        provisioned: false,
-        tags,
-        createdAt: now,
-        updatedAt: now,
-      };
-      if (wantPending) {
-        await queueEvent(deps, tx, record, now);
-        wroteEvent = true;
-      }
-      await tx.insertResource(record);
-      return record;
+  // The catalogue comes over the bus, so it is read before the transaction opens.
+  const catalog = wantPending ? await deps.types.list(scope) : [];
+  if (wantPending) {
+    const def = findType(catalog, body.provider, body.resource);
+    if (!def) {
+      throw new AppError("VALIDATION_FAILED", [{ loc: ["body", "resource"], msg: `Unknown resource type: ${body.provider}/${body.resource}`, type: "value_error" }]);
     }
+    const issues = validateConfig(def, body.config);
+    if (issues.length > 0) throw new AppError("VALIDATION_FAILED", issues);
+  }
 
-    assertModifiable(existing.lifecycleState);
-    const configChanged = !sameJson(existing.config, body.config);
+  let lc: Lifecycle | undefined;
+  const result = await deps.repo.inScope(scope, async (tx) => {
+    const now = deps.clock.now();
+    lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null);
+    const existing = await tx.lockResource(id);
+    if (existing && (existing.provider !== body.provider || existing.resourceType !== body.resource || existing.name !== body.name)) {
+      throw new AppError(
+        "CONFLICT",
+        `Resource id ${id} is already used by ${slashName(existing)}; ${body.provider}/${body.resource}/${body.name} would collide with it`,
+      );
+    }
+    if (requested !== undefined && !USER_STATES.has(requested)) throw transitionError(existing?.lifecycleState ?? "draft", requested);
+    if (existing) assertModifiable(existing.lifecycleState);
+
+    if (wantPending) await checkGraph(tx, id, dependencies, refs, catalog);
+
+    const base: ResourceRecord = existing ?? {
+      rowId: newId("resource"),
+      scope,
+      resourceId: id,
+      provider: body.provider,
+      resourceType: body.resource,
+      name: body.name,
+      config: {},
+      appliedConfig: null,
+      dependencies: [],
+      ownerReferences: [],
+      outputs: {},
+      error: null,
+      lifecycleState: "draft",
+      pendingEventId: null,
+      provisioned: false,
+      tags: null,
+      staleInputs: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const configChanged = !sameJson(base.config, body.config);
     const next: ResourceRecord = {
-      ...existing,
+      ...base,
       config: body.config,
-      dependencies: body.dependencies ?? existing.dependencies,
-      ownerReferences: body.owner_references ?? existing.ownerReferences,
-      tags,
+      dependencies,
+      ownerReferences: mergeDependencies(body.owner_references ?? []),
+      tags: body.tags === undefined ? base.tags : body.tags,
       updatedAt: now,
     };
 
     if (wantPending) {
-      await queueEvent(deps, tx, next, now);
-      wroteEvent = true;
-    } else if (body.lifecycle_state === "draft" || configChanged) {
+      await lc.queue(next, next.provisioned ? "UPDATE" : "CREATE");
+    } else if (existing && (requested === "draft" || configChanged)) {
       // A config change without asking for pending parks the resource as a draft;
       // it stays `provisioned`, so its next pending apply is an UPDATE.
       next.lifecycleState = "draft";
     }
-    await tx.updateResource(next);
+    if (existing) await tx.updateResource(next);
+    else await tx.insertResource(next);
     return next;
   });
 
-  if (wroteEvent) deps.onEventWritten?.();
+  if (lc?.released) deps.onEventWritten?.();
   return result;
 }
 
-async function queueEvent(deps: ApplyDeps, tx: StoreTx, r: ResourceRecord, now: Date): Promise<void> {
-  const eventId = newId("event");
-  const eventType = r.provisioned ? "UPDATE" : "CREATE";
-  const previousConfig = r.provisioned ? r.appliedConfig : null;
-  const work: ResourceWork = {
-    event_id: eventId,
-    event_type: eventType,
-    resource_id: r.resourceId,
-    provider: r.provider,
-    resource_type: r.resourceType,
-    resource_name: r.name,
-    org_id: r.scope.org_id,
-    project_id: r.scope.project_id,
-    space_id: r.scope.space_id,
-    config: r.config,
-    previous_config: previousConfig,
-    outputs: r.provisioned ? r.outputs : null,
-    created_at: now.toISOString(),
-  };
-  const event: OutboxEventRecord = {
-    eventId,
-    scope: r.scope,
-    resourceId: r.resourceId,
-    eventType,
-    provider: r.provider,
-    resourceType: r.resourceType,
-    resourceName: r.name,
-    payload: work as unknown as Record<string, unknown>,
-    previousConfig,
-    correlationId: deps.correlationId?.() ?? null,
-    status: "pending",
-    createdAt: now,
-    publishedAt: null,
-  };
-  r.lifecycleState = "pending";
-  r.pendingEventId = eventId;
-  r.error = null;
-  await tx.insertEvent(event);
+function parseDependsOnList(list: string[]): ResourceRef[] {
+  const issues: ValidationIssue[] = [];
+  const refs: ResourceRef[] = [];
+  list.forEach((s, i) => {
+    const ref = parseDependsOn(s);
+    if (ref) refs.push(ref);
+    else issues.push({ loc: ["body", "depends_on", i], msg: "must be provider/resource/name", type: "value_error" });
+  });
+  if (issues.length > 0) throw new AppError("VALIDATION_FAILED", issues);
+  return refs;
+}
+
+export function findType(catalog: ResourceDefinition[], provider: string, resource: string): ResourceDefinition | undefined {
+  return catalog.find((t) => t.provider === provider && t.resource === resource);
+}
+
+/** Spec §4.2 on apply pending: targets exist, no cycle, referenced outputs declared (and present when the target is ready). */
+async function checkGraph(tx: StoreTx, id: string, dependencies: ResourceRef[], refs: FieldReference[], catalog: ResourceDefinition[]): Promise<void> {
+  const depIds = dependencies.map(idOf);
+  const found = new Map((await tx.getResources(depIds.filter((d) => d !== id))).map((r) => [r.resourceId, r]));
+  const missing = depIds.filter((d) => d !== id && !found.has(d));
+  if (missing.length > 0) throw new AppError("DEPENDENCY_FAILED", { message: "Dependency validation failed", missing_dependencies: missing });
+
+  const cycle = await findCycle(tx, id, depIds);
+  if (cycle) throw new AppError("DEPENDENCY_FAILED", { message: `Dependency cycle detected: ${cycle.join(" -> ")}`, cycle });
+
+  for (const ref of refs) {
+    const target = found.get(idOf(ref.target));
+    const def = findType(catalog, ref.target.provider, ref.target.resource);
+    const declared = def ? declaresField(def.outputs_schema, ref.field) : true;
+    const present = !target || target.lifecycleState !== "ready" || readPath(target.outputs, ref.field).found;
+    if (!declared || !present) {
+      throw new AppError("DEPENDENCY_FAILED", {
+        message: "Field reference resolution failed",
+        reference_provider: ref.target.provider,
+        reference_resource: ref.target.resource,
+        reference_name: ref.target.name,
+        field: ref.field,
+      });
+    }
+  }
+}
+
+/** A path dep -> … -> id through stored edges (with id's new edges), as [id, dep, …, id]. */
+async function findCycle(tx: StoreTx, id: string, depIds: string[]): Promise<string[] | null> {
+  if (depIds.includes(id)) return [id, id];
+  const parent = new Map<string, string>(depIds.map((d) => [d, id]));
+  let frontier = [...new Set(depIds)];
+  while (frontier.length > 0) {
+    const edges = await tx.dependencyEdges(frontier);
+    const next: string[] = [];
+    for (const [from, tos] of edges) {
+      for (const to of tos) {
+        if (to === id) {
+          const path = [id];
+          for (let cur: string | undefined = from; cur && cur !== id; cur = parent.get(cur)) path.push(cur);
+          // path is id <- from <- … <- dep; read it in dependency order.
+          return [id, ...path.slice(1).reverse(), id];
+        }
+        if (!parent.has(to)) {
+          parent.set(to, from);
+          next.push(to);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return null;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
-function canonical(v: unknown): unknown {
+export function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === "object") {
     return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));

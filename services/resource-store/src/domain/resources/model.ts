@@ -19,9 +19,13 @@ export interface ResourceRecord {
   pendingEventId: string | null;
   provisioned: boolean;
   tags: string[] | null;
+  /** An input changed while this resource was busy with older values: re-run it once more on success. */
+  staleInputs: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
+
+export type OutboxStatus = "held" | "pending" | "published" | "cancelled";
 
 export interface OutboxEventRecord {
   eventId: string;
@@ -34,7 +38,8 @@ export interface OutboxEventRecord {
   payload: Record<string, unknown>;
   previousConfig: Record<string, unknown> | null;
   correlationId: string | null;
-  status: "pending" | "published";
+  /** held: waiting for dependencies (or, for a DELETE, for owned resources) and never relayed; cancelled: dropped before release. */
+  status: OutboxStatus;
   createdAt: Date;
   publishedAt: Date | null;
 }

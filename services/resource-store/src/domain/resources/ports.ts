@@ -1,20 +1,51 @@
-import type { TenantScope } from "@pragma/contracts";
-import type { OutboxEventRecord, ResourceRecord } from "./model";
+import type { ResourceDefinition, TenantScope } from "@pragma/contracts";
+import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "./model";
 
-/** What use cases may do inside one database transaction. */
+export interface ListFilter {
+  provider?: string;
+  resourceType?: string;
+  /** All must be present on the resource. */
+  tags?: string[];
+  /** Keyset position: rows strictly after (name, resourceId). */
+  after?: { name: string; resourceId: string };
+  limit: number;
+}
+
+/**
+ * One transaction bound to one tenant scope. There is no method that takes another
+ * scope: everything reachable from here is that tenant's (and the database enforces
+ * the same with row-level security, see the README).
+ */
 export interface StoreTx {
+  readonly scope: TenantScope;
   /** Reads and locks the row until the transaction ends. */
-  lockResource(scope: TenantScope, resourceId: string): Promise<ResourceRecord | null>;
+  lockResource(resourceId: string): Promise<ResourceRecord | null>;
+  getResource(resourceId: string): Promise<ResourceRecord | null>;
+  /** Unlocked read of several resources (missing ids are simply absent). */
+  getResources(resourceIds: string[]): Promise<ResourceRecord[]>;
+  /** Resources whose dependencies include resourceId, locked. */
+  lockDependents(resourceId: string): Promise<ResourceRecord[]>;
+  /** Resources whose owner_references include resourceId, locked. */
+  lockOwned(resourceId: string): Promise<ResourceRecord[]>;
+  /** resource id -> its dependency ids, for the given ids (graph walks). */
+  dependencyEdges(resourceIds: string[]): Promise<Map<string, string[]>>;
+  list(filter: ListFilter): Promise<ResourceRecord[]>;
   insertResource(r: ResourceRecord): Promise<void>;
   updateResource(r: ResourceRecord): Promise<void>;
-  deleteResource(scope: TenantScope, resourceId: string): Promise<void>;
+  deleteResource(resourceId: string): Promise<void>;
   insertEvent(e: OutboxEventRecord): Promise<void>;
+  getEvent(eventId: string): Promise<OutboxEventRecord | null>;
+  updateEvent(eventId: string, change: { status: OutboxStatus; payload?: Record<string, unknown>; previousConfig?: Record<string, unknown> | null }): Promise<void>;
 }
 
 export interface ResourceRepository {
-  /** Runs fn in one transaction; retried once on a unique-key race between two creators. */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
-  getResource(scope: TenantScope, resourceId: string): Promise<ResourceRecord | null>;
+  /** Runs fn in one transaction scoped to `scope`; retried once on a unique-key race between two creators. */
+  inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+}
+
+/** Resource types (built-in from the workers; later also deployed ones). */
+export interface TypeCatalog {
+  list(scope: TenantScope): Promise<ResourceDefinition[]>;
 }
 
 export interface Clock {

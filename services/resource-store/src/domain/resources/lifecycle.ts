@@ -1,0 +1,161 @@
+import { newId } from "@pragma/ids";
+import { resourceId as idOf, type EventType, type ResourceWork } from "@pragma/contracts";
+import type { OutboxEventRecord, ResourceRecord } from "./model";
+import type { StoreTx } from "./ports";
+import { readPath, resolveConfig, type FieldReference } from "./references";
+
+/**
+ * The state machine's side effects inside one transaction: writing events (held or
+ * released), releasing held events when what they wait for happens, and propagating
+ * output changes. Everything here runs in the caller's transaction, so a state change
+ * and the events it causes commit together or not at all.
+ */
+export class Lifecycle {
+  /** Set when an event became publishable; the caller kicks the relay after commit. */
+  released = false;
+
+  constructor(
+    readonly tx: StoreTx,
+    readonly now: Date,
+    private readonly correlationId: string | null,
+  ) {}
+
+  /** Moves `r` to pending with a new event (held when it has to wait). The caller persists `r`. */
+  async queue(r: ResourceRecord, eventType: EventType): Promise<void> {
+    const eventId = newId("event");
+    r.lifecycleState = "pending";
+    r.pendingEventId = eventId;
+    r.error = null;
+    r.updatedAt = this.now;
+    const blocked = await this.blocked(r, eventType);
+    const built = blocked ? null : await this.build(r, eventId, eventType);
+    const event: OutboxEventRecord = {
+      eventId,
+      scope: r.scope,
+      resourceId: r.resourceId,
+      eventType,
+      provider: r.provider,
+      resourceType: r.resourceType,
+      resourceName: r.name,
+      // A held event's payload is rebuilt at release, with the outputs current then.
+      payload: built?.ok ? (built.work as unknown as Record<string, unknown>) : {},
+      previousConfig: r.provisioned ? r.appliedConfig : null,
+      correlationId: this.correlationId,
+      status: blocked ? "held" : "pending",
+      createdAt: this.now,
+      publishedAt: null,
+    };
+    if (built && !built.ok) {
+      // Only reachable on propagation (apply validated its references first).
+      event.status = "cancelled";
+      this.fail(r, built.ref);
+    }
+    await this.tx.insertEvent(event);
+    if (event.status === "pending") this.released = true;
+  }
+
+  /** A resource became ready: release waiting dependents and push changed outputs downstream. */
+  async onReady(r: ResourceRecord, change: { outputsChanged: boolean; eventType: EventType }): Promise<void> {
+    for (const d of await this.tx.lockDependents(r.resourceId)) {
+      if (d.lifecycleState === "pending" && d.pendingEventId) {
+        const ev = await this.tx.getEvent(d.pendingEventId);
+        if (ev?.status === "held") {
+          if (ev.eventType !== "DELETE" && !(await this.blocked(d, ev.eventType))) await this.release(d, ev);
+          continue;
+        }
+      }
+      if (!change.outputsChanged || change.eventType !== "UPDATE") continue;
+      if (d.lifecycleState === "ready") {
+        await this.queue(d, "UPDATE");
+        await this.tx.updateResource(d);
+      } else if (d.lifecycleState === "pending" || d.lifecycleState === "processing") {
+        // Already sent with the old values: run it once more when it finishes.
+        await this.tx.updateResource({ ...d, staleInputs: true, updatedAt: this.now });
+      }
+    }
+  }
+
+  /** A row is gone: owners whose DELETE waited for their last owned resource proceed. */
+  async onRemoved(removed: ResourceRecord): Promise<void> {
+    for (const ownerId of new Set(removed.ownerReferences.map(idOf))) {
+      const owner = await this.tx.lockResource(ownerId);
+      if (!owner || owner.lifecycleState !== "pending" || !owner.pendingEventId) continue;
+      const ev = await this.tx.getEvent(owner.pendingEventId);
+      if (ev?.status === "held" && ev.eventType === "DELETE" && !(await this.blocked(owner, "DELETE"))) await this.release(owner, ev);
+    }
+  }
+
+  /** Removes the row now (nothing was ever provisioned) and lets waiting owners go on. */
+  async remove(r: ResourceRecord): Promise<void> {
+    await this.tx.deleteResource(r.resourceId);
+    await this.onRemoved(r);
+  }
+
+  private async release(r: ResourceRecord, ev: OutboxEventRecord): Promise<void> {
+    if (ev.eventType === "DELETE" && !r.provisioned) {
+      await this.tx.updateEvent(ev.eventId, { status: "cancelled" });
+      await this.remove(r);
+      return;
+    }
+    const built = await this.build(r, ev.eventId, ev.eventType);
+    if (!built.ok) {
+      await this.tx.updateEvent(ev.eventId, { status: "cancelled" });
+      this.fail(r, built.ref);
+      await this.tx.updateResource(r);
+      return;
+    }
+    await this.tx.updateEvent(ev.eventId, { status: "pending", payload: built.work as unknown as Record<string, unknown>, previousConfig: built.work.previous_config });
+    this.released = true;
+  }
+
+  private fail(r: ResourceRecord, ref: FieldReference): void {
+    r.lifecycleState = "failed";
+    r.pendingEventId = null;
+    r.error = `Field reference resolution failed: ${ref.target.provider}/${ref.target.resource}/${ref.target.name}.outputs.${ref.field}`;
+    r.updatedAt = this.now;
+  }
+
+  /** CREATE/UPDATE wait for every dependency to be ready; DELETE waits for what the resource owns to be gone. */
+  private async blocked(r: ResourceRecord, eventType: EventType): Promise<boolean> {
+    if (eventType === "DELETE") return (await this.tx.lockOwned(r.resourceId)).length > 0;
+    const ids = [...new Set(r.dependencies.map(idOf))];
+    if (ids.length === 0) return false;
+    const deps = await this.tx.getResources(ids);
+    return deps.length < ids.length || deps.some((d) => d.lifecycleState !== "ready");
+  }
+
+  /** The work message with references resolved against the dependencies' current outputs. */
+  private async build(r: ResourceRecord, eventId: string, eventType: EventType): Promise<{ ok: true; work: ResourceWork } | { ok: false; ref: FieldReference }> {
+    let config: Record<string, unknown>;
+    if (eventType === "DELETE") {
+      // The provider deletes what it last created, so it gets the config it last applied.
+      config = r.appliedConfig ?? {};
+    } else {
+      const deps = new Map((await this.tx.getResources([...new Set(r.dependencies.map(idOf))])).map((d) => [d.resourceId, d]));
+      const resolved = resolveConfig(r.config, (ref) => {
+        const target = deps.get(idOf(ref.target));
+        return target ? readPath(target.outputs, ref.field) : { found: false };
+      });
+      if (!resolved.ok) return resolved;
+      config = resolved.config;
+    }
+    return {
+      ok: true,
+      work: {
+        event_id: eventId,
+        event_type: eventType,
+        resource_id: r.resourceId,
+        provider: r.provider,
+        resource_type: r.resourceType,
+        resource_name: r.name,
+        org_id: r.scope.org_id,
+        project_id: r.scope.project_id,
+        space_id: r.scope.space_id,
+        config,
+        previous_config: r.provisioned && eventType !== "DELETE" ? r.appliedConfig : null,
+        outputs: r.provisioned ? r.outputs : null,
+        created_at: this.now.toISOString(),
+      },
+    };
+  }
+}
