@@ -3,7 +3,7 @@
  * event the store publishes, counted per resource) and a way to publish worker results
  * by hand, for the states a real provider is not asked to reach on cue.
  */
-import { EXCHANGES, providerResults, resourceWork, type ResourceWork } from "@pragma/contracts";
+import { EXCHANGES, providerResults, resourceWork, type MessageContract, type ResourceWork } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { connectBroker, type Broker } from "@pragma/messaging";
@@ -12,6 +12,8 @@ export interface BusTap {
   broker: Broker;
   events: ResourceWork[];
   eventsFor(resourceId: string): ResourceWork[];
+  /** Worker results seen on the results exchange: type and event id. */
+  results: { type: string; event_id: string; resource_id: string }[];
   publishResult(kind: "started" | "succeeded" | "failed", r: { event_id: string; resource_id: string; org_id: string; project_id: string; space_id: string }, extra?: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
@@ -19,16 +21,25 @@ export interface BusTap {
 export async function tapBus(amqpUrl: string, providers = ["pragma", "postgres", "mysql"]): Promise<BusTap> {
   const broker = await connectBroker({ url: amqpUrl, logger: createLogger({ service: "test-tap", level: "silent" }), connectionName: "test tap" });
   const queue = `test.work-tap.${newUlid()}`;
+  const resultsQueue = `test.results-tap.${newUlid()}`;
+  // Durable: the tap must survive the connection losses some tests cause on purpose.
   await broker.addTopology(async (ch) => {
     await ch.assertExchange(EXCHANGES.work, "direct", { durable: true });
-    await ch.assertQueue(queue, { durable: false, autoDelete: true });
+    await ch.assertExchange(EXCHANGES.results, "topic", { durable: true });
+    await ch.assertQueue(queue, { durable: true });
+    await ch.assertQueue(resultsQueue, { durable: true });
     for (const p of providers) await ch.bindQueue(queue, EXCHANGES.work, p);
+    await ch.bindQueue(resultsQueue, EXCHANGES.results, "provider.event.#");
   });
   const events: ResourceWork[] = [];
+  const results: BusTap["results"] = [];
   const consumer = await broker.consume(queue, resourceWork, async (d) => void events.push(d.payload), { prefetch: 100 });
+  const resultContracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<{ event_id: string; resource_id: string }>[];
+  const resultsConsumer = await broker.consume(resultsQueue, resultContracts, async (d) => void results.push({ type: d.type, event_id: d.payload.event_id, resource_id: d.payload.resource_id }), { prefetch: 100 });
   return {
     broker,
     events,
+    results,
     eventsFor: (id) => events.filter((e) => e.resource_id === id),
     async publishResult(kind, r, extra = {}) {
       const base = { event_id: r.event_id, resource_id: r.resource_id, org_id: r.org_id, project_id: r.project_id, space_id: r.space_id, at: new Date().toISOString() };
@@ -43,6 +54,7 @@ export async function tapBus(amqpUrl: string, providers = ["pragma", "postgres",
     },
     async close() {
       await consumer.cancel();
+      await resultsConsumer.cancel();
       await broker.close();
     },
   };

@@ -325,7 +325,7 @@ describe("delete", () => {
     await c.waitFor(rid(owner), "ready");
     for (const n of ["kid1", "kid2"]) {
       await c.apply(cfg(n, { n }, { owner_references: [owner], lifecycle_state: "pending" }));
-      await c.waitFor(rid(cfg(n)), "ready").catch(async (e) => { console.log(JSON.stringify((await c.get(rid(cfg(n)))).body), JSON.stringify(tap.eventsFor(rid(cfg(n))))); throw e; });
+      await c.waitFor(rid(cfg(n)), "ready");
     }
     await c.apply(cfg("kid-draft", {}, { owner_references: [owner] }));
     await c.apply(cfg("grandkid", { g: 1 }, { owner_references: [{ provider: "pragma", resource: "config", name: "kid1" }], lifecycle_state: "pending" }));
