@@ -1,0 +1,165 @@
+import { Client } from "pg";
+import { EXCHANGES, resourceWork, type TenantScope } from "@pragma/contracts";
+import { newUlid } from "@pragma/ids";
+import { typeDefinitions } from "@pragma/provider-sdk";
+import { closeConnections, managementUrl, splitCredentials, amqpUrl as brokerUrl, waitFor, waitForConnections } from "@pragma/testing";
+import { builtInProviders } from "../../provider-worker/src/providers";
+import { startSystem, type RunningSystem } from "../../../test/e2e/system";
+import { tapBus, type BusTap } from "../../../test/e2e/bus-tap";
+import { createPrisma, type PrismaClient } from "../src/data/prisma";
+import { PrismaResourceRepository } from "../src/data/resource.repository";
+import { applyResource, type ApplyDeps } from "../src/domain/resources/apply-resource";
+import { getResource } from "../src/domain/resources/get-resource";
+import type { TypeCatalog } from "../src/domain/resources/ports";
+
+/**
+ * The store's transactional outbox across a broker outage (with the real worker behind
+ * it), and the row-level-security backstop, checked with SQL that forgets its WHERE.
+ */
+let sys: RunningSystem;
+let tap: BusTap;
+let prisma: PrismaClient;
+let db: Client;
+let deps: ApplyDeps;
+
+// The built-in catalogue in-process: while the broker is away nobody can be asked for it.
+const catalog: TypeCatalog = {
+  list: async () => builtInProviders.flatMap((p) => typeDefinitions(p)).map(({ provider, resource, description, schema, outputs_schema, tags }) => ({ provider, resource, description, schema, outputs_schema, tags })),
+};
+
+beforeAll(async () => {
+  sys = await startSystem("store-outbox", { OUTBOX_POLL_MS: "100" });
+  tap = await tapBus(sys.env.amqpUrl);
+  prisma = createPrisma(sys.env.databaseUrl, "resource_store", 4);
+  deps = { repo: new PrismaResourceRepository(prisma), clock: { now: () => new Date() }, types: catalog };
+  db = new Client({ connectionString: sys.env.databaseUrl });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.end();
+  await prisma?.$disconnect();
+  await tap?.close();
+  await sys?.stop();
+});
+
+async function setPermissions(vhost: string, allow: boolean): Promise<void> {
+  const { base, authorization } = splitCredentials(managementUrl());
+  const user = splitCredentials(brokerUrl()).username ?? "guest";
+  const res = await fetch(`${base}/api/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(user)}`, {
+    method: allow ? "PUT" : "DELETE",
+    headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+    ...(allow ? { body: JSON.stringify({ configure: ".*", write: ".*", read: ".*" }) } : {}),
+  });
+  if (!res.ok) throw new Error(`permissions ${allow ? "grant" : "revoke"}: ${res.status}`);
+}
+
+const scopeOf = (): TenantScope => ({ org_id: newUlid(), project_id: `prj_${newUlid()}`, space_id: `spc_${newUlid()}` });
+
+describe("outbox", () => {
+  it("applies succeed while the broker is unreachable; every event is published once it is back, none lost, a duplicate is dropped", async () => {
+    const scope = scopeOf();
+    await waitForConnections(sys.env.vhost, 4);
+    // Revoke first so that reconnects are refused, then cut every connection of the vhost.
+    await setPermissions(sys.env.vhost, false);
+    let restored = false;
+    try {
+      expect(await closeConnections(sys.env.vhost)).toBeGreaterThan(0);
+      const names = Array.from({ length: 20 }, (_, i) => `offline-${String(i).padStart(2, "0")}`);
+      const applied = [];
+      for (const name of names) {
+        applied.push(await applyResource(deps, scope, { provider: "pragma", resource: "config", name, config: { i: name }, lifecycle_state: "pending" }));
+      }
+      expect(applied.every((r) => r.lifecycleState === "pending" && r.pendingEventId)).toBe(true);
+      // Committed, not published: the relay keeps failing and retrying in the background.
+      await new Promise((r) => setTimeout(r, 500));
+      const waiting = await db.query(`SELECT count(*)::int AS n FROM resource_store.outbox_events WHERE org_id = $1 AND status = 'pending'`, [scope.org_id]);
+      expect(waiting.rows[0].n).toBe(20);
+
+      await setPermissions(sys.env.vhost, true);
+      restored = true;
+      for (const r of applied) {
+        await waitFor(async () => (await getResource(deps, scope, r.resourceId)).lifecycleState === "ready", { timeoutMs: 40_000, intervalMs: 100, message: `${r.resourceId} ready` });
+      }
+      const published = await db.query(`SELECT count(*)::int AS n FROM resource_store.outbox_events WHERE org_id = $1 AND status = 'published'`, [scope.org_id]);
+      expect(published.rows[0].n).toBe(20);
+      await waitFor(async () => applied.every((r) => tap.eventsFor(r.resourceId).length === 1), { timeoutMs: 10_000, message: "one event per resource on the tap" });
+      expect(applied.map((r) => tap.eventsFor(r.resourceId).map((e) => e.event_id))).toEqual(applied.map((r) => [r.pendingEventId]));
+
+      // The relay can publish an event twice (crash between publish and mark). The worker
+      // dedupes by event id: the hook does not run again (no second "started"), it only
+      // replays its recorded result, which the store drops as stale.
+      const first = tap.eventsFor(applied[0]!.resourceId)[0]!;
+      const before = await getResource(deps, scope, first.resource_id);
+      await tap.broker.publish(resourceWork, first, { exchange: EXCHANGES.work, routingKey: "pragma", messageId: first.event_id });
+      const ofFirst = (type: string) => tap.results.filter((x) => x.event_id === first.event_id && x.type === type).length;
+      await waitFor(async () => ofFirst("provider.event.succeeded.v1") === 2, { message: "the worker replayed its result" });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(ofFirst("provider.event.started.v1")).toBe(1);
+      const after = await getResource(deps, scope, first.resource_id);
+      expect(after.updatedAt).toEqual(before.updatedAt);
+      expect(tap.eventsFor(first.resource_id)).toHaveLength(2);
+    } finally {
+      if (!restored) await setPermissions(sys.env.vhost, true);
+    }
+  });
+});
+
+describe("tenant backstop (row-level security)", () => {
+  const a = scopeOf();
+  const b = scopeOf();
+  beforeAll(async () => {
+    for (const [scope, name] of [[a, "a1"], [a, "a2"], [b, "b1"]] as const) {
+      await applyResource(deps, scope, { provider: "pragma", resource: "config", name, config: {} });
+    }
+  });
+
+  async function asTenant<T>(scope: TenantScope | null, fn: () => Promise<T>): Promise<T> {
+    await db.query("BEGIN");
+    try {
+      await db.query("SET LOCAL ROLE pragma_store_tenant");
+      if (scope) await db.query("SELECT set_config('pragma.org_id', $1, true), set_config('pragma.project_id', $2, true), set_config('pragma.space_id', $3, true)", [scope.org_id, scope.project_id, scope.space_id]);
+      return await fn();
+    } finally {
+      await db.query("ROLLBACK");
+    }
+  }
+
+  it("a query without a scope reads nothing, and writes nothing", async () => {
+    const rows = await asTenant(null, async () => (await db.query("SELECT resource_id FROM resource_store.resources")).rows);
+    expect(rows).toEqual([]);
+    const events = await asTenant(null, async () => (await db.query("SELECT event_id FROM resource_store.outbox_events")).rows);
+    expect(events).toEqual([]);
+    const updated = await asTenant(null, async () => (await db.query("UPDATE resource_store.resources SET error = 'x'")).rowCount);
+    expect(updated).toBe(0);
+  });
+
+  it("a scoped query without a WHERE sees only its own tenant's rows and cannot write into another", async () => {
+    const rows = await asTenant(a, async () => (await db.query("SELECT resource_id FROM resource_store.resources ORDER BY resource_id")).rows.map((r) => r.resource_id));
+    expect(rows).toEqual(["resource:pragma_config_a1", "resource:pragma_config_a2"]);
+    const touched = await asTenant(a, async () => (await db.query("DELETE FROM resource_store.resources")).rowCount);
+    expect(touched).toBe(2);
+    await expect(
+      asTenant(a, () =>
+        db.query(
+          `INSERT INTO resource_store.resources (row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, dependencies, owner_references, outputs, lifecycle_state, provisioned, tags, has_tags, created_at, updated_at)
+           VALUES ('res_x', $1, $2, $3, 'resource:pragma_config_sneaky', 'pragma', 'config', 'sneaky', '{}', '[]', '[]', '{}', 'draft', false, '{}', false, now(), now())`,
+          [b.org_id, b.project_id, b.space_id],
+        ),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    // The rollbacks above left everything in place.
+    expect((await db.query("SELECT count(*)::int AS n FROM resource_store.resources WHERE org_id = ANY($1)", [[a.org_id, b.org_id]])).rows[0].n).toBe(3);
+  });
+
+  it("the relay's role cannot read resources at all, and the repository answers 404 across tenants", async () => {
+    await db.query("BEGIN");
+    try {
+      await db.query("SET LOCAL ROLE pragma_store_relay");
+      await expect(db.query("SELECT 1 FROM resource_store.resources")).rejects.toThrow(/permission denied/);
+    } finally {
+      await db.query("ROLLBACK");
+    }
+    await expect(getResource(deps, b, "resource:pragma_config_a1")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(getResource(deps, a, "resource:pragma_config_a1")).resolves.toMatchObject({ name: "a1" });
+  });
+});
