@@ -1,10 +1,10 @@
 import { Client } from "pg";
 import { newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
-import { connectBroker, declareTopology, type Broker } from "@pragma/messaging";
+import { connectBroker, declareTopology, handler, rpcQueueTopology, type Broker } from "@pragma/messaging";
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
 import { AppError } from "@pragma/errors";
-import { EXCHANGES, QUEUES, RPC_QUEUES, deadLetterRequests, resourceWork, type ResourceWork, type TenantScope } from "@pragma/contracts";
+import { EXCHANGES, QUEUES, RPC_QUEUES, deadLetterRequests, resourceWork, workerRequests, type ResourceWork, type TenantScope } from "@pragma/contracts";
 import { readConfig } from "../src/config";
 import { startResourceStore, type RunningStore } from "../src/service";
 
@@ -15,6 +15,8 @@ import { startResourceStore, type RunningStore } from "../src/service";
  */
 const PROVIDER = "testprov";
 const scope: TenantScope = { org_id: newUlid(), project_id: "prj_a", space_id: "spc_a" };
+/** Lifecycle log lines the stand-in worker answers with, by event id. */
+const workerLog = new Map<string, { at: string; level: string; message: string; fields: Record<string, unknown> }[]>();
 
 describe("resource store: dead letters", () => {
   let env: TestEnv;
@@ -34,6 +36,27 @@ describe("resource store: dead letters", () => {
         bindings: [{ source: EXCHANGES.work, destination: QUEUES.workFor(PROVIDER), routingKey: PROVIDER }],
       }),
     );
+    // A stand-in for the provider workers' RPC (the real ones are exercised end to end in test/e2e).
+    await bus.addTopology(rpcQueueTopology(RPC_QUEUES.providerWorker));
+    await bus.serve(RPC_QUEUES.providerWorker, {
+      [workerRequests.listTypes.type]: handler(workerRequests.listTypes, async () => ({
+        types: [
+          {
+            provider: PROVIDER,
+            resource: "thing",
+            description: "",
+            schema: { type: "object", properties: { value: { type: "string", "x-sensitive": true, writeOnly: true }, size: { type: "number" } } },
+            outputs_schema: {},
+            sensitive_outputs: ["handle"],
+            tags: [],
+          },
+        ],
+      })),
+      [workerRequests.logs.type]: handler(workerRequests.logs, async (r) => ({
+        resource_id: r.resource_id,
+        lines: [...workerLog.values()].flat().filter((l) => l.fields.resource_id === r.resource_id),
+      })),
+    });
     await bus.consume(QUEUES.workFor(PROVIDER), resourceWork, async (d) => void work.push({ payload: d.payload, headers: d.headers }), { prefetch: 10 });
     db = new Client({ connectionString: env.databaseUrl });
     await db.connect();
@@ -130,6 +153,32 @@ describe("resource store: dead letters", () => {
     expect((await resource("flaky")).lifecycle_state).toBe("failed");
   });
 
+  it("redacts the type's declared sensitive fields and takes per-attempt history from the workers' log", async () => {
+    const eventId = `evt_${newUlid()}`;
+    await seedResource("declared", "failed", null);
+    const resource_id = `resource:${PROVIDER}_thing_declared`;
+    const line = (at: string, message: string, fields: Record<string, unknown>) => ({ at, level: "info", message, fields: { resource_id, event_id: eventId, ...fields } });
+    workerLog.set(eventId, [
+      line("2026-01-01T00:00:01.000Z", "CREATE started", { attempt: 0 }),
+      line("2026-01-01T00:00:02.000Z", "CREATE failed", { error: "timeout talking to declared-marker-1" }),
+      line("2026-01-01T00:00:03.000Z", "CREATE started", { attempt: 1 }),
+      line("2026-01-01T00:00:04.000Z", "CREATE started", { attempt: 2 }),
+    ]);
+    const w = { ...workFor("declared", eventId, { value: "declared-marker-1", size: 3 }), outputs: { handle: "declared-marker-2", host: "h" } };
+    await deadLetter(w, { "x-retry-count": 2, "x-permanent-error": false, "x-dead-letter-reason": "retries_exhausted", "x-error-message": "still failing" });
+    const entry = await waitFor(() => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.get, { scope, event_id: eventId }), { timeoutMs: 10_000 });
+    expect(entry.payload.config).toEqual({ value: "[REDACTED]", size: 3 });
+    expect(entry.payload.outputs).toEqual({ handle: "[REDACTED]", host: "h" });
+    expect(entry.attempt_count).toBe(3);
+    expect(entry.attempts).toEqual([
+      { at: "2026-01-01T00:00:01.000Z", error: "timeout talking to [REDACTED]" },
+      { at: "2026-01-01T00:00:03.000Z", error: expect.stringMatching(/did not complete/) },
+      // The final failure is logged after the dead letter is published: the header's error fills it in.
+      { at: "2026-01-01T00:00:04.000Z", error: "still failing" },
+    ]);
+    expect(JSON.stringify(entry)).not.toMatch(/marker/);
+  });
+
   it("a permanent-error marker is `permanent_error`", async () => {
     const eventId = `evt_${newUlid()}`;
     await seedResource("broken", "failed", null);
@@ -179,8 +228,8 @@ describe("resource store: dead letters", () => {
       await expect(bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retry, { scope, event_id: id })).rejects.toMatchObject({ code: "CONFLICT" });
     }
     const all = await bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retryAll, { scope, provider: PROVIDER });
-    // crashy, flaky and broken are failed and retryable; busy and gone are skipped.
-    expect(all.retried_count).toBe(3);
+    // crashy, flaky, declared and broken are failed and retryable; busy and gone are skipped.
+    expect(all.retried_count).toBe(4);
     const left = (await entries()).map((e) => e.event_id).sort();
     expect(left).toEqual([busyEvent, goneEvent].sort());
     expect((await resource("busy")).pending_event_id).toBe("evt_someone_else");
