@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { track } from "./system";
+import { profileEnv, track } from "./system";
 
 /** Starts one of the bench's own servers (tsx) and waits for its `READY <port>` line. */
 export async function startBenchServer(file: string, env: Record<string, string> = {}, profileDir?: string): Promise<{ child: ChildProcess; port: number }> {
   const tsxCli = require.resolve("tsx/cli");
-  const nodeOptions = profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {};
+  const nodeOptions = profileDir ? profileEnv(profileDir, process.env) : {};
   const child = track(spawn(process.execPath, [tsxCli, join(__dirname, file)], { env: { ...process.env, ...env, ...nodeOptions }, stdio: ["ignore", "pipe", "inherit"] }));
   const port = await new Promise<number>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });

@@ -5,6 +5,11 @@ import { randomBytes } from "node:crypto";
 import { call, mustCall } from "./http";
 import { GATEWAY_URL, ROOT, sleep, systemEnv } from "./env";
 
+/** Env that makes a Node process write a CPU profile on exit (see cpu-profile.cjs). */
+export function profileEnv(dir: string, base: Record<string, string | undefined> = {}): Record<string, string> {
+  return { BENCH_CPU_PROF_DIR: dir, NODE_OPTIONS: `${base.NODE_OPTIONS ?? ""} --require ${join(__dirname, "cpu-profile.cjs")}`.trim() };
+}
+
 /** Processes the bench started; all are stopped with SIGTERM (by pid) before it exits. */
 const children = new Set<ChildProcess>();
 
@@ -69,7 +74,7 @@ export async function startSystem(opts: { build: boolean; logFile: string; profi
   const env: Record<string, string> = { ...systemEnv(), WORKER_REPLICAS: "1" };
   if (opts.profileDir) {
     mkdirSync(opts.profileDir, { recursive: true });
-    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${opts.profileDir}`.trim();
+    Object.assign(env, profileEnv(opts.profileDir, env));
   }
   const args = [join(ROOT, "scripts", "start.mjs"), ...(opts.build ? [] : ["--no-build"])];
   const log = createWriteStream(opts.logFile);
@@ -87,7 +92,7 @@ export async function startExtraWorker(opts: { logFile: string; profileDir?: str
   const main = join(ROOT, "services", "provider-worker", "dist", "main.js");
   if (!existsSync(main)) throw new Error(`${main} not built (run npm run build or npm start once)`);
   const env = systemEnv();
-  if (opts.profileDir) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${opts.profileDir}`.trim();
+  if (opts.profileDir) Object.assign(env, profileEnv(opts.profileDir, env));
   const log = createWriteStream(opts.logFile);
   const child = track(spawn(process.execPath, [main], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] }));
   child.stdout!.pipe(log);
