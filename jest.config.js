@@ -15,6 +15,7 @@ module.exports = {
   testEnvironment: "node",
   // testTimeout is a global option: jest ignores it inside projects.
   testTimeout: 60000,
+  reporters: ["default", "<rootDir>/scripts/jest-summary-reporter.cjs"],
   moduleNameMapper,
   transform,
   projects: [
