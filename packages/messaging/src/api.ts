@@ -37,6 +37,11 @@ export interface PublishOptions {
   headers?: Record<string, unknown>;
   /** Default true. */
   persistent?: boolean;
+  /**
+   * Default true: a message no queue takes is returned and the publish rejects with
+   * UnroutableError. Broadcast events that may have no subscriber yet pass false.
+   */
+  mandatory?: boolean;
   expiration?: string | number;
 }
 

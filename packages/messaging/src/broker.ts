@@ -356,7 +356,7 @@ class AmqpBroker implements Broker {
       timestamp: Math.floor(Date.now() / 1000),
       contentType: "application/json",
       persistent: options.persistent ?? true,
-      mandatory: true,
+      mandatory: options.mandatory ?? true,
       appId: this.options.connectionName,
       expiration: options.expiration,
       headers: { ...tenantHeaders(ctx), ...(options.headers ?? {}) },

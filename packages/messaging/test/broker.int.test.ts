@@ -57,6 +57,11 @@ describe("publish", () => {
     expect(await messageCount(adm.ch, "q.after-return")).toBe(1);
   });
 
+  it("mandatory: false (broadcast events) confirms a message that no queue takes", async () => {
+    await expect(broker.publish(thingCreated, { id: "t2b", n: 2 }, { exchange: EXCHANGE, routingKey: "nobody.listens", mandatory: false })).resolves.toBeUndefined();
+    expect(broker.inFlightPublishes()).toBe(0);
+  });
+
   it("rejects an invalid payload with MessageValidationError before sending anything", async () => {
     await queueWithDlq(adm.ch, "q.invalid");
     const err = await broker.publish(thingCreated, { id: "t4", n: "not a number" } as never, { exchange: EXCHANGE, routingKey: "q.invalid" }).catch((e) => e);

@@ -20,7 +20,8 @@ export class BrokerEventSink implements EventSink {
     if (tenant.projectId) headers[HEADERS.projectId] = tenant.projectId;
     if (tenant.spaceId) headers[HEADERS.spaceId] = tenant.spaceId;
     try {
-      await this.broker.publish(contract, payload, { exchange: EXCHANGES.events, routingKey: contract.type, headers });
+      // Broadcast: no subscriber bound yet is normal, not a failed publish.
+      await this.broker.publish(contract, payload, { exchange: EXCHANGES.events, routingKey: contract.type, headers, mandatory: false });
     } catch (err) {
       this.logger.warn({ type: contract.type, orgId: tenant.orgId, projectId: tenant.projectId, err: { name: (err as Error).name, message: (err as Error).message } }, "event publish failed");
     }
