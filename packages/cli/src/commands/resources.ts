@@ -180,16 +180,18 @@ export function registerResources(program: Command, ctx: CommandContext): void {
   resources
     .command("get <id>")
     .description("Show one resource (id: provider/resource/name, provider:resource:name or resource:…)")
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const res = await sessionFor(ctx, cmd).client().request<ResourceView>("GET", `/resources/${resourcePath(id)}`);
+    .option("--reveal", "show sensitive outputs in clear (admin role only; otherwise they read [REDACTED])")
+    .action(async (id: string, o: { reveal?: boolean }, cmd: Command) => {
+      const res = await sessionFor(ctx, cmd).client().request<ResourceView>("GET", `/resources/${resourcePath(id)}${o.reveal ? "?reveal=true" : ""}`);
       write(render(res.body, formatOf(cmd), (r) => renderTable([r], RESOURCE_COLUMNS)));
     });
 
   resources
     .command("describe <id>")
     .description("Show everything about one resource: state, error, dependencies, config and outputs")
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const res = await sessionFor(ctx, cmd).client().request<ResourceView>("GET", `/resources/${resourcePath(id)}`);
+    .option("--reveal", "show sensitive outputs in clear (admin role only; otherwise they read [REDACTED])")
+    .action(async (id: string, o: { reveal?: boolean }, cmd: Command) => {
+      const res = await sessionFor(ctx, cmd).client().request<ResourceView>("GET", `/resources/${resourcePath(id)}${o.reveal ? "?reveal=true" : ""}`);
       write(render(res.body, formatOf(cmd), describeResource));
     });
 

@@ -13,6 +13,8 @@ import {
   type InspectedResource,
   type TenantScope,
 } from "@pragma/contracts";
+import { AppError } from "@pragma/errors";
+import { roleAllows } from "../auth/roles";
 import { defineRoute, type AnyRoute } from "./route";
 import type { GatewayDeps } from "./deps";
 import { errorResponses } from "./openapi-helpers";
@@ -24,6 +26,14 @@ const LogsQuery = z.object({
 });
 
 const TypesQuery = z.object({ provider: z.string().optional() });
+
+const GetQuery = z.object({
+  reveal: z
+    .enum(["true", "false", "1", "0"])
+    .optional()
+    .transform((v) => v === "true" || v === "1")
+    .describe("Show sensitive outputs (passwords, connection strings, secret values) in clear; admin role only. Otherwise they read \"[REDACTED]\"."),
+});
 
 const LogsBody = z.object({ resource_id: z.string(), lines: z.array(ResourceLogLine) });
 
@@ -48,7 +58,8 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
   /** Workers keep no resource state: the store's copy (in the caller's scope, so 404 across tenants) goes with the question. */
   const loadForWorker = async (principal: Parameters<typeof deps.tenancy.resolveScope>[0], headers: Parameters<typeof deps.tenancy.resolveScope>[1], id: string) => {
     const scope = await deps.tenancy.resolveScope(principal, headers);
-    const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id });
+    // The worker that checks health may need the real outputs; they go to it, never to the client.
+    const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id, reveal: true });
     return inspected(scope, resource);
   };
   return [
@@ -149,15 +160,22 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "get",
       path: "/resources/{resource_id}",
       operationId: "getResource",
-      summary: "Get a resource by id (`resource:{provider}_{type}_{name}`, or the legacy `provider/type/name` URL-encoded)",
+      summary:
+        "Get a resource by id (`resource:{provider}_{type}_{name}`, or the legacy `provider/type/name` URL-encoded); sensitive outputs are redacted unless an admin passes `reveal=true`",
       tags: ["resources"],
       auth: member,
       headers: TenancyHeaders,
       params: ResourceIdParams,
-      responses: { 200: { description: "The resource", schema: Resource }, ...common },
-      handler: async ({ params, req, res, principal }) => {
+      query: GetQuery,
+      responses: { 200: { description: "The resource", schema: Resource }, ...common, ...errorResponses(422) },
+      handler: async ({ params, query, req, res, principal }) => {
+        if (query.reveal && !roleAllows(principal!.role, "admin")) {
+          throw new AppError("FORBIDDEN", `Role '${principal!.role}' cannot reveal sensitive outputs; it needs 'admin'`);
+        }
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id }));
+        const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id, ...(query.reveal ? { reveal: true } : {}) });
+        if (query.reveal) res.setHeader("Cache-Control", "no-store");
+        res.json(resource);
       },
     }),
     defineRoute({

@@ -1,24 +1,38 @@
-import { resourceRequests } from "@pragma/contracts";
+import { resourceRequests, type Resource, type TenantScope } from "@pragma/contracts";
 import { handler, type RpcHandlers } from "@pragma/messaging";
 import { applyResource, type ApplyDeps } from "../domain/resources/apply-resource";
 import { getResource, getResourceStatus } from "../domain/resources/get-resource";
 import { deleteResource } from "../domain/resources/delete-resource";
 import { listResources } from "../domain/resources/list-resources";
+import type { ResourceRecord } from "../domain/resources/model";
 import { presentResource } from "../domain/resources/present";
+import { outputRedactor } from "../domain/resources/sensitive-outputs";
 
 /** Thin: contract in, use case, wire shape out. */
 export function resourceHandlers(deps: ApplyDeps): RpcHandlers {
+  /** Sensitive outputs are redacted unless the caller (the gateway, for an admin) asked to reveal them. */
+  const presenter = async (scope: TenantScope, reveal = false): Promise<(r: ResourceRecord) => Resource> => {
+    if (reveal) return presentResource;
+    const redact = outputRedactor(await deps.types.list(scope).catch(() => null));
+    return (r) => ({ ...presentResource(r), outputs: redact(r.provider, r.resourceType, r.outputs) });
+  };
   return {
-    [resourceRequests.apply.type]: handler(resourceRequests.apply, async ({ scope, body }) => presentResource(await applyResource(deps, scope, body))),
-    [resourceRequests.get.type]: handler(resourceRequests.get, async ({ scope, id }) => presentResource(await getResource(deps, scope, id))),
+    [resourceRequests.apply.type]: handler(resourceRequests.apply, async ({ scope, body }) => {
+      const r = await applyResource(deps, scope, body);
+      return (await presenter(scope))(r);
+    }),
+    [resourceRequests.get.type]: handler(resourceRequests.get, async ({ scope, id, reveal }) => {
+      const r = await getResource(deps, scope, id);
+      return (await presenter(scope, reveal))(r);
+    }),
     [resourceRequests.status.type]: handler(resourceRequests.status, async ({ scope, id }) => getResourceStatus(deps, scope, id)),
     [resourceRequests.list.type]: handler(resourceRequests.list, async ({ scope, ...q }) => {
       const page = await listResources(deps, scope, q);
-      return { items: page.items.map(presentResource), next_cursor: page.nextCursor };
+      return { items: page.items.map(await presenter(scope)), next_cursor: page.nextCursor };
     }),
     [resourceRequests.delete.type]: handler(resourceRequests.delete, async ({ scope, id }) => {
       const r = await deleteResource(deps, scope, id);
-      return { resource: r ? presentResource(r) : null };
+      return { resource: r ? (await presenter(scope))(r) : null };
     }),
     [resourceRequests.listTypes.type]: handler(resourceRequests.listTypes, async ({ scope, provider }) => {
       const types = await deps.types.list(scope);
