@@ -5,6 +5,8 @@ export const configSchema = z.object({
   LOG_LEVEL: common.LOG_LEVEL,
   DATABASE_URL: common.DATABASE_URL,
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("resource_store"),
+  /** Connections to PostgreSQL (shared by every transaction this replica runs). */
+  DATABASE_POOL_MAX: int(10, 1, 500),
   AMQP_URL: common.AMQP_URL,
   /** How often the outbox relay looks for unpublished events when nothing wakes it. */
   OUTBOX_POLL_MS: int(500, 10, 60_000),

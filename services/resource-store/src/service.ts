@@ -6,8 +6,9 @@ import { connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@
 import { currentContext } from "@pragma/logger";
 import { EXCHANGES } from "@pragma/contracts";
 import type { Config } from "./config";
+import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
-import { PrismaResourceRepository } from "./data/resource.repository";
+import { PgResourceRepository } from "./data/resource.repository";
 import { OutboxRepository } from "./data/outbox.repository";
 import { OutboxRelay } from "./outbox/outbox-relay";
 import { storeTopology, STORE_RPC_QUEUE } from "./amqp/topology";
@@ -32,8 +33,9 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const { applied } = await migrate({ databaseUrl: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, migrationsDir: MIGRATIONS_DIR, logger });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
-  const prisma = createPrisma(config.DATABASE_URL, config.DATABASE_SCHEMA);
-  const repo = new PrismaResourceRepository(prisma);
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
+  const prisma = createPrisma(pool, config.DATABASE_SCHEMA);
+  const repo = new PgResourceRepository(pool);
   const clock = { now: () => new Date() };
 
   const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store" });
@@ -41,7 +43,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   await broker.addTopology(rpcQueueTopology(STORE_RPC_QUEUE));
 
   const relay = new OutboxRelay({
-    outbox: new OutboxRepository(prisma),
+    outbox: new OutboxRepository(pool),
     logger,
     pollMs: config.OUTBOX_POLL_MS,
     batchSize: config.OUTBOX_BATCH,
@@ -89,6 +91,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
       await relay.stop();
       await broker.close();
       await prisma.$disconnect();
+      await pool.end();
       logger.info({}, "resource store stopped");
     },
   };

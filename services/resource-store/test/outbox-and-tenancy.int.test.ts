@@ -6,8 +6,8 @@ import { closeConnections, managementUrl, splitCredentials, amqpUrl as brokerUrl
 import { builtInProviders } from "../../provider-worker/src/providers";
 import { startSystem, type RunningSystem } from "../../../test/e2e/system";
 import { tapBus, type BusTap } from "../../../test/e2e/bus-tap";
-import { createPrisma, type PrismaClient } from "../src/data/prisma";
-import { PrismaResourceRepository } from "../src/data/resource.repository";
+import { createPool, type Pool } from "../src/data/pg";
+import { PgResourceRepository } from "../src/data/resource.repository";
 import { applyResource, type ApplyDeps } from "../src/domain/resources/apply-resource";
 import { getResource } from "../src/domain/resources/get-resource";
 import type { TypeCatalog } from "../src/domain/resources/ports";
@@ -18,7 +18,7 @@ import type { TypeCatalog } from "../src/domain/resources/ports";
  */
 let sys: RunningSystem;
 let tap: BusTap;
-let prisma: PrismaClient;
+let pool: Pool;
 let db: Client;
 let deps: ApplyDeps;
 
@@ -30,14 +30,14 @@ const catalog: TypeCatalog = {
 beforeAll(async () => {
   sys = await startSystem("store-outbox", { OUTBOX_POLL_MS: "100" });
   tap = await tapBus(sys.env.amqpUrl);
-  prisma = createPrisma(sys.env.databaseUrl, "resource_store", 4);
-  deps = { repo: new PrismaResourceRepository(prisma), clock: { now: () => new Date() }, types: catalog };
+  pool = createPool(sys.env.databaseUrl, "resource_store", 4);
+  deps = { repo: new PgResourceRepository(pool), clock: { now: () => new Date() }, types: catalog };
   db = new Client({ connectionString: sys.env.databaseUrl });
   await db.connect();
 });
 afterAll(async () => {
   await db?.end();
-  await prisma?.$disconnect();
+  await pool?.end();
   await tap?.close();
   await sys?.stop();
 });

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../generated/prisma/client";
+import { inTransaction, type Pool } from "./pg";
 import { RELAY_ROLE } from "./resource.repository";
 
 export interface ClaimedEvent {
@@ -24,34 +24,34 @@ export interface OutboxBatch {
  * (except after a crash between publish and mark, which consumers dedupe).
  */
 export class OutboxRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly pool: Pool) {}
 
   async withBatch<T>(limit: number, fn: (batch: OutboxBatch) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        // The relay works across tenants, so it runs as the one role whose policy shows
-        // every tenant's released events (and nothing of the resources table).
-        await tx.$executeRawUnsafe(`SET LOCAL ROLE ${RELAY_ROLE}`);
-        const events = await tx.$queryRaw<ClaimedEvent[]>`
-          SELECT event_id, provider, resource_id, org_id, project_id, space_id, correlation_id, payload
+    return inTransaction(this.pool, async (client) => {
+      // The relay works across tenants, so it runs as the one role whose policy shows
+      // every tenant's released events (and nothing of the resources table).
+      await client.query(`SET LOCAL ROLE ${RELAY_ROLE}`);
+      const { rows: events } = await client.query<ClaimedEvent>({
+        name: "outbox.claim",
+        text: `SELECT event_id, provider, resource_id, org_id, project_id, space_id, correlation_id, payload
           FROM outbox_events
           WHERE status = 'pending'
           ORDER BY event_id
-          LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED`;
-        return fn({
-          events,
-          async markPublished(ids) {
-            if (ids.length === 0) return;
-            await tx.$executeRaw`UPDATE outbox_events SET status = 'published', published_at = now() WHERE event_id = ANY(${ids})`;
-          },
-          async markFailed(ids, error) {
-            if (ids.length === 0) return;
-            await tx.$executeRaw`UPDATE outbox_events SET attempts = attempts + 1, last_error = ${error} WHERE event_id = ANY(${ids})`;
-          },
-        });
-      },
-      { timeout: 30_000, maxWait: 10_000 },
-    );
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        values: [limit],
+      });
+      return fn({
+        events,
+        async markPublished(ids) {
+          if (ids.length === 0) return;
+          await client.query({ name: "outbox.mark-published", text: `UPDATE outbox_events SET status = 'published', published_at = now() WHERE event_id = ANY($1::text[])`, values: [ids] });
+        },
+        async markFailed(ids, error) {
+          if (ids.length === 0) return;
+          await client.query({ name: "outbox.mark-failed", text: `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE event_id = ANY($1::text[])`, values: [ids, error] });
+        },
+      });
+    });
   }
 }

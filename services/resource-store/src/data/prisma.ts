@@ -1,14 +1,12 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client";
+import type { Pool } from "./pg";
 
 export type { PrismaClient };
 
-export function createPrisma(databaseUrl: string, schema: string, maxConnections = 10): PrismaClient {
-  // The adapter's schema option qualifies Prisma's own queries only; search_path makes
-  // the raw SQL (outbox claims, row locks) land in the same schema.
-  const adapter = new PrismaPg(
-    { connectionString: databaseUrl, max: maxConnections, options: `-c search_path=${schema}`, application_name: "resource-store" },
-    { schema },
-  );
-  return new PrismaClient({ adapter });
+/** A Prisma client on the store's pool (see pg.ts): one set of connections for the whole service. */
+export function createPrisma(pool: Pool, schema: string): PrismaClient {
+  // The adapter's schema option qualifies Prisma's own queries; the pool's search_path
+  // makes raw SQL land in the same schema.
+  return new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
 }

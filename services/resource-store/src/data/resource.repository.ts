@@ -1,43 +1,90 @@
 import type { ResourceRef, TenantScope } from "@pragma/contracts";
-import { Prisma, type PrismaClient } from "../generated/prisma/client";
+import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
-import { resourceId as idOf } from "@pragma/contracts";
-
-type Tx = Prisma.TransactionClient;
-type Row = NonNullable<Awaited<ReturnType<PrismaClient["resource"]["findFirst"]>>>;
-type EventRow = NonNullable<Awaited<ReturnType<PrismaClient["outboxEvent"]["findFirst"]>>>;
-
-const UNIQUE_VIOLATION = "P2002";
+import { inTransaction, isUniqueViolation, json, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
 export const RELAY_ROLE = "pragma_store_relay";
 
-/**
- * Opens a transaction as the tenant role with the scope in transaction-local settings.
- * The role is subject to FORCE'd row-level security, so even a query that forgot its
- * WHERE clause sees only this scope's rows, and a write into another scope fails.
- */
-export async function enterScope(tx: Tx, scope: TenantScope): Promise<void> {
-  if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
-  await tx.$executeRawUnsafe(`SET LOCAL ROLE ${TENANT_ROLE}`);
-  await tx.$queryRaw`SELECT set_config('pragma.org_id', ${scope.org_id}, true), set_config('pragma.project_id', ${scope.project_id}, true), set_config('pragma.space_id', ${scope.space_id}, true)`;
+interface ResourceRow {
+  row_id: string;
+  org_id: string;
+  project_id: string;
+  space_id: string;
+  resource_id: string;
+  provider: string;
+  resource_type: string;
+  name: string;
+  config: Record<string, unknown>;
+  applied_config: Record<string, unknown> | null;
+  dependencies: ResourceRef[];
+  owner_references: ResourceRef[];
+  outputs: Record<string, unknown>;
+  error: string | null;
+  lifecycle_state: string;
+  pending_event_id: string | null;
+  provisioned: boolean;
+  tags: string[];
+  has_tags: boolean;
+  stale_inputs: boolean;
+  created_at: Date;
+  updated_at: Date;
 }
 
-export class PrismaResourceRepository implements ResourceRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+interface EventRow {
+  event_id: string;
+  org_id: string;
+  project_id: string;
+  space_id: string;
+  resource_id: string;
+  event_type: string;
+  provider: string;
+  resource_type: string;
+  resource_name: string;
+  payload: Record<string, unknown>;
+  previous_config: Record<string, unknown> | null;
+  correlation_id: string | null;
+  status: string;
+  created_at: Date;
+  published_at: Date | null;
+}
+
+const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
+  dependencies, owner_references, outputs, error, lifecycle_state, pending_event_id, provisioned, tags, has_tags, stale_inputs,
+  created_at, updated_at`;
+const EVENT_COLUMNS = `event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
+  payload, previous_config, correlation_id, status, created_at, published_at`;
+const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
+
+/**
+ * Opens a transaction as the tenant role with the scope in transaction-local settings,
+ * in one round trip (`role` is the setting SET ROLE changes). The role is subject to
+ * FORCE'd row-level security, so even a query that forgot its WHERE clause sees only
+ * this scope's rows, and a write into another scope fails.
+ */
+export async function enterScope(client: PoolClient, scope: TenantScope): Promise<void> {
+  if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
+  await client.query({
+    name: "store.enter-scope",
+    text: `SELECT set_config('role', '${TENANT_ROLE}', true), set_config('pragma.org_id', $1, true),
+      set_config('pragma.project_id', $2, true), set_config('pragma.space_id', $3, true)`,
+    values: [scope.org_id, scope.project_id, scope.space_id],
+  });
+}
+
+/** Resources and their outbox events, on pg directly (see pg.ts for why not through Prisma). */
+export class PgResourceRepository implements ResourceRepository {
+  constructor(private readonly pool: Pool) {}
 
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.prisma.$transaction(
-          async (tx) => {
-            await enterScope(tx, scope);
-            return fn(new PrismaStoreTx(tx, scope));
-          },
-          { timeout: 30_000, maxWait: 10_000 },
-        );
+        return await inTransaction(this.pool, async (client) => {
+          await enterScope(client, scope);
+          return fn(new PgStoreTx(client, scope));
+        });
       } catch (err) {
         // Two first applies of the same resource race on the unique key; the loser
         // retries and then sees (and locks) the winner's row.
@@ -48,208 +95,226 @@ export class PrismaResourceRepository implements ResourceRepository {
   }
 }
 
-class PrismaStoreTx implements StoreTx {
-  private readonly where: { orgId: string; projectId: string; spaceId: string };
+class PgStoreTx implements StoreTx {
+  private readonly scopeValues: [string, string, string];
 
   constructor(
-    private readonly tx: Tx,
+    private readonly client: PoolClient,
     readonly scope: TenantScope,
   ) {
-    this.where = { orgId: scope.org_id, projectId: scope.project_id, spaceId: scope.space_id };
+    this.scopeValues = [scope.org_id, scope.project_id, scope.space_id];
   }
 
-  private async lockRows(rowIds: { row_id: string }[]): Promise<ResourceRecord[]> {
-    if (rowIds.length === 0) return [];
-    const rows = await this.tx.resource.findMany({ where: { rowId: { in: rowIds.map((r) => r.row_id) } }, orderBy: { resourceId: "asc" } });
+  private async resources(name: string, where: string, extra: unknown[], suffix = ""): Promise<ResourceRecord[]> {
+    const { rows } = await this.client.query<ResourceRow>({
+      name,
+      text: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${IN_SCOPE} AND ${where} ${suffix}`,
+      values: [...this.scopeValues, ...extra],
+    });
     return rows.map(toRecord);
   }
 
   async lockResource(resourceId: string): Promise<ResourceRecord | null> {
-    const s = this.scope;
-    const rows = await this.tx.$queryRaw<{ row_id: string }[]>`
-      SELECT row_id FROM resources
-      WHERE org_id = ${s.org_id} AND project_id = ${s.project_id} AND space_id = ${s.space_id} AND resource_id = ${resourceId}
-      FOR UPDATE`;
-    return (await this.lockRows(rows))[0] ?? null;
+    return (await this.resources("store.lock-resource", "resource_id = $4", [resourceId], "FOR UPDATE"))[0] ?? null;
   }
 
   async getResource(resourceId: string): Promise<ResourceRecord | null> {
-    const row = await this.tx.resource.findFirst({ where: { ...this.where, resourceId } });
-    return row ? toRecord(row) : null;
+    return (await this.resources("store.get-resource", "resource_id = $4", [resourceId]))[0] ?? null;
   }
 
   async getResources(resourceIds: string[]): Promise<ResourceRecord[]> {
     if (resourceIds.length === 0) return [];
-    const rows = await this.tx.resource.findMany({ where: { ...this.where, resourceId: { in: resourceIds } } });
-    return rows.map(toRecord);
+    return this.resources("store.get-resources", "resource_id = ANY($4::text[])", [resourceIds]);
   }
 
   async lockDependents(resourceId: string): Promise<ResourceRecord[]> {
-    const s = this.scope;
     // Ordered locking keeps two result transactions from deadlocking on shared dependents.
-    const rows = await this.tx.$queryRaw<{ row_id: string }[]>`
-      SELECT row_id FROM resources
-      WHERE org_id = ${s.org_id} AND project_id = ${s.project_id} AND space_id = ${s.space_id} AND ${resourceId} = ANY(dependency_ids)
-      ORDER BY resource_id FOR UPDATE`;
-    return this.lockRows(rows);
+    return this.resources("store.lock-dependents", "$4 = ANY(dependency_ids)", [resourceId], "ORDER BY resource_id FOR UPDATE");
   }
 
   async lockOwned(resourceId: string): Promise<ResourceRecord[]> {
-    const s = this.scope;
-    const rows = await this.tx.$queryRaw<{ row_id: string }[]>`
-      SELECT row_id FROM resources
-      WHERE org_id = ${s.org_id} AND project_id = ${s.project_id} AND space_id = ${s.space_id} AND ${resourceId} = ANY(owner_ids)
-      ORDER BY resource_id FOR UPDATE`;
-    return this.lockRows(rows);
+    return this.resources("store.lock-owned", "$4 = ANY(owner_ids)", [resourceId], "ORDER BY resource_id FOR UPDATE");
   }
 
   async dependencyEdges(resourceIds: string[]): Promise<Map<string, string[]>> {
     if (resourceIds.length === 0) return new Map();
-    const rows = await this.tx.resource.findMany({ where: { ...this.where, resourceId: { in: resourceIds } }, select: { resourceId: true, dependencyIds: true } });
-    return new Map(rows.map((r) => [r.resourceId, r.dependencyIds]));
+    const { rows } = await this.client.query<{ resource_id: string; dependency_ids: string[] }>({
+      name: "store.dependency-edges",
+      text: `SELECT resource_id, dependency_ids FROM resources WHERE ${IN_SCOPE} AND resource_id = ANY($4::text[])`,
+      values: [...this.scopeValues, resourceIds],
+    });
+    return new Map(rows.map((r) => [r.resource_id, r.dependency_ids]));
   }
 
   async list(f: ListFilter): Promise<ResourceRecord[]> {
-    const rows = await this.tx.resource.findMany({
-      where: {
-        ...this.where,
-        ...(f.provider !== undefined ? { provider: f.provider } : {}),
-        ...(f.resourceType !== undefined ? { resourceType: f.resourceType } : {}),
-        ...(f.tags && f.tags.length > 0 ? { tags: { hasEvery: f.tags } } : {}),
-        ...(f.after ? { OR: [{ name: { gt: f.after.name } }, { name: f.after.name, resourceId: { gt: f.after.resourceId } }] } : {}),
-      },
-      orderBy: [{ name: "asc" }, { resourceId: "asc" }],
-      take: f.limit,
+    // One statement for every filter combination: an absent filter is a NULL parameter.
+    const { rows } = await this.client.query<ResourceRow>({
+      name: "store.list-resources",
+      text: `SELECT ${RESOURCE_COLUMNS} FROM resources
+        WHERE ${IN_SCOPE}
+          AND ($4::text IS NULL OR provider = $4)
+          AND ($5::text IS NULL OR resource_type = $5)
+          AND ($6::text[] IS NULL OR tags @> $6::text[])
+          AND ($7::text IS NULL OR name > $7 OR (name = $7 AND resource_id > $8))
+        ORDER BY name, resource_id
+        LIMIT $9`,
+      values: [
+        ...this.scopeValues,
+        f.provider ?? null,
+        f.resourceType ?? null,
+        f.tags && f.tags.length > 0 ? f.tags : null,
+        f.after?.name ?? null,
+        f.after?.resourceId ?? null,
+        f.limit,
+      ],
     });
     return rows.map(toRecord);
   }
 
   async insertResource(r: ResourceRecord): Promise<void> {
-    await this.tx.resource.create({ data: toRow(r) });
+    await this.client.query({
+      name: "store.insert-resource",
+      text: `INSERT INTO resources (${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
+          $21, $22, $23, $24)`,
+      values: [
+        r.rowId,
+        r.scope.org_id,
+        r.scope.project_id,
+        r.scope.space_id,
+        r.resourceId,
+        r.provider,
+        r.resourceType,
+        r.name,
+        ...mutableValues(r),
+        r.createdAt,
+        r.updatedAt,
+        refIds(r.dependencies),
+        refIds(r.ownerReferences),
+      ],
+    });
   }
 
   async updateResource(r: ResourceRecord): Promise<void> {
-    const { rowId, orgId, projectId, spaceId, resourceId, provider, resourceType, name, createdAt, ...rest } = toRow(r);
-    void orgId, projectId, spaceId, resourceId, provider, resourceType, name, createdAt; // identity and created_at never change
-    await this.tx.resource.update({ where: { rowId }, data: rest });
+    // Identity and created_at never change.
+    await this.client.query({
+      name: "store.update-resource",
+      text: `UPDATE resources SET config = $2::jsonb, applied_config = $3::jsonb, dependencies = $4::jsonb, owner_references = $5::jsonb,
+          outputs = $6::jsonb, error = $7, lifecycle_state = $8, pending_event_id = $9, provisioned = $10, tags = $11, has_tags = $12,
+          stale_inputs = $13, updated_at = $14, dependency_ids = $15, owner_ids = $16
+        WHERE row_id = $1`,
+      values: [r.rowId, ...mutableValues(r), r.updatedAt, refIds(r.dependencies), refIds(r.ownerReferences)],
+    });
   }
 
   async deleteResource(resourceId: string): Promise<void> {
-    await this.tx.resource.deleteMany({ where: { ...this.where, resourceId } });
+    await this.client.query({ name: "store.delete-resource", text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
   }
 
   async insertEvent(e: OutboxEventRecord): Promise<void> {
-    await this.tx.outboxEvent.create({
-      data: {
-        eventId: e.eventId,
-        orgId: e.scope.org_id,
-        projectId: e.scope.project_id,
-        spaceId: e.scope.space_id,
-        resourceId: e.resourceId,
-        eventType: e.eventType,
-        provider: e.provider,
-        resourceType: e.resourceType,
-        resourceName: e.resourceName,
-        payload: e.payload as Prisma.InputJsonValue,
-        previousConfig: (e.previousConfig ?? Prisma.DbNull) as Prisma.InputJsonValue,
-        correlationId: e.correlationId,
-        status: e.status,
-        createdAt: e.createdAt,
-        publishedAt: e.publishedAt,
-      },
+    await this.client.query({
+      name: "store.insert-event",
+      text: `INSERT INTO outbox_events (${EVENT_COLUMNS})
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)`,
+      values: [
+        e.eventId,
+        e.scope.org_id,
+        e.scope.project_id,
+        e.scope.space_id,
+        e.resourceId,
+        e.eventType,
+        e.provider,
+        e.resourceType,
+        e.resourceName,
+        json(e.payload),
+        json(e.previousConfig),
+        e.correlationId,
+        e.status,
+        e.createdAt,
+        e.publishedAt,
+      ],
     });
   }
 
   async getEvent(eventId: string): Promise<OutboxEventRecord | null> {
-    const row = await this.tx.outboxEvent.findFirst({ where: { ...this.where, eventId } });
-    return row ? toEvent(row) : null;
+    const { rows } = await this.client.query<EventRow>({
+      name: "store.get-event",
+      text: `SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE ${IN_SCOPE} AND event_id = $4`,
+      values: [...this.scopeValues, eventId],
+    });
+    return rows[0] ? toEvent(rows[0]) : null;
   }
 
   async updateEvent(eventId: string, change: { status: OutboxStatus; payload?: Record<string, unknown>; previousConfig?: Record<string, unknown> | null }): Promise<void> {
-    await this.tx.outboxEvent.updateMany({
-      where: { ...this.where, eventId },
-      data: {
-        status: change.status,
-        ...(change.payload ? { payload: change.payload as Prisma.InputJsonValue } : {}),
-        ...(change.previousConfig !== undefined ? { previousConfig: (change.previousConfig ?? Prisma.DbNull) as Prisma.InputJsonValue } : {}),
-      },
+    // payload: NULL keeps the stored one; previous_config is replaced only when given.
+    await this.client.query({
+      name: "store.update-event",
+      text: `UPDATE outbox_events SET status = $5, payload = COALESCE($6::jsonb, payload),
+          previous_config = CASE WHEN $7::boolean THEN $8::jsonb ELSE previous_config END
+        WHERE ${IN_SCOPE} AND event_id = $4`,
+      values: [...this.scopeValues, eventId, change.status, json(change.payload), change.previousConfig !== undefined, json(change.previousConfig)],
     });
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === UNIQUE_VIOLATION;
-}
-
 const refIds = (refs: ResourceRef[]) => [...new Set(refs.map(idOf))];
 
-function toRow(r: ResourceRecord) {
-  return {
-    rowId: r.rowId,
-    orgId: r.scope.org_id,
-    projectId: r.scope.project_id,
-    spaceId: r.scope.space_id,
-    resourceId: r.resourceId,
-    provider: r.provider,
-    resourceType: r.resourceType,
-    name: r.name,
-    config: r.config as Prisma.InputJsonValue,
-    appliedConfig: (r.appliedConfig ?? Prisma.DbNull) as Prisma.InputJsonValue,
-    dependencies: r.dependencies as unknown as Prisma.InputJsonValue,
-    ownerReferences: r.ownerReferences as unknown as Prisma.InputJsonValue,
-    dependencyIds: refIds(r.dependencies),
-    ownerIds: refIds(r.ownerReferences),
-    outputs: r.outputs as Prisma.InputJsonValue,
-    error: r.error,
-    lifecycleState: r.lifecycleState,
-    pendingEventId: r.pendingEventId,
-    provisioned: r.provisioned,
-    tags: r.tags ?? [],
-    hasTags: r.tags !== null,
-    staleInputs: r.staleInputs,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-  };
+/** config … stale_inputs, in RESOURCE_COLUMNS order. */
+function mutableValues(r: ResourceRecord): unknown[] {
+  return [
+    json(r.config),
+    json(r.appliedConfig),
+    json(r.dependencies),
+    json(r.ownerReferences),
+    json(r.outputs),
+    r.error,
+    r.lifecycleState,
+    r.pendingEventId,
+    r.provisioned,
+    r.tags ?? [],
+    r.tags !== null,
+    r.staleInputs,
+  ];
 }
 
-function toRecord(row: Row): ResourceRecord {
+function toRecord(row: ResourceRow): ResourceRecord {
   return {
-    rowId: row.rowId,
-    scope: { org_id: row.orgId, project_id: row.projectId, space_id: row.spaceId },
-    resourceId: row.resourceId,
+    rowId: row.row_id,
+    scope: { org_id: row.org_id, project_id: row.project_id, space_id: row.space_id },
+    resourceId: row.resource_id,
     provider: row.provider,
-    resourceType: row.resourceType,
+    resourceType: row.resource_type,
     name: row.name,
-    config: row.config as Record<string, unknown>,
-    appliedConfig: (row.appliedConfig as Record<string, unknown> | null) ?? null,
-    dependencies: row.dependencies as unknown as ResourceRef[],
-    ownerReferences: row.ownerReferences as unknown as ResourceRef[],
-    outputs: row.outputs as Record<string, unknown>,
+    config: row.config,
+    appliedConfig: row.applied_config ?? null,
+    dependencies: row.dependencies,
+    ownerReferences: row.owner_references,
+    outputs: row.outputs,
     error: row.error,
-    lifecycleState: row.lifecycleState as ResourceRecord["lifecycleState"],
-    pendingEventId: row.pendingEventId,
+    lifecycleState: row.lifecycle_state as ResourceRecord["lifecycleState"],
+    pendingEventId: row.pending_event_id,
     provisioned: row.provisioned,
-    tags: row.hasTags ? row.tags : null,
-    staleInputs: row.staleInputs,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
+    tags: row.has_tags ? row.tags : null,
+    staleInputs: row.stale_inputs,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
 function toEvent(row: EventRow): OutboxEventRecord {
   return {
-    eventId: row.eventId,
-    scope: { org_id: row.orgId, project_id: row.projectId, space_id: row.spaceId },
-    resourceId: row.resourceId,
-    eventType: row.eventType as OutboxEventRecord["eventType"],
+    eventId: row.event_id,
+    scope: { org_id: row.org_id, project_id: row.project_id, space_id: row.space_id },
+    resourceId: row.resource_id,
+    eventType: row.event_type as OutboxEventRecord["eventType"],
     provider: row.provider,
-    resourceType: row.resourceType,
-    resourceName: row.resourceName,
-    payload: row.payload as Record<string, unknown>,
-    previousConfig: (row.previousConfig as Record<string, unknown> | null) ?? null,
-    correlationId: row.correlationId,
+    resourceType: row.resource_type,
+    resourceName: row.resource_name,
+    payload: row.payload,
+    previousConfig: row.previous_config ?? null,
+    correlationId: row.correlation_id,
     status: row.status as OutboxStatus,
-    createdAt: row.createdAt,
-    publishedAt: row.publishedAt,
+    createdAt: row.created_at,
+    publishedAt: row.published_at,
   };
 }
