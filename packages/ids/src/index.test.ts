@@ -1,4 +1,4 @@
-import { hasPrefix, isUlid, newId } from "./index";
+import { hasPrefix, isUlid, newId, pooledRandom } from "./index";
 
 describe("ids", () => {
   it("mints prefixed ULIDs that sort in creation order", () => {
@@ -15,5 +15,17 @@ describe("ids", () => {
     expect(isUlid("01ARZ3NDEKTSV4RRFFQ69G5FAU!")).toBe(false);
     expect(isUlid("01ARZ3NDEKTSV4RRFFQ69G5FIL")).toBe(false);
     expect(hasPrefix("project", "spc_01ARZ3NDEKTSV4RRFFQ69G5FAV")).toBe(false);
+  });
+
+  it("pooled randomness is in [0, 1) and spreads over all 32 ULID characters", () => {
+    const seen = new Array(32).fill(0);
+    for (let i = 0; i < 20_000; i++) {
+      const x = pooledRandom();
+      expect(x >= 0 && x < 1).toBe(true);
+      seen[Math.floor(x * 32)]++;
+    }
+    // 625 expected per character; a stuck or biased source would leave some far off.
+    expect(Math.min(...seen)).toBeGreaterThan(450);
+    expect(Math.max(...seen)).toBeLessThan(800);
   });
 });

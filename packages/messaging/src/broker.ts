@@ -174,6 +174,9 @@ class AmqpBroker implements Broker {
     const r = this.options.reconnect ?? {};
     const conn = await amqp.connect(this.options.url, {
       clientProperties: { connection_name: this.options.connectionName },
+      // amqplib leaves Nagle's algorithm on by default: small frames (an RPC reply, a
+      // confirm-awaited publish) then wait for the peer's delayed ACK, tens of ms each.
+      noDelay: true,
       recovery: {
         initialDelay: r.initialDelayMs ?? 100,
         maxDelay: r.maxDelayMs ?? 5000,
