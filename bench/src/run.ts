@@ -16,6 +16,9 @@ import { referenceBench } from "./reference";
 const ALL = ["lifecycle", "gateway", "dead-letter", "reference"] as const;
 
 const { values, positionals } = parseArgs({
+  // `pnpm --filter @pragma/bench all -- --start` passes the "--" through; parseArgs would
+  // then take every option after it as a positional.
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   allowPositionals: true,
   options: {
     start: { type: "boolean", default: false },

@@ -31,6 +31,10 @@ export async function startSystem(label: string, extraEnv: Record<string, string
     REDIS_KEY_PREFIX: env.redisPrefix,
     PRAGMA_SERVER_KEY: SERVER_KEY,
     GATEWAY_PORT: "0",
+    // These tests poll for state changes; the per-org rate limit has tests of its own
+    // (services/gateway/test/rate-limit.int.test.ts) and must not throttle these.
+    RATE_LIMIT_RPS: "1000",
+    RATE_LIMIT_BURST: "2000",
     ...extraEnv,
   };
   const stops: (() => Promise<void>)[] = [];

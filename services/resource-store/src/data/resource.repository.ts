@@ -57,6 +57,9 @@ const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, pro
 const EVENT_COLUMNS = `event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
   payload, previous_config, correlation_id, status, created_at, published_at`;
 const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
+/** Resources with an edge of `kind` to $4 (their dependency, or their owner). */
+const EDGE_SOURCES = (kind: "dependency" | "owner") =>
+  `resource_id IN (SELECT e.resource_id FROM resource_edges e WHERE e.org_id = $1 AND e.project_id = $2 AND e.space_id = $3 AND e.kind = '${kind}' AND e.target_id = $4)`;
 
 /**
  * Opens a transaction as the tenant role with the scope in transaction-local settings,
@@ -127,13 +130,14 @@ class PgStoreTx implements StoreTx {
     return this.resources("store.get-resources", "resource_id = ANY($4::text[])", [resourceIds]);
   }
 
+  // Both go through resource_edges (btree), so only the rows named are read and locked.
+  // Ordered locking keeps two result transactions from deadlocking on shared dependents.
   async lockDependents(resourceId: string): Promise<ResourceRecord[]> {
-    // Ordered locking keeps two result transactions from deadlocking on shared dependents.
-    return this.resources("store.lock-dependents", "$4 = ANY(dependency_ids)", [resourceId], "ORDER BY resource_id FOR UPDATE");
+    return this.resources("store.lock-dependents", EDGE_SOURCES("dependency"), [resourceId], "ORDER BY resource_id FOR UPDATE");
   }
 
   async lockOwned(resourceId: string): Promise<ResourceRecord[]> {
-    return this.resources("store.lock-owned", "$4 = ANY(owner_ids)", [resourceId], "ORDER BY resource_id FOR UPDATE");
+    return this.resources("store.lock-owned", EDGE_SOURCES("owner"), [resourceId], "ORDER BY resource_id FOR UPDATE");
   }
 
   async dependencyEdges(resourceIds: string[]): Promise<Map<string, string[]>> {
