@@ -10,6 +10,7 @@ import { createPool, type Pool } from "../src/data/pg";
 import { PgResourceRepository } from "../src/data/resource.repository";
 import { applyResource, type ApplyDeps } from "../src/domain/resources/apply-resource";
 import { getResource } from "../src/domain/resources/get-resource";
+import { recordResults, type WorkerResult } from "../src/domain/resources/record-result";
 import type { TypeCatalog } from "../src/domain/resources/ports";
 
 /**
@@ -161,5 +162,61 @@ describe("tenant backstop (row-level security)", () => {
     }
     await expect(getResource(deps, b, "resource:pragma_config_a1")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(getResource(deps, a, "resource:pragma_config_a1")).resolves.toMatchObject({ name: "a1" });
+  });
+});
+
+describe("results recorded in batches", () => {
+  it("one transaction per tenant, arrival order, a started skipped when its event finished in the batch, stale results inert", async () => {
+    const a = scopeOf();
+    const b = scopeOf();
+    const pending = async (scope: TenantScope, name: string, extra: Record<string, unknown> = {}) =>
+      applyResource(deps, scope, { provider: "pragma", resource: "config", name, config: { n: name }, lifecycle_state: "pending", ...extra });
+    const a1 = await pending(a, "a1");
+    const a2 = await pending(a, "a2");
+    // a3 depends on a1: held until a1 is ready, released by a1's success in this batch.
+    const a3 = await pending(a, "a3", { depends_on: ["pragma/config/a1"] });
+    const b1 = await pending(b, "b1");
+    const ev = (r: { pendingEventId: string | null }) => r.pendingEventId!;
+    const held = await db.query("SELECT status FROM resource_store.outbox_events WHERE event_id = $1", [ev(a3)]);
+    expect(held.rows[0].status).toBe("held");
+
+    let kicked = 0;
+    const results: WorkerResult[] = [
+      { kind: "started", eventId: ev(a1), resourceId: a1.resourceId, scope: a },
+      { kind: "started", eventId: ev(a2), resourceId: a2.resourceId, scope: a },
+      { kind: "started", eventId: ev(b1), resourceId: b1.resourceId, scope: b },
+      { kind: "succeeded", eventId: ev(a1), resourceId: a1.resourceId, scope: a, eventType: "CREATE", outputs: { n: "a1" } },
+      { kind: "failed", eventId: ev(b1), resourceId: b1.resourceId, scope: b, error: "boom" },
+      { kind: "succeeded", eventId: "evt_01XXXXXXXXXXXXXXXXXXXXXXXX", resourceId: a2.resourceId, scope: a, eventType: "CREATE", outputs: {} },
+    ];
+    const out = await recordResults({ ...deps, onEventWritten: () => kicked++ }, results);
+    expect(out.map((o) => (o.status === "fulfilled" ? o.value : "rejected"))).toEqual(["stale", "applied", "stale", "applied", "applied", "stale"]);
+    expect((await getResource(deps, a, a1.resourceId)).lifecycleState).toBe("ready");
+    expect((await getResource(deps, a, a2.resourceId)).lifecycleState).toBe("processing");
+    expect(await getResource(deps, b, b1.resourceId)).toMatchObject({ lifecycleState: "failed", error: "boom" });
+    const released = await db.query("SELECT status, payload FROM resource_store.outbox_events WHERE event_id = $1", [ev(a3)]);
+    expect(released.rows[0].status).not.toBe("held");
+    expect(kicked).toBe(1);
+    // The same batch again changes nothing.
+    const again = await recordResults(deps, results);
+    expect(again.every((o) => o.status === "fulfilled" && o.value === "stale")).toBe(true);
+  });
+
+  it("dependency edges live under the same row-level security as resources", async () => {
+    const a = scopeOf();
+    const b = scopeOf();
+    for (const scope of [a, b]) {
+      await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "base", config: {} });
+      await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "top", config: {}, depends_on: ["pragma/config/base"] });
+    }
+    await db.query("BEGIN");
+    try {
+      await db.query("SET LOCAL ROLE pragma_store_tenant");
+      await db.query("SELECT set_config('pragma.org_id', $1, true), set_config('pragma.project_id', $2, true), set_config('pragma.space_id', $3, true)", [a.org_id, a.project_id, a.space_id]);
+      const { rows } = await db.query("SELECT org_id, kind, target_id, resource_id FROM resource_store.resource_edges");
+      expect(rows).toEqual([{ org_id: a.org_id, kind: "dependency", target_id: "resource:pragma_config_base", resource_id: "resource:pragma_config_top" }]);
+    } finally {
+      await db.query("ROLLBACK");
+    }
   });
 });

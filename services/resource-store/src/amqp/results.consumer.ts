@@ -1,7 +1,8 @@
 import { providerResults, type MessageContract } from "@pragma/contracts";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import type { Logger } from "@pragma/logger";
-import { recordResult, type WorkerResult } from "../domain/resources/record-result";
+import { recordResults, type ResultOutcome, type WorkerResult } from "../domain/resources/record-result";
+import { MicroBatcher } from "./micro-batcher";
 import type { Clock, ResourceRepository } from "../domain/resources/ports";
 import { QUEUES } from "@pragma/contracts";
 
@@ -16,6 +17,9 @@ export async function consumeResults(
   prefetch: number,
 ): Promise<ConsumerHandle> {
   const contracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<AnyResult>[];
+  // Deliveries in flight (up to the prefetch) are recorded together: one transaction per
+  // tenant per batch. Each delivery is still acked only after its own result committed.
+  const batcher = new MicroBatcher<WorkerResult, ResultOutcome>((items) => recordResults(deps, items), prefetch);
   return broker.consume<AnyResult>(
     QUEUES.results,
     contracts,
@@ -30,7 +34,7 @@ export async function consumeResults(
       else if ("error" in p) result = { kind: "failed", ...base, error: p.error };
       else return { action: "dead-letter", reason: "unrecognised result" };
 
-      const outcome = await recordResult(deps, result);
+      const outcome = await batcher.add(result);
       deps.logger.debug({ eventId: p.event_id, resourceId: p.resource_id, kind: result.kind, outcome }, "worker result recorded");
       if (outcome === "applied") deps.onApplied?.(result);
     },

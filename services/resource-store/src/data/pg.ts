@@ -1,4 +1,4 @@
-import { Pool, type PoolClient } from "pg";
+import { Pool, escapeLiteral, type PoolClient } from "pg";
 
 export type { Pool, PoolClient };
 
@@ -21,12 +21,16 @@ export function createPool(databaseUrl: string, schema: string, max = 10): Pool 
   });
 }
 
-/** BEGIN … COMMIT on one pooled connection; ROLLBACK on any throw (a connection that cannot roll back is discarded). */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * BEGIN … COMMIT on one pooled connection; ROLLBACK on any throw (a connection that
+ * cannot roll back is discarded). `begin` may carry statements to run right after BEGIN
+ * in the same round trip (simple protocol, so literals only: see `literal`).
+ */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query("BEGIN");
+    await client.query(begin);
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
@@ -46,3 +50,6 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /** jsonb parameters go as text with a ::jsonb cast; null stays SQL NULL. */
 export const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** A string as an SQL literal, for statements sent in the simple protocol (pg's own escaping). */
+export const literal = (s: string): string => escapeLiteral(s);

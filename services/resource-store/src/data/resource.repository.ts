@@ -2,7 +2,7 @@ import type { ResourceRef, TenantScope } from "@pragma/contracts";
 import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
-import { inTransaction, isUniqueViolation, json, type Pool, type PoolClient } from "./pg";
+import { inTransaction, isUniqueViolation, json, literal, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
@@ -62,19 +62,15 @@ const EDGE_SOURCES = (kind: "dependency" | "owner") =>
   `resource_id IN (SELECT e.resource_id FROM resource_edges e WHERE e.org_id = $1 AND e.project_id = $2 AND e.space_id = $3 AND e.kind = '${kind}' AND e.target_id = $4)`;
 
 /**
- * Opens a transaction as the tenant role with the scope in transaction-local settings,
- * in one round trip (`role` is the setting SET ROLE changes). The role is subject to
- * FORCE'd row-level security, so even a query that forgot its WHERE clause sees only
- * this scope's rows, and a write into another scope fails.
+ * BEGIN, then the tenant role and the scope as transaction-local settings, in one round
+ * trip (`role` is the setting SET ROLE changes). The role is subject to FORCE'd
+ * row-level security, so even a query that forgot its WHERE clause sees only this
+ * scope's rows, and a write into another scope fails.
  */
-export async function enterScope(client: PoolClient, scope: TenantScope): Promise<void> {
+export function beginInScope(scope: TenantScope): string {
   if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
-  await client.query({
-    name: "store.enter-scope",
-    text: `SELECT set_config('role', '${TENANT_ROLE}', true), set_config('pragma.org_id', $1, true),
-      set_config('pragma.project_id', $2, true), set_config('pragma.space_id', $3, true)`,
-    values: [scope.org_id, scope.project_id, scope.space_id],
-  });
+  return `BEGIN; SELECT set_config('role', '${TENANT_ROLE}', true), set_config('pragma.org_id', ${literal(scope.org_id)}, true),
+    set_config('pragma.project_id', ${literal(scope.project_id)}, true), set_config('pragma.space_id', ${literal(scope.space_id)}, true)`;
 }
 
 /** Resources and their outbox events, on pg directly (see pg.ts for why not through Prisma). */
@@ -84,10 +80,7 @@ export class PgResourceRepository implements ResourceRepository {
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await inTransaction(this.pool, async (client) => {
-          await enterScope(client, scope);
-          return fn(new PgStoreTx(client, scope));
-        });
+        return await inTransaction(this.pool, (client) => fn(new PgStoreTx(client, scope)), beginInScope(scope));
       } catch (err) {
         // Two first applies of the same resource race on the unique key; the loser
         // retries and then sees (and locks) the winner's row.

@@ -1,5 +1,5 @@
 import type { TenantScope } from "@pragma/contracts";
-import type { Clock, ResourceRepository } from "./ports";
+import type { Clock, ResourceRepository, StoreTx } from "./ports";
 import { Lifecycle } from "./lifecycle";
 import { canonical } from "./apply-resource";
 
@@ -25,50 +25,108 @@ export interface ResultDeps {
  * outputs) is written in the same transaction.
  */
 export async function recordResult(deps: ResultDeps, result: WorkerResult): Promise<ResultOutcome> {
-  let lc: Lifecycle | undefined;
-  const outcome = await deps.repo.inScope(result.scope, async (tx): Promise<ResultOutcome> => {
-    const r = await tx.lockResource(result.resourceId);
-    if (!r || r.pendingEventId !== result.eventId) return "stale";
-    const now = deps.clock.now();
-    lc = new Lifecycle(tx, now, null);
+  const [outcome] = await recordResults(deps, [result]);
+  if (outcome!.status === "rejected") throw outcome!.reason;
+  return outcome!.value;
+}
 
-    switch (result.kind) {
-      case "started":
-        if (r.lifecycleState !== "pending") return "stale";
-        await tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: now });
-        return "applied";
-      case "succeeded": {
-        if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
-        if (result.eventType === "DELETE") {
-          await lc.remove(r);
-          return "applied";
+/**
+ * Several results at once, as they arrive under load: one transaction per tenant scope
+ * instead of one per result, and a `started` whose event also finished in the same batch
+ * is skipped (the resource goes straight to its final state; nothing else would have
+ * seen the intermediate one commit). Results are applied in arrival order. If a scope's
+ * transaction fails, each of its results is retried alone, so one bad result fails only
+ * itself.
+ */
+export async function recordResults(deps: ResultDeps, results: WorkerResult[]): Promise<PromiseSettledResult<ResultOutcome>[]> {
+  const out: PromiseSettledResult<ResultOutcome>[] = new Array(results.length);
+  const finished = new Set(results.filter((r) => r.kind !== "started").map((r) => r.eventId));
+  const groups = new Map<string, number[]>();
+  results.forEach((r, i) => {
+    if (r.kind === "started" && finished.has(r.eventId)) {
+      out[i] = { status: "fulfilled", value: "stale" };
+      return;
+    }
+    const key = `${r.scope.org_id}\u0000${r.scope.project_id}\u0000${r.scope.space_id}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  let released = false;
+  for (const indexes of groups.values()) {
+    const scope = results[indexes[0]!]!.scope;
+    try {
+      const outcomes = await deps.repo.inScope(scope, async (tx) => {
+        const list: ResultOutcome[] = [];
+        for (const i of indexes) {
+          const lc = new Lifecycle(tx, deps.clock.now(), null);
+          list.push(await applyResult(tx, lc, results[i]!));
+          released ||= lc.released;
         }
-        const event = await tx.getEvent(result.eventId);
-        const outputsChanged = JSON.stringify(canonical(r.outputs)) !== JSON.stringify(canonical(result.outputs));
-        const ready = {
-          ...r,
-          lifecycleState: "ready" as const,
-          outputs: result.outputs,
-          error: null,
-          provisioned: true,
-          // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
-          appliedConfig: (event?.payload.config as Record<string, unknown> | undefined) ?? r.config,
-          pendingEventId: null,
-          staleInputs: false,
-          updatedAt: now,
-        };
-        // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
-        if (r.staleInputs) await lc.queue(ready, "UPDATE");
-        await tx.updateResource(ready);
-        await lc.onReady(ready, { outputsChanged, eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE" });
+        return list;
+      });
+      indexes.forEach((i, k) => (out[i] = { status: "fulfilled", value: outcomes[k]! }));
+    } catch (err) {
+      if (indexes.length === 1) {
+        out[indexes[0]!] = { status: "rejected", reason: err };
+        continue;
+      }
+      for (const i of indexes) {
+        try {
+          let lc: Lifecycle | undefined;
+          const value = await deps.repo.inScope(scope, async (tx) => {
+            lc = new Lifecycle(tx, deps.clock.now(), null);
+            return applyResult(tx, lc, results[i]!);
+          });
+          released ||= lc?.released === true;
+          out[i] = { status: "fulfilled", value };
+        } catch (e) {
+          out[i] = { status: "rejected", reason: e };
+        }
+      }
+    }
+  }
+  if (released) deps.onEventWritten?.();
+  return out;
+}
+
+async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult): Promise<ResultOutcome> {
+  const r = await tx.lockResource(result.resourceId);
+  if (!r || r.pendingEventId !== result.eventId) return "stale";
+  const now = lc.now;
+
+  switch (result.kind) {
+    case "started":
+      if (r.lifecycleState !== "pending") return "stale";
+      await tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: now });
+      return "applied";
+    case "succeeded": {
+      if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
+      if (result.eventType === "DELETE") {
+        await lc.remove(r);
         return "applied";
       }
-      case "failed":
-        if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
-        await tx.updateResource({ ...r, lifecycleState: "failed", error: result.error, pendingEventId: null, staleInputs: false, updatedAt: now });
-        return "applied";
+      const event = await tx.getEvent(result.eventId);
+      const outputsChanged = JSON.stringify(canonical(r.outputs)) !== JSON.stringify(canonical(result.outputs));
+      const ready = {
+        ...r,
+        lifecycleState: "ready" as const,
+        outputs: result.outputs,
+        error: null,
+        provisioned: true,
+        // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
+        appliedConfig: (event?.payload.config as Record<string, unknown> | undefined) ?? r.config,
+        pendingEventId: null,
+        staleInputs: false,
+        updatedAt: now,
+      };
+      // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
+      if (r.staleInputs) await lc.queue(ready, "UPDATE");
+      await tx.updateResource(ready);
+      await lc.onReady(ready, { outputsChanged, eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE" });
+      return "applied";
     }
-  });
-  if (lc?.released) deps.onEventWritten?.();
-  return outcome;
+    case "failed":
+      if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
+      await tx.updateResource({ ...r, lifecycleState: "failed", error: result.error, pendingEventId: null, staleInputs: false, updatedAt: now });
+      return "applied";
+  }
 }
