@@ -38,7 +38,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
   const served = [...new Set(config.PROVIDERS)];
 
   // Commands fail fast while Redis is down, so a delivery is requeued rather than stuck.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+  // Auto-pipelining: concurrent events' lease, dedupe and log commands share writes.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true, enableAutoPipelining: true });
   redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   await redis.connect();
 
