@@ -73,6 +73,9 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
     },
     formatters: { level: (label) => ({ level: label }) },
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  // stdout through an asynchronous sonic-boom: lines written while a write is in flight go
+  // out together in the next one (one syscall per burst instead of per line, which was a
+  // tenth of a busy service's CPU); pino flushes it synchronously on exit.
+  return pino(options, opts.destination ?? pino.destination({ dest: 1, sync: false }));
 }
 export { runService, type RunningService } from "./run-service";

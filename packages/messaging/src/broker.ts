@@ -11,6 +11,8 @@
  *   per channel, so sending one on a newer channel would close that channel.
  */
 import * as amqp from "amqplib";
+import type { Socket } from "node:net";
+import { coalesceWrites } from "./coalesce-writes";
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, Options, RecoveringChannelModel } from "amqplib";
 import { AppError } from "@pragma/errors";
 import { newId } from "@pragma/ids";
@@ -210,6 +212,7 @@ class AmqpBroker implements Broker {
   /** Runs on every fresh connection, before amqplib reports it connected. A throw makes amqplib drop it and retry. */
   private async setup(model: ChannelModel): Promise<void> {
     const live: Live = { gen: ++this.gen, model };
+    coalesceWrites((model as unknown as { connection?: { stream?: Socket } }).connection?.stream);
     model.on("error", (err: Error) => this.log.warn({ err: { message: err.message } }, "broker connection error"));
     model.on("close", () => this.onConnectionLost(live));
 
