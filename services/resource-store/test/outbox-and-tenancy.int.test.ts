@@ -220,3 +220,17 @@ describe("results recorded in batches", () => {
     }
   });
 });
+
+describe("batched writes (values written in as literals)", () => {
+  it("quotes, backslashes, unicode, placeholders and nested JSON come back exactly as applied", async () => {
+    const scope = scopeOf();
+    const config = { q: "it's \"quoted\"", bs: "C:\\path\\to", uni: "naïve ✓ 日本", ph: "$1 $2::text; DROP TABLE resources; --", nested: { a: [1, 2.5, null, true], e: "" } };
+    const tags = ["o'neil", "back\\slash", "$3"];
+    await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "odd.values", config, tags, lifecycle_state: "pending" });
+    const got = await getResource(deps, scope, "resource:pragma_config_odd.values");
+    expect(got.config).toEqual(config);
+    expect(got.tags).toEqual(tags);
+    const ev = await db.query("SELECT payload FROM resource_store.outbox_events WHERE event_id = $1", [got.pendingEventId]);
+    expect(ev.rows[0].payload.config).toEqual(config);
+  });
+});

@@ -11,6 +11,8 @@ type AnyResult =
   | (typeof providerResults.succeeded extends MessageContract<infer T> ? T : never)
   | (typeof providerResults.failed extends MessageContract<infer T> ? T : never);
 
+const RESULT_LANES = 4;
+
 export async function consumeResults(
   broker: Broker,
   deps: { repo: ResourceRepository; clock: Clock; logger: Logger; onEventWritten?: () => void; onApplied?: (r: WorkerResult) => void },
@@ -19,7 +21,15 @@ export async function consumeResults(
   const contracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<AnyResult>[];
   // Deliveries in flight (up to the prefetch) are recorded together: one transaction per
   // tenant per batch. Each delivery is still acked only after its own result committed.
-  const batcher = new MicroBatcher<WorkerResult, ResultOutcome>((items) => recordResults(deps, items), prefetch);
+  // Batches run in RESULT_LANES lanes at once; a resource always goes to the same lane,
+  // so its results stay in arrival order and two lanes never wait on each other's rows
+  // (except through dependents, which a failed batch's one-by-one fallback absorbs).
+  const lanes = Array.from({ length: RESULT_LANES }, () => new MicroBatcher<WorkerResult, ResultOutcome>((items) => recordResults(deps, items), Math.max(1, Math.ceil(prefetch / RESULT_LANES))));
+  const laneOf = (resourceId: string) => {
+    let h = 0;
+    for (let i = 0; i < resourceId.length; i++) h = (h * 31 + resourceId.charCodeAt(i)) | 0;
+    return lanes[Math.abs(h) % lanes.length]!;
+  };
   return broker.consume<AnyResult>(
     QUEUES.results,
     contracts,
@@ -34,7 +44,7 @@ export async function consumeResults(
       else if ("error" in p) result = { kind: "failed", ...base, error: p.error };
       else return { action: "dead-letter", reason: "unrecognised result" };
 
-      const outcome = await batcher.add(result);
+      const outcome = await laneOf(result.resourceId).add(result);
       deps.logger.debug({ eventId: p.event_id, resourceId: p.resource_id, kind: result.kind, outcome }, "worker result recorded");
       if (outcome === "applied") deps.onApplied?.(result);
     },

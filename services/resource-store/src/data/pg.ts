@@ -53,3 +53,28 @@ export const json = (v: unknown): string | null => (v === null || v === undefine
 
 /** A string as an SQL literal, for statements sent in the simple protocol (pg's own escaping). */
 export const literal = (s: string): string => escapeLiteral(s);
+
+/**
+ * A parameterised statement with its values written in as literals, for statements that
+ * travel in one simple-protocol batch (node-pg sends one statement per round trip and
+ * does not pipeline). Values are what this service binds: strings (jsonb goes as its
+ * JSON text, cast in the SQL), null, booleans, finite numbers, Dates and string arrays.
+ * Strings are escaped by pg's own escapeLiteral; anything else is refused.
+ */
+export function inline(text: string, values: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_m, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= values.length) throw new Error(`inline: no value for $${n}`);
+    return toLiteral(values[i]);
+  });
+}
+
+function toLiteral(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "string") return escapeLiteral(v);
+  if (typeof v === "boolean") return v ? "TRUE" : "FALSE";
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (v instanceof Date) return `${escapeLiteral(v.toISOString())}::timestamptz`;
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.length === 0 ? "'{}'::text[]" : `ARRAY[${v.map((x) => escapeLiteral(x)).join(",")}]::text[]`;
+  throw new Error(`inline: unsupported value of type ${typeof v}`);
+}

@@ -2,7 +2,8 @@ import type { ResourceRef, TenantScope } from "@pragma/contracts";
 import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
-import { inTransaction, isUniqueViolation, json, literal, type Pool, type PoolClient } from "./pg";
+import type { QueryResult, QueryResultRow } from "pg";
+import { inline, isUniqueViolation, json, literal, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
@@ -57,10 +58,8 @@ const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, pro
 const EVENT_COLUMNS = `event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
   payload, previous_config, correlation_id, status, created_at, published_at`;
 const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
-/** Resources with an edge of `kind` to $4 (their dependency, or their owner). */
-const EDGE_SOURCES = (kind: "dependency" | "owner") =>
-  `resource_id IN (SELECT e.resource_id FROM resource_edges e WHERE e.org_id = $1 AND e.project_id = $2 AND e.space_id = $3 AND e.kind = '${kind}' AND e.target_id = $4)`;
-
+/** The expression resources_list_idx is built on (migration 20261130000000). */
+const TENANT_KEY = "(org_id || '/' || project_id || '/' || space_id)";
 /**
  * BEGIN, then the tenant role and the scope as transaction-local settings, in one round
  * trip (`role` is the setting SET ROLE changes). The role is subject to FORCE'd
@@ -79,30 +78,65 @@ export class PgResourceRepository implements ResourceRepository {
 
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
       try {
-        return await inTransaction(this.pool, (client) => fn(new PgStoreTx(client, scope)), beginInScope(scope));
+        const tx = new PgStoreTx(client, scope);
+        const result = await fn(tx);
+        await tx.commit();
+        return result;
       } catch (err) {
+        await client.query("ROLLBACK").catch((e: Error) => (broken = e));
         // Two first applies of the same resource race on the unique key; the loser
         // retries and then sees (and locks) the winner's row.
         if (attempt === 0 && isUniqueViolation(err)) continue;
         throw err;
+      } finally {
+        client.release(broken);
       }
     }
   }
 }
 
+/**
+ * Round trips are what a transaction costs here, so statements travel together: BEGIN
+ * and the scope go with the first read, writes are held and go with the next read or
+ * with COMMIT, as one simple-protocol batch (values inlined as literals, see `inline`).
+ * A read with nothing held runs as a named prepared statement. Order is preserved, so a
+ * read always sees the writes before it. An apply is two round trips: BEGIN + scope +
+ * lock, then the inserts + COMMIT.
+ */
 class PgStoreTx implements StoreTx {
   private readonly scopeValues: [string, string, string];
+  private held: string[];
 
   constructor(
     private readonly client: PoolClient,
     readonly scope: TenantScope,
   ) {
     this.scopeValues = [scope.org_id, scope.project_id, scope.space_id];
+    this.held = [beginInScope(scope)];
+  }
+
+  private async read<R extends QueryResultRow>(q: { name: string; text: string; values: unknown[] }): Promise<R[]> {
+    if (this.held.length === 0) return (await this.client.query<R>(q)).rows;
+    const batch = [...this.held, inline(q.text, q.values)].join(";\n");
+    this.held = [];
+    const res = (await this.client.query(batch)) as unknown as QueryResult<R> | QueryResult<R>[];
+    return (Array.isArray(res) ? res[res.length - 1]! : res).rows;
+  }
+
+  private write(q: { name: string; text: string; values: unknown[] }): void {
+    this.held.push(inline(q.text, q.values));
+  }
+
+  async commit(): Promise<void> {
+    await this.client.query([...this.held, "COMMIT"].join(";\n"));
+    this.held = [];
   }
 
   private async resources(name: string, where: string, extra: unknown[], suffix = ""): Promise<ResourceRecord[]> {
-    const { rows } = await this.client.query<ResourceRow>({
+    const rows = await this.read<ResourceRow>({
       name,
       text: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${IN_SCOPE} AND ${where} ${suffix}`,
       values: [...this.scopeValues, ...extra],
@@ -119,25 +153,59 @@ class PgStoreTx implements StoreTx {
   }
 
   async getResources(resourceIds: string[]): Promise<ResourceRecord[]> {
-    if (resourceIds.length === 0) return [];
-    return this.resources("store.get-resources", "resource_id = ANY($4::text[])", [resourceIds]);
+    return this.byIds("store.get-resources", resourceIds, "");
   }
 
-  // Both go through resource_edges (btree), so only the rows named are read and locked.
-  // Ordered locking keeps two result transactions from deadlocking on shared dependents.
+  /**
+   * Rows by a list of ids, one unique-key lookup per id. With "resource_id = ANY($4)" the
+   * planner, whose statistics know nothing yet of a tenant that is new or growing fast,
+   * estimates one row for the tenant, keeps the id list as a filter and reads every row
+   * of the tenant (a LATERAL join gets flattened into the same plan); OFFSET 0 keeps the
+   * per-id subquery as written. Ids are sorted, so locks are always taken in one order.
+   */
+  private async byIds(name: string, resourceIds: string[], lock: "" | "FOR UPDATE"): Promise<ResourceRecord[]> {
+    if (resourceIds.length === 0) return [];
+    const rows = await this.read<ResourceRow>({
+      name,
+      text: `SELECT r.* FROM unnest($4::text[]) AS ids(id) CROSS JOIN LATERAL (
+          SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${IN_SCOPE} AND resource_id = ids.id ${lock} OFFSET 0) r
+        ORDER BY r.resource_id`,
+      values: [...this.scopeValues, [...new Set(resourceIds)].sort()],
+    });
+    return rows.map(toRecord);
+  }
+
   async lockDependents(resourceId: string): Promise<ResourceRecord[]> {
-    return this.resources("store.lock-dependents", EDGE_SOURCES("dependency"), [resourceId], "ORDER BY resource_id FOR UPDATE");
+    return this.lockEdgeSources("dependency", resourceId);
   }
 
   async lockOwned(resourceId: string): Promise<ResourceRecord[]> {
-    return this.resources("store.lock-owned", EDGE_SOURCES("owner"), [resourceId], "ORDER BY resource_id FOR UPDATE");
+    return this.lockEdgeSources("owner", resourceId);
+  }
+
+  /**
+   * The ids come from resource_edges first, then exactly those rows are locked by key.
+   * One statement with a subquery lets the planner (under RLS, which keeps the subquery
+   * from becoming an index condition) walk every row of the tenant instead, and
+   * FOR UPDATE then waits on whatever else that tenant is writing. Most resources have
+   * no dependents, so the common case is the one small read. Ordered locking keeps two
+   * result transactions from deadlocking on shared dependents.
+   */
+  private async lockEdgeSources(kind: "dependency" | "owner", targetId: string): Promise<ResourceRecord[]> {
+    const edges = await this.read<{ resource_id: string }>({
+      name: `store.edges-${kind}`,
+      text: `SELECT resource_id FROM resource_edges WHERE ${IN_SCOPE} AND kind = '${kind}' AND target_id = $4`,
+      values: [...this.scopeValues, targetId],
+    });
+    return this.byIds("store.lock-by-ids", edges.map((e) => e.resource_id), "FOR UPDATE");
   }
 
   async dependencyEdges(resourceIds: string[]): Promise<Map<string, string[]>> {
     if (resourceIds.length === 0) return new Map();
-    const { rows } = await this.client.query<{ resource_id: string; dependency_ids: string[] }>({
+    const rows = await this.read<{ resource_id: string; dependency_ids: string[] }>({
       name: "store.dependency-edges",
-      text: `SELECT resource_id, dependency_ids FROM resources WHERE ${IN_SCOPE} AND resource_id = ANY($4::text[])`,
+      text: `SELECT r.* FROM unnest($4::text[]) AS ids(id) CROSS JOIN LATERAL (
+          SELECT resource_id, dependency_ids FROM resources WHERE ${IN_SCOPE} AND resource_id = ids.id OFFSET 0) r`,
       values: [...this.scopeValues, resourceIds],
     });
     return new Map(rows.map((r) => [r.resource_id, r.dependency_ids]));
@@ -145,14 +213,17 @@ class PgStoreTx implements StoreTx {
 
   async list(f: ListFilter): Promise<ResourceRecord[]> {
     // One statement for every filter combination: an absent filter is a NULL parameter.
-    const { rows } = await this.client.query<ResourceRow>({
+    const rows = await this.read<ResourceRow>({
       name: "store.list-resources",
+      // The tenant key expression matches resources_list_idx, which walks the tenant in
+      // (name, resource_id) order from the cursor on; names are never empty, so ('', '')
+      // is "from the start".
       text: `SELECT ${RESOURCE_COLUMNS} FROM resources
-        WHERE ${IN_SCOPE}
+        WHERE ${TENANT_KEY} = $10 AND ${IN_SCOPE}
           AND ($4::text IS NULL OR provider = $4)
           AND ($5::text IS NULL OR resource_type = $5)
           AND ($6::text[] IS NULL OR tags @> $6::text[])
-          AND ($7::text IS NULL OR name > $7 OR (name = $7 AND resource_id > $8))
+          AND (name, resource_id) > ($7, $8)
         ORDER BY name, resource_id
         LIMIT $9`,
       values: [
@@ -160,16 +231,17 @@ class PgStoreTx implements StoreTx {
         f.provider ?? null,
         f.resourceType ?? null,
         f.tags && f.tags.length > 0 ? f.tags : null,
-        f.after?.name ?? null,
-        f.after?.resourceId ?? null,
+        f.after?.name ?? "",
+        f.after?.resourceId ?? "",
         f.limit,
+        this.scopeValues.join("/"),
       ],
     });
     return rows.map(toRecord);
   }
 
   async insertResource(r: ResourceRecord): Promise<void> {
-    await this.client.query({
+    this.write({
       name: "store.insert-resource",
       text: `INSERT INTO resources (${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
@@ -194,7 +266,7 @@ class PgStoreTx implements StoreTx {
 
   async updateResource(r: ResourceRecord): Promise<void> {
     // Identity and created_at never change.
-    await this.client.query({
+    this.write({
       name: "store.update-resource",
       text: `UPDATE resources SET config = $2::jsonb, applied_config = $3::jsonb, dependencies = $4::jsonb, owner_references = $5::jsonb,
           outputs = $6::jsonb, error = $7, lifecycle_state = $8, pending_event_id = $9, provisioned = $10, tags = $11, has_tags = $12,
@@ -205,11 +277,11 @@ class PgStoreTx implements StoreTx {
   }
 
   async deleteResource(resourceId: string): Promise<void> {
-    await this.client.query({ name: "store.delete-resource", text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
+    this.write({ name: "store.delete-resource", text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
   }
 
   async insertEvent(e: OutboxEventRecord): Promise<void> {
-    await this.client.query({
+    this.write({
       name: "store.insert-event",
       text: `INSERT INTO outbox_events (${EVENT_COLUMNS})
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)`,
@@ -234,7 +306,7 @@ class PgStoreTx implements StoreTx {
   }
 
   async getEvent(eventId: string): Promise<OutboxEventRecord | null> {
-    const { rows } = await this.client.query<EventRow>({
+    const rows = await this.read<EventRow>({
       name: "store.get-event",
       text: `SELECT ${EVENT_COLUMNS} FROM outbox_events WHERE ${IN_SCOPE} AND event_id = $4`,
       values: [...this.scopeValues, eventId],
@@ -244,7 +316,7 @@ class PgStoreTx implements StoreTx {
 
   async updateEvent(eventId: string, change: { status: OutboxStatus; payload?: Record<string, unknown>; previousConfig?: Record<string, unknown> | null }): Promise<void> {
     // payload: NULL keeps the stored one; previous_config is replaced only when given.
-    await this.client.query({
+    this.write({
       name: "store.update-event",
       text: `UPDATE outbox_events SET status = $5, payload = COALESCE($6::jsonb, payload),
           previous_config = CASE WHEN $7::boolean THEN $8::jsonb ELSE previous_config END
