@@ -112,3 +112,22 @@ it("a chain of three propagates an output change to the end, each resource exact
   expect(ids.map((id) => tap.eventsFor(id).length)).toEqual([3, 2, 2]);
   expect((await c.get(ids[0]!)).body.outputs).toEqual({ v: 2 });
 });
+
+it("dependents applied while their dependency is finishing are never left waiting (no lost wake-up)", async () => {
+  // Each round: the dependency goes pending, and dependents are applied one after another
+  // while its result comes in, so some applies overlap the transaction that makes it ready.
+  const dependents: string[] = [];
+  for (let round = 0; round < 6; round++) {
+    const base = cfg(`race-base-${round}`, { v: round }, { lifecycle_state: "pending" });
+    expect((await c.apply(base)).status).toBe(200);
+    const applies: Promise<unknown>[] = [];
+    for (let i = 0; i < 12; i++) {
+      const dep = cfg(`race-dep-${round}-${i}`, { from: `\${pragma/config/race-base-${round}.outputs.v}` }, { lifecycle_state: "pending" });
+      dependents.push(rid(dep));
+      applies.push(c.apply(dep).then((r) => expect(r.status).toBe(200)));
+      await quiet(3);
+    }
+    await Promise.all(applies);
+  }
+  for (const id of dependents) await c.waitFor(id, "ready", 15_000);
+});

@@ -29,3 +29,18 @@ describe("MicroBatcher", () => {
     await expect(b.add("c")).resolves.toBe("C");
   });
 });
+
+describe("MicroBatcher linger", () => {
+  it("waits lingerMs for more items before running a batch that is not full", async () => {
+    const seen: string[][] = [];
+    const b = new MicroBatcher<string, string>(async (items) => {
+      seen.push(items);
+      return items.map((s) => ({ status: "fulfilled" as const, value: s }));
+    }, 10, 30);
+    const first = b.add("a");
+    await new Promise((r) => setTimeout(r, 10));
+    const second = b.add("b");
+    await Promise.all([first, second]);
+    expect(seen).toEqual([["a", "b"]]);
+  });
+});

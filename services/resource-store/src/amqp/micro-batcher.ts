@@ -7,9 +7,11 @@ export class MicroBatcher<T, R> {
   private queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private running = false;
 
+  /** `lingerMs`: how long a batch that is not full waits for more before it runs (0: this tick only). */
   constructor(
     private readonly run: (items: T[]) => Promise<PromiseSettledResult<R>[]>,
     private readonly maxBatch: number,
+    private readonly lingerMs = 0,
   ) {}
 
   add(item: T): Promise<R> {
@@ -17,7 +19,8 @@ export class MicroBatcher<T, R> {
       this.queue.push({ item, resolve, reject });
       if (!this.running) {
         this.running = true;
-        setImmediate(() => void this.drain());
+        if (this.lingerMs > 0) setTimeout(() => void this.drain(), this.lingerMs);
+        else setImmediate(() => void this.drain());
       }
     });
   }

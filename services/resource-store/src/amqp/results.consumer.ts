@@ -12,6 +12,7 @@ type AnyResult =
   | (typeof providerResults.failed extends MessageContract<infer T> ? T : never);
 
 const RESULT_LANES = 4;
+const RESULT_LINGER_MS = 5;
 
 export async function consumeResults(
   broker: Broker,
@@ -24,7 +25,12 @@ export async function consumeResults(
   // Batches run in RESULT_LANES lanes at once; a resource always goes to the same lane,
   // so its results stay in arrival order and two lanes never wait on each other's rows
   // (except through dependents, which a failed batch's one-by-one fallback absorbs).
-  const lanes = Array.from({ length: RESULT_LANES }, () => new MicroBatcher<WorkerResult, ResultOutcome>((items) => recordResults(deps, items), Math.max(1, Math.ceil(prefetch / RESULT_LANES))));
+  // A lane that was idle waits RESULT_LINGER_MS before it runs, so that a quick event's
+  // started and succeeded usually meet in one batch and the started costs nothing.
+  const lanes = Array.from(
+    { length: RESULT_LANES },
+    () => new MicroBatcher<WorkerResult, ResultOutcome>((items) => recordResults(deps, items), Math.max(1, Math.ceil(prefetch / RESULT_LANES)), RESULT_LINGER_MS),
+  );
   const laneOf = (resourceId: string) => {
     let h = 0;
     for (let i = 0; i < resourceId.length; i++) h = (h * 31 + resourceId.charCodeAt(i)) | 0;

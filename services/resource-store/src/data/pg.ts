@@ -44,6 +44,10 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
 
 export const PG_UNIQUE_VIOLATION = "23505";
 
+export function isDeadlock(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "40P01";
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === PG_UNIQUE_VIOLATION;
 }

@@ -3,7 +3,7 @@ import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
 import type { QueryResult, QueryResultRow } from "pg";
-import { inline, isUniqueViolation, json, literal, type Pool, type PoolClient } from "./pg";
+import { inline, isDeadlock, isUniqueViolation, json, literal, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
@@ -88,8 +88,10 @@ export class PgResourceRepository implements ResourceRepository {
       } catch (err) {
         await client.query("ROLLBACK").catch((e: Error) => (broken = e));
         // Two first applies of the same resource race on the unique key; the loser
-        // retries and then sees (and locks) the winner's row.
+        // retries and then sees (and locks) the winner's row. A deadlock (PostgreSQL
+        // aborts one of the transactions in a cycle) is retried the same way.
         if (attempt === 0 && isUniqueViolation(err)) continue;
+        if (attempt < 2 && isDeadlock(err)) continue;
         throw err;
       } finally {
         client.release(broken);
@@ -156,6 +158,10 @@ class PgStoreTx implements StoreTx {
     return this.byIds("store.get-resources", resourceIds, "");
   }
 
+  async shareLockResources(resourceIds: string[]): Promise<void> {
+    await this.byIds("store.share-lock", resourceIds, "FOR SHARE");
+  }
+
   /**
    * Rows by a list of ids, one unique-key lookup per id. With "resource_id = ANY($4)" the
    * planner, whose statistics know nothing yet of a tenant that is new or growing fast,
@@ -163,7 +169,7 @@ class PgStoreTx implements StoreTx {
    * of the tenant (a LATERAL join gets flattened into the same plan); OFFSET 0 keeps the
    * per-id subquery as written. Ids are sorted, so locks are always taken in one order.
    */
-  private async byIds(name: string, resourceIds: string[], lock: "" | "FOR UPDATE"): Promise<ResourceRecord[]> {
+  private async byIds(name: string, resourceIds: string[], lock: "" | "FOR UPDATE" | "FOR SHARE"): Promise<ResourceRecord[]> {
     if (resourceIds.length === 0) return [];
     const rows = await this.read<ResourceRow>({
       name,

@@ -48,6 +48,13 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
   const result = await deps.repo.inScope(scope, async (tx) => {
     const now = deps.clock.now();
     lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null);
+    // Dependencies first, share-locked, then our own row: a dependency finishing at this
+    // moment either commits before we read it (we see it ready) or waits for our commit
+    // (and then finds us among its dependents). Without it, both could miss each other
+    // and the held event would never be released. Always before our own row, so that a
+    // dependency's result transaction, which locks it and then its dependents, cannot
+    // wait on us while we wait on it.
+    if (wantPending) await tx.shareLockResources(dependencies.map(idOf).filter((d) => d !== id));
     const existing = await tx.lockResource(id);
     if (existing && (existing.provider !== body.provider || existing.resourceType !== body.resource || existing.name !== body.name)) {
       throw new AppError(

@@ -23,6 +23,11 @@ export interface StoreTx {
   getResource(resourceId: string): Promise<ResourceRecord | null>;
   /** Unlocked read of several resources (missing ids are simply absent). */
   getResources(resourceIds: string[]): Promise<ResourceRecord[]>;
+  /**
+   * Share-locks several resources (in id order) until the transaction ends: they cannot
+   * change state meanwhile, and a transaction changing one of them finishes first.
+   */
+  shareLockResources(resourceIds: string[]): Promise<void>;
   /** Resources whose dependencies include resourceId, locked. */
   lockDependents(resourceId: string): Promise<ResourceRecord[]>;
   /** Resources whose owner_references include resourceId, locked. */

@@ -50,6 +50,9 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
     const key = `${r.scope.org_id}\u0000${r.scope.project_id}\u0000${r.scope.space_id}`;
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
+  // Rows are locked in id order (a stable sort keeps one resource's results in arrival
+  // order), as every other multi-row lock in the store is.
+  for (const indexes of groups.values()) indexes.sort((x, y) => cmp(results[x]!.resourceId, results[y]!.resourceId) || x - y);
   let released = false;
   for (const indexes of groups.values()) {
     const scope = results[indexes[0]!]!.scope;
@@ -130,3 +133,5 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult): Pr
       return "applied";
   }
 }
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
