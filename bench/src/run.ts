@@ -12,8 +12,9 @@ import { lifecycleFixedRate, lifecycleSaturation, warmUp } from "./lifecycle";
 import { gatewayBench } from "./gateway";
 import { deadLetterBench } from "./dead-letter";
 import { referenceBench } from "./reference";
+import { workerBench } from "./worker";
 
-const ALL = ["lifecycle", "gateway", "dead-letter", "reference"] as const;
+const ALL = ["lifecycle", "worker", "gateway", "dead-letter", "reference"] as const;
 
 const { values, positionals } = parseArgs({
   // `pnpm --filter @pragma/bench all -- --start` passes the "--" through; parseArgs would
@@ -87,6 +88,20 @@ async function main() {
         }
       }
     }
+    if (selected.includes("worker")) {
+      results.worker = {};
+      for (const replicas of replicaSet) {
+        const extra = replicas === 2 ? await startExtraWorker({ logFile: join(resultsDir, `${stamp}-extra-worker.log`), profileDir }) : undefined;
+        try {
+          say(`worker path, ${replicas} replica(s): ${num("count")} no-op events`);
+          await workerBench({ count: 200, timeoutMs });
+          results.worker[`replicas_${replicas}`] = await workerBench({ count: num("count"), timeoutMs });
+          say(`  → ${results.worker[`replicas_${replicas}`].events_per_s} events/s`);
+        } finally {
+          if (extra) await stopChild(extra);
+        }
+      }
+    }
     if (selected.includes("gateway")) {
       say(`gateway: ${num("gw-seconds")} s per target, ${num("gw-connections")} connections`);
       results.gateway = await gatewayBench(await createTenant("gateway"), observer, { seconds: num("gw-seconds"), connections: num("gw-connections") });
@@ -135,6 +150,10 @@ function tableRows(r: Record<string, any>): Row[] {
     const f = v.fixed_rate.apply_to_ready_ms;
     if (n === "1") ourP99 = f.p99;
     rows.push({ benchmark: `lifecycle (${n} worker${n === "1" ? "" : "s"})`, measure: `${v.fixed_rate.rate} applies/s: apply → ready p50 / p95 / p99 ms`, value: `${f.p50} / ${f.p95} / ${f.p99} (HTTP-polled sample p99 ${v.fixed_rate.http_sample_apply_to_ready_ms.p99}; not ready ${v.fixed_rate.not_ready})`, target: "p99 < 100 ms", verdict: verdict(f.p99 < 100) });
+  }
+  for (const [key, v] of Object.entries<any>(r.worker ?? {})) {
+    const n = key.split("_")[1];
+    rows.push({ benchmark: `worker path (${n} replica${n === "1" ? "" : "s"})`, measure: "no-op events: work message → succeeded result", value: `${v.events_per_s} events/s (${v.succeeded}/${v.events} in ${v.seconds} s)`, verdict: "n/a" });
   }
   if (ref) {
     rows.push({ benchmark: "reference (express + pg-boss)", measure: "saturation: items/s, request → done", value: `${ref.saturation.items_per_s} (requests alone ${ref.saturation.request_http_rps}/s)`, verdict: "n/a" });

@@ -40,6 +40,8 @@ const envSchema = z
     RATE_LIMIT_CACHE_SECONDS: int(30, 0),
     SCOPE_CACHE_SECONDS: int(30, 0),
     RPC_TIMEOUT_MS: int(10_000, 100),
+    /** Bulk dead-letter operations (retry-all, delete by provider/all) touch every entry. */
+    BULK_RPC_TIMEOUT_MS: int(300_000, 100),
     BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
   })
   .transform((env, ctx) => {
@@ -115,6 +117,7 @@ const envSchema = z
       },
       scopeCacheMs: env.SCOPE_CACHE_SECONDS * 1000,
       rpcTimeoutMs: env.RPC_TIMEOUT_MS,
+      bulkRpcTimeoutMs: env.BULK_RPC_TIMEOUT_MS,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
     };
   });

@@ -22,9 +22,14 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
   const common = errorResponses(400, 401, 403, 404, 429, 503, 504);
   const tags = ["ops"];
   /** The scope is decided here (token + headers, checked by the registry) and passed to the store. */
-  const store = async <Q extends { scope: TenantScope }, R>(input: RouteInput<unknown, unknown, unknown>, contract: RequestContract<Q, R>, rest: Omit<Q, "scope">) => {
+  const store = async <Q extends { scope: TenantScope }, R>(
+    input: RouteInput<unknown, unknown, unknown>,
+    contract: RequestContract<Q, R>,
+    rest: Omit<Q, "scope">,
+    options: { bulk?: boolean } = {},
+  ) => {
     const scope = await deps.tenancy.resolveScope(input.principal!, input.req.headers);
-    return deps.bus.call(RPC_QUEUES.resourceStore, contract, { ...rest, scope } as Q);
+    return deps.bus.call(RPC_QUEUES.resourceStore, contract, { ...rest, scope } as Q, options.bulk ? { timeoutMs: deps.config.bulkRpcTimeoutMs } : {});
   };
   return [
     defineRoute({
@@ -54,7 +59,7 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       handler: async (input) => {
         const { all, provider } = input.query;
         if (all !== "true" && !provider) throw new AppError("BAD_REQUEST", "Specify all=true or provider to bulk delete dead-letter events");
-        input.res.json(await store(input, deadLetterRequests.deleteMany, provider ? { provider } : { all: true }));
+        input.res.json(await store(input, deadLetterRequests.deleteMany, provider ? { provider } : { all: true }, { bulk: true }));
       },
     }),
     defineRoute({
@@ -68,7 +73,9 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       query: ProviderQuery,
       responses: { 200: { description: "How many events were re-queued", schema: RetriedCount }, ...common, ...errorResponses(422) },
       handler: async (input) => {
-        input.res.json(await store(input, deadLetterRequests.retryAll, input.query.provider ? { provider: input.query.provider } : {}));
+        // Every entry is re-queued in its own transaction, so this may take long (10,000
+        // entries outlasted the default 10 s RPC timeout in the bench); BULK_RPC_TIMEOUT_MS bounds it.
+        input.res.json(await store(input, deadLetterRequests.retryAll, input.query.provider ? { provider: input.query.provider } : {}, { bulk: true }));
       },
     }),
     defineRoute({

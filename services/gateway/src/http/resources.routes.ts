@@ -18,7 +18,7 @@ import { roleAllows } from "../auth/roles";
 import { defineRoute, type AnyRoute } from "./route";
 import type { GatewayDeps } from "./deps";
 import { errorResponses } from "./openapi-helpers";
-import { ResourceIdParams, TenancyHeaders } from "./schemas";
+import { queryFlag, ResourceIdParams, TenancyHeaders } from "./schemas";
 
 const LogsQuery = z.object({
   tail: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -28,11 +28,7 @@ const LogsQuery = z.object({
 const TypesQuery = z.object({ provider: z.string().optional() });
 
 const GetQuery = z.object({
-  reveal: z
-    .enum(["true", "false", "1", "0"])
-    .optional()
-    .transform((v) => v === "true" || v === "1")
-    .describe("Show sensitive outputs (passwords, connection strings, secret values) in clear; admin role only. Otherwise they read \"[REDACTED]\"."),
+  reveal: queryFlag('Show sensitive outputs (passwords, connection strings, secret values) in clear; admin role only. Otherwise they read "[REDACTED]".'),
 });
 
 const LogsBody = z.object({ resource_id: z.string(), lines: z.array(ResourceLogLine) });

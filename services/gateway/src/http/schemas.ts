@@ -9,3 +9,11 @@ export const TenancyHeaders = z.object({
 export const OrgIdParams = z.object({ org_id: z.string().min(1) });
 export const ProjectParams = z.object({ org_id: z.string().min(1), project_id: z.string().min(1) });
 export const ResourceIdParams = z.object({ resource_id: z.string().min(1).max(512) });
+
+/** A query flag: true/1 or false/0 (absent is false); anything else is 422 on the query. */
+export const queryFlag = (description: string) =>
+  z
+    .enum(["true", "false", "1", "0"])
+    .optional()
+    .transform((v) => v === "true" || v === "1")
+    .describe(description);

@@ -17,15 +17,9 @@ import {
 import { defineRoute, type AnyRoute } from "./route";
 import type { GatewayDeps } from "./deps";
 import { errorResponses } from "./openapi-helpers";
-import { OrgIdParams, ProjectParams } from "./schemas";
+import { OrgIdParams, ProjectParams, queryFlag } from "./schemas";
 
-const VerifyQuery = z.object({
-  verify: z
-    .enum(["true", "false", "1", "0"])
-    .optional()
-    .transform((v) => v === "true" || v === "1")
-    .describe("Connect to each database before saving; failure is 422 naming the entry."),
-});
+const VerifyQuery = z.object({ verify: queryFlag("Connect to each database before saving; failure is 422 naming the entry.") });
 
 const KeyParams = z.object({ org_id: z.string().min(1), key_id: z.string().min(1) });
 
