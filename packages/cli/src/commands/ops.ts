@@ -41,18 +41,7 @@ export function registerOps(program: Command, ctx: CommandContext): void {
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const res = await sessionFor(ctx, cmd).client().request<Entry>("GET", path(id));
       write(
-        render(res.body, formatOf(cmd), (e) => {
-          const { attempts, payload, ...rest } = e;
-          let text = renderKeyValues(Object.entries(rest));
-          if (Array.isArray(attempts) && attempts.length) {
-            text += "Attempts:\n" + renderTable(attempts as Entry[], [
-              { header: "at", value: (a) => a.at },
-              { header: "error", value: (a) => a.error },
-            ]).replace(/^/gm, "  ");
-          }
-          text += `Payload:\n  ${JSON.stringify(payload ?? null, null, 2).split("\n").join("\n  ")}\n`;
-          return text;
-        }),
+        render(res.body, formatOf(cmd), describeDeadLetter),
       );
     });
 
@@ -93,4 +82,20 @@ export function registerOps(program: Command, ctx: CommandContext): void {
         write(render(res.body, formatOf(cmd), (b) => `Deleted ${b.deleted_count} event(s)\n`));
       }
     });
+}
+
+/** `ops dead-letter show` in table mode: the fields, the attempts table, the payload. */
+export function describeDeadLetter(e: Entry): string {
+  const { attempts, payload, ...rest } = e;
+  let text = renderKeyValues(Object.entries(rest));
+  if (Array.isArray(attempts) && attempts.length) {
+    const table = renderTable(attempts as Entry[], [
+      { header: "at", value: (a) => a.at },
+      { header: "error", value: (a) => a.error },
+    ]);
+    // Indent every line of the table, not the empty one after its last newline.
+    text += "Attempts:\n" + table.trimEnd().replace(/^/gm, "  ") + "\n";
+  }
+  text += `Payload:\n  ${JSON.stringify(payload ?? null, null, 2).split("\n").join("\n  ")}\n`;
+  return text;
 }
