@@ -111,6 +111,11 @@ it("consuming through a dropped connection: stale acks are dropped, the consumer
     let inFlight = 0;
     let maxInFlightAtDrop = 0;
     let dropped = false;
+    // Handlers that start once 60 are done wait here until the client has seen the
+    // connection go, so some of them certainly ack on a dead channel (under a loaded
+    // machine, without this, all could finish before the close frame was processed).
+    let hold: Promise<void> | null = null;
+    let release: () => void = () => undefined;
     await broker.consume(
       "q.con-drop",
       thingCreated,
@@ -119,6 +124,7 @@ it("consuming through a dropped connection: stale acks are dropped, the consumer
         try {
           // Long enough that several handlers are mid-flight when the connection goes.
           await sleep(15);
+          if (hold) await hold;
           const before = handled.get(d.messageId) ?? 0;
           if (before > 0 && !d.redelivered) firstDeliveryDuplicates += 1;
           handled.set(d.messageId, before + 1);
@@ -130,14 +136,19 @@ it("consuming through a dropped connection: stale acks are dropped, the consumer
       { prefetch: 20 },
     );
     await waitFor(async () => handledTotal >= 60, { message: "60 handled" });
+    hold = new Promise<void>((r) => (release = r));
+    await waitFor(async () => inFlight > 0, { message: "a handler in flight" });
     const closing = closeConnections(vh.vhost);
     // Snapshot right at the drop: handlers that will try to ack on a dead channel.
     const sampler = setInterval(() => {
       if (!dropped) maxInFlightAtDrop = Math.max(maxInFlightAtDrop, inFlight);
     }, 1);
     expect(await closing).toBe(1);
+    await waitFor(async () => /broker connection lost/.test(logs.text()), { message: "the client saw the connection go" });
     dropped = true;
     clearInterval(sampler);
+    hold = null;
+    release();
 
     await waitFor(async () => handled.size === N, { timeoutMs: 20_000, message: `all ${N} handled (have ${handled.size})` });
     expect(handledTotal).toBeGreaterThanOrEqual(N);
