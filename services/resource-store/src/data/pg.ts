@@ -4,8 +4,8 @@ export type { Pool, PoolClient };
 
 /**
  * The store's one connection pool. The hot paths (every apply, result, outbox claim,
- * read) run plain SQL on it with named prepared statements; the Prisma client (dead
- * letters) runs on the same pool through @prisma/adapter-pg. Measured on the 2-core
+ * read) run plain SQL on it (see PgStoreTx for how statements share round trips); the
+ * Prisma client (dead letters) runs on the same pool through @prisma/adapter-pg. Measured on the 2-core
  * machine (bench/README.md): the same scoped read transaction ran at ~760/s through a
  * Prisma interactive transaction and ~3,300/s on pg directly.
  */
@@ -22,24 +22,30 @@ export function createPool(databaseUrl: string, schema: string, max = 10): Pool 
 }
 
 /**
- * BEGIN … COMMIT on one pooled connection; ROLLBACK on any throw (a connection that
- * cannot roll back is discarded). `begin` may carry statements to run right after BEGIN
- * in the same round trip (simple protocol, so literals only: see `literal`).
+ * One pooled connection for `fn`, which owns its transaction statements; a throw rolls
+ * back, and a connection that cannot roll back is discarded rather than reused.
  */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
+export async function withConnection<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query(begin);
-    const result = await fn(client);
-    await client.query("COMMIT");
-    return result;
+    return await fn(client);
   } catch (err) {
     await client.query("ROLLBACK").catch((e: Error) => (broken = e));
     throw err;
   } finally {
     client.release(broken);
   }
+}
+
+/** BEGIN, `fn`, COMMIT on one pooled connection (ROLLBACK on a throw). */
+export function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withConnection(pool, async (client) => {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  });
 }
 
 export const PG_UNIQUE_VIOLATION = "23505";

@@ -3,7 +3,7 @@ import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
 import type { QueryResult, QueryResultRow } from "pg";
-import { inline, isDeadlock, isUniqueViolation, json, literal, type Pool, type PoolClient } from "./pg";
+import { inline, isDeadlock, isUniqueViolation, json, literal, withConnection, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
@@ -61,8 +61,8 @@ const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
 /** The expression resources_list_idx is built on (migration 20261130000000). */
 const TENANT_KEY = "(org_id || '/' || project_id || '/' || space_id)";
 /**
- * BEGIN, then the tenant role and the scope as transaction-local settings, in one round
- * trip (`role` is the setting SET ROLE changes). The role is subject to FORCE'd
+ * BEGIN, then the tenant role and the scope as transaction-local settings, as one batch
+ * that travels with the transaction's first read (`role` is the setting SET ROLE changes). The role is subject to FORCE'd
  * row-level security, so even a query that forgot its WHERE clause sees only this
  * scope's rows, and a write into another scope fails.
  */
@@ -78,23 +78,20 @@ export class PgResourceRepository implements ResourceRepository {
 
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const client = await this.pool.connect();
-      let broken: Error | undefined;
       try {
-        const tx = new PgStoreTx(client, scope);
-        const result = await fn(tx);
-        await tx.commit();
-        return result;
+        return await withConnection(this.pool, async (client) => {
+          const tx = new PgStoreTx(client, scope);
+          const result = await fn(tx);
+          await tx.commit();
+          return result;
+        });
       } catch (err) {
-        await client.query("ROLLBACK").catch((e: Error) => (broken = e));
         // Two first applies of the same resource race on the unique key; the loser
         // retries and then sees (and locks) the winner's row. A deadlock (PostgreSQL
         // aborts one of the transactions in a cycle) is retried the same way.
         if (attempt === 0 && isUniqueViolation(err)) continue;
         if (attempt < 2 && isDeadlock(err)) continue;
         throw err;
-      } finally {
-        client.release(broken);
       }
     }
   }
@@ -128,7 +125,8 @@ class PgStoreTx implements StoreTx {
     return (Array.isArray(res) ? res[res.length - 1]! : res).rows;
   }
 
-  private write(q: { name: string; text: string; values: unknown[] }): void {
+  /** Writes are always held (no name: they never run as prepared statements). */
+  private write(q: { text: string; values: unknown[] }): void {
     this.held.push(inline(q.text, q.values));
   }
 
@@ -248,7 +246,6 @@ class PgStoreTx implements StoreTx {
 
   async insertResource(r: ResourceRecord): Promise<void> {
     this.write({
-      name: "store.insert-resource",
       text: `INSERT INTO resources (${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
           $21, $22, $23, $24)`,
@@ -273,7 +270,6 @@ class PgStoreTx implements StoreTx {
   async updateResource(r: ResourceRecord): Promise<void> {
     // Identity and created_at never change.
     this.write({
-      name: "store.update-resource",
       text: `UPDATE resources SET config = $2::jsonb, applied_config = $3::jsonb, dependencies = $4::jsonb, owner_references = $5::jsonb,
           outputs = $6::jsonb, error = $7, lifecycle_state = $8, pending_event_id = $9, provisioned = $10, tags = $11, has_tags = $12,
           stale_inputs = $13, updated_at = $14, dependency_ids = $15, owner_ids = $16
@@ -283,12 +279,11 @@ class PgStoreTx implements StoreTx {
   }
 
   async deleteResource(resourceId: string): Promise<void> {
-    this.write({ name: "store.delete-resource", text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
+    this.write({ text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
   }
 
   async insertEvent(e: OutboxEventRecord): Promise<void> {
     this.write({
-      name: "store.insert-event",
       text: `INSERT INTO outbox_events (${EVENT_COLUMNS})
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)`,
       values: [
@@ -323,7 +318,6 @@ class PgStoreTx implements StoreTx {
   async updateEvent(eventId: string, change: { status: OutboxStatus; payload?: Record<string, unknown>; previousConfig?: Record<string, unknown> | null }): Promise<void> {
     // payload: NULL keeps the stored one; previous_config is replaced only when given.
     this.write({
-      name: "store.update-event",
       text: `UPDATE outbox_events SET status = $5, payload = COALESCE($6::jsonb, payload),
           previous_config = CASE WHEN $7::boolean THEN $8::jsonb ELSE previous_config END
         WHERE ${IN_SCOPE} AND event_id = $4`,

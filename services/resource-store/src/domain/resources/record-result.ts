@@ -18,25 +18,16 @@ export interface ResultDeps {
 }
 
 /**
- * Moves a resource along processing → ready | failed. A result whose event is not
- * the resource's pending_event_id (a duplicate, or a late result for superseded
- * work) changes nothing, so redelivered results are harmless. What the result
- * unblocks (held dependents, owners waiting to be deleted, re-runs for changed
- * outputs) is written in the same transaction.
- */
-export async function recordResult(deps: ResultDeps, result: WorkerResult): Promise<ResultOutcome> {
-  const [outcome] = await recordResults(deps, [result]);
-  if (outcome!.status === "rejected") throw outcome!.reason;
-  return outcome!.value;
-}
-
-/**
- * Several results at once, as they arrive under load: one transaction per tenant scope
- * instead of one per result, and a `started` whose event also finished in the same batch
- * is skipped (the resource goes straight to its final state; nothing else would have
- * seen the intermediate one commit). Results are applied in arrival order. If a scope's
- * transaction fails, each of its results is retried alone, so one bad result fails only
- * itself.
+ * Moves resources along processing → ready | failed, several results at once as they
+ * arrive under load: one transaction per tenant scope instead of one per result. A result
+ * whose event is not the resource's pending_event_id (a duplicate, or a late result for
+ * superseded work) changes nothing, so redelivered results are harmless; a `started`
+ * whose event also finished in the same batch is skipped (the resource goes straight to
+ * its final state; nothing could have seen the intermediate one commit). What a result
+ * unblocks (held dependents, owners waiting to be deleted, re-runs for changed outputs)
+ * is written in the same transaction. Within a scope, results are applied in resource-id
+ * order (arrival order for one resource). If a scope's transaction fails, each of its
+ * results is retried alone, so one bad result fails only itself.
  */
 export async function recordResults(deps: ResultDeps, results: WorkerResult[]): Promise<PromiseSettledResult<ResultOutcome>[]> {
   const out: PromiseSettledResult<ResultOutcome>[] = new Array(results.length);
@@ -48,22 +39,26 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
       return;
     }
     const key = `${r.scope.org_id}\u0000${r.scope.project_id}\u0000${r.scope.space_id}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   });
   // Rows are locked in id order (a stable sort keeps one resource's results in arrival
   // order), as every other multi-row lock in the store is.
   for (const indexes of groups.values()) indexes.sort((x, y) => cmp(results[x]!.resourceId, results[y]!.resourceId) || x - y);
   let released = false;
+  const apply = async (tx: StoreTx, i: number): Promise<ResultOutcome> => {
+    const lc = new Lifecycle(tx, deps.clock.now(), null);
+    const outcome = await applyResult(tx, lc, results[i]!);
+    released ||= lc.released;
+    return outcome;
+  };
   for (const indexes of groups.values()) {
     const scope = results[indexes[0]!]!.scope;
     try {
       const outcomes = await deps.repo.inScope(scope, async (tx) => {
         const list: ResultOutcome[] = [];
-        for (const i of indexes) {
-          const lc = new Lifecycle(tx, deps.clock.now(), null);
-          list.push(await applyResult(tx, lc, results[i]!));
-          released ||= lc.released;
-        }
+        for (const i of indexes) list.push(await apply(tx, i));
         return list;
       });
       indexes.forEach((i, k) => (out[i] = { status: "fulfilled", value: outcomes[k]! }));
@@ -74,13 +69,7 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
       }
       for (const i of indexes) {
         try {
-          let lc: Lifecycle | undefined;
-          const value = await deps.repo.inScope(scope, async (tx) => {
-            lc = new Lifecycle(tx, deps.clock.now(), null);
-            return applyResult(tx, lc, results[i]!);
-          });
-          released ||= lc?.released === true;
-          out[i] = { status: "fulfilled", value };
+          out[i] = { status: "fulfilled", value: await deps.repo.inScope(scope, (tx) => apply(tx, i)) };
         } catch (e) {
           out[i] = { status: "rejected", reason: e };
         }
