@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sensitiveKeys } from "../domain/resources/sensitive-outputs";
 import {
   EXCHANGES,
   QUEUES,
@@ -72,21 +73,12 @@ export function workerTypeCatalog(broker: Broker, opts: { timeoutMs: number; ttl
       let hit = cache.get(provider);
       if (!hit || Date.now() - hit.at > opts.ttlMs) {
         const { types } = await broker.request(RPC_QUEUES.providerWorker, workerRequests.listTypes, { provider }, { timeoutMs: opts.timeoutMs });
-        hit = { at: Date.now(), types: new Map(types.map((t) => [t.resource, { config: sensitiveConfigKeys(t.schema), outputs: t.sensitive_outputs }])) };
+        hit = { at: Date.now(), types: new Map(types.map((t) => [t.resource, { config: sensitiveKeys(t.schema), outputs: t.sensitive_outputs }])) };
         cache.set(provider, hit);
       }
       return hit.types.get(resourceType) ?? null;
     },
   };
-}
-
-/** Config keys the JSON Schema marks with x-sensitive (or writeOnly, which the SDK sets with it). */
-function sensitiveConfigKeys(schema: Record<string, unknown>): string[] {
-  const props = schema.properties;
-  if (!props || typeof props !== "object") return [];
-  return Object.entries(props as Record<string, Record<string, unknown>>)
-    .filter(([, p]) => p && (p["x-sensitive"] === true || p.writeOnly === true))
-    .map(([k]) => k);
 }
 
 /**

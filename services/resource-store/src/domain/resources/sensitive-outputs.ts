@@ -15,7 +15,7 @@ export type OutputRedactor = (provider: string, resourceType: string, outputs: R
 
 export function outputRedactor(types: readonly ResourceDefinition[] | null): OutputRedactor {
   const declared = new Map<string, Set<string>>();
-  for (const t of types ?? []) declared.set(`${t.provider}/${t.resource}`, sensitiveOutputKeys(t.outputs_schema));
+  for (const t of types ?? []) declared.set(`${t.provider}/${t.resource}`, new Set(sensitiveKeys(t.outputs_schema)));
   return (provider, resourceType, outputs) => {
     const keys = declared.get(`${provider}/${resourceType}`);
     const sensitive = (k: string) => keys?.has(k) === true || isSensitiveKey(k);
@@ -29,13 +29,11 @@ export function outputRedactor(types: readonly ResourceDefinition[] | null): Out
   };
 }
 
-/** Top-level output keys the JSON Schema marks sensitive. */
-export function sensitiveOutputKeys(outputsSchema: Record<string, unknown>): Set<string> {
-  const props = outputsSchema.properties;
-  if (!props || typeof props !== "object") return new Set();
-  return new Set(
-    Object.entries(props as Record<string, Record<string, unknown> | null>)
-      .filter(([, p]) => p && (p["x-sensitive"] === true || p.writeOnly === true))
-      .map(([k]) => k),
-  );
+/** Top-level keys a type's JSON Schema (config or outputs) marks `x-sensitive` or `writeOnly`, as the provider SDK does. */
+export function sensitiveKeys(schema: Record<string, unknown>): string[] {
+  const props = schema.properties;
+  if (!props || typeof props !== "object") return [];
+  return Object.entries(props as Record<string, Record<string, unknown> | null>)
+    .filter(([, p]) => p && (p["x-sensitive"] === true || p.writeOnly === true))
+    .map(([k]) => k);
 }
