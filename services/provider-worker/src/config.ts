@@ -32,6 +32,8 @@ export const WorkerConfigSchema = z
     /** Retries after the first attempt before the event is dead-lettered. */
     MAX_RETRIES: int(3, 0, 100),
     HOOK_TIMEOUT_MS: int(300_000, 100),
+    /** A hook still running after this long reports "started" (the resource shows processing); 0 reports it always, first. */
+    STARTED_REPORT_DELAY_MS: int(50, 0, 60_000),
     /** How long a completed event id is remembered (a redelivery republishes its result). */
     DEDUPE_TTL_SECS: int(7 * 24 * 3600, 1),
     /** Per-resource lease; renewed while a hook runs, so it only bounds how long a dead replica blocks a resource. */

@@ -81,6 +81,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       tiersMs: config.RETRY_TIERS_MS,
       maxRetries: config.MAX_RETRIES,
       hookTimeoutMs: config.HOOK_TIMEOUT_MS,
+      startedReportDelayMs: config.STARTED_REPORT_DELAY_MS,
       deliveryLimit: WORK_DELIVERY_LIMIT,
     };
 

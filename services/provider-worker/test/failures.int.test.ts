@@ -14,7 +14,7 @@ describe("failure policy: retry tiers, permanent errors, dedupe, per-resource le
   beforeAll(async () => {
     env = await createTestEnv("worker-failures");
     tp = testProvider(env.redisUrl, env.redisPrefix);
-    ({ worker, logs } = await startTestWorker(env, { PROVIDERS: "test", RETRY_TIERS_MS: "200,400,800", MAX_RETRIES: "3" }, { providers: [tp.provider] }));
+    ({ worker, logs } = await startTestWorker(env, { PROVIDERS: "test", RETRY_TIERS_MS: "200,400,800", MAX_RETRIES: "3", STARTED_REPORT_DELAY_MS: "0" }, { providers: [tp.provider] }));
     bus = await Observer.start(env);
   });
   afterAll(async () => {

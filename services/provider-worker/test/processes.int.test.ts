@@ -29,6 +29,8 @@ async function spawnWorker(env: TestEnv, extra: Record<string, string> = {}): Pr
       RETRY_TIERS_MS: "200,400",
       WORKER_CONCURRENCY: "8",
       SHUTDOWN_TIMEOUT_MS: "5000",
+      // Every attempt reports "started", so the crash's redelivery is visible in the attempts.
+      STARTED_REPORT_DELAY_MS: "0",
       ...extra,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,6 +3,7 @@ import { RPC_QUEUES } from "@pragma/contracts";
 import { Observer, startTestWorker, work } from "./helpers";
 import { workerRequests } from "../src/worker-contracts";
 import type { RunningWorker } from "../src/service";
+import { testProvider } from "./fixtures/test-provider";
 
 describe("walking skeleton: pragma/config through the worker", () => {
   let env: TestEnv;
@@ -20,16 +21,15 @@ describe("walking skeleton: pragma/config through the worker", () => {
     await env?.dispose();
   });
 
-  it("answers a CREATE with started then succeeded, outputs equal to the config", async () => {
+  it("answers a quick CREATE with its outcome alone, outputs equal to the config", async () => {
     const w = work({ provider: "pragma", resource_type: "config", resource_name: "app", config: { region: "eu", replicas: 3 } });
     await bus.publish(w);
     const outcome = await bus.outcome(w.event_id);
     expect(outcome.kind).toBe("succeeded");
     expect(outcome.payload).toMatchObject({ event_id: w.event_id, resource_id: w.resource_id, event_type: "CREATE", outputs: { region: "eu", replicas: 3 } });
-    const started = bus.of(w.event_id, "started");
-    expect(started).toHaveLength(1);
-    expect(started[0]!.at).toBeLessThanOrEqual(outcome.at);
-    expect(started[0]!.payload.attempt).toBe(0);
+    // Done well within STARTED_REPORT_DELAY_MS (50 ms): no "started" report, one message less.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bus.of(w.event_id, "started")).toHaveLength(0);
   });
 
   it("answers an unknown resource type with a permanent failure and a dead letter", async () => {
@@ -73,5 +73,51 @@ describe("walking skeleton: pragma/config through the worker", () => {
     const longer = work({ provider: "pragma", resource_type: "random", resource_name: "pw", event_type: "UPDATE", config: { length: 40 }, previous_config: { length: 24 }, outputs: first });
     await bus.publish(longer);
     expect(((await bus.outcome(longer.event_id)).payload.outputs as { value: string }).value).toHaveLength(40);
+  });
+});
+
+describe("the started report: sent only for a hook still running after STARTED_REPORT_DELAY_MS", () => {
+  let env: TestEnv;
+  let worker: RunningWorker;
+  let bus: Observer;
+  let tp: ReturnType<typeof testProvider>;
+
+  beforeAll(async () => {
+    env = await createTestEnv("worker-started");
+    tp = testProvider(env.redisUrl, env.redisPrefix);
+    ({ worker } = await startTestWorker(env, { PROVIDERS: "test", STARTED_REPORT_DELAY_MS: "100" }, { providers: [tp.provider] }));
+    bus = await Observer.start(env);
+  });
+  afterAll(async () => {
+    await bus?.close();
+    await worker?.stop();
+    await tp?.close();
+    await env?.dispose();
+  });
+
+  it("reports started, before the outcome, for a hook that outlives the delay", async () => {
+    const w = work({ provider: "test", resource_type: "step", resource_name: "slow", config: { ms: 600, value: "v" } });
+    const t0 = Date.now();
+    await bus.publish(w);
+    const outcome = await bus.outcome(w.event_id);
+    expect(outcome).toMatchObject({ kind: "succeeded", payload: { outputs: { value: "v" } } });
+    const started = bus.of(w.event_id, "started");
+    expect(started).toHaveLength(1);
+    expect(started[0]!.payload.attempt).toBe(0);
+    // Sent while the hook ran: after the delay, well before the outcome.
+    expect(started[0]!.at - t0).toBeGreaterThanOrEqual(100);
+    expect(outcome.at - started[0]!.at).toBeGreaterThanOrEqual(300);
+  });
+
+  it("sends no started for a hook that ends within the delay, nor for one that fails within it", async () => {
+    const quick = work({ provider: "test", resource_type: "step", resource_name: "quick", config: { value: "q" } });
+    const broken = work({ provider: "test", resource_type: "step", resource_name: "broken", config: { permanent: true } });
+    await bus.publish(quick);
+    await bus.publish(broken);
+    expect(await bus.outcome(quick.event_id)).toMatchObject({ kind: "succeeded" });
+    expect(await bus.outcome(broken.event_id)).toMatchObject({ kind: "failed" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bus.of(quick.event_id, "started")).toHaveLength(0);
+    expect(bus.of(broken.event_id, "started")).toHaveLength(0);
   });
 });

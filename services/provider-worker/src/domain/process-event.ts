@@ -56,6 +56,12 @@ export interface ProcessDeps {
   tiersMs: readonly number[];
   maxRetries: number;
   hookTimeoutMs: number;
+  /**
+   * "started" is reported only for a hook still running after this long (0: always, before
+   * the hook). A quicker one reports just its outcome: the resource goes pending → ready in
+   * one step, which nobody could have told apart, for one message less per event.
+   */
+  startedReportDelayMs: number;
   /** Deliveries (crashes mid-hook) an event may take across all its copies. */
   deliveryLimit: number;
 }
@@ -126,7 +132,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       await replay(deps, input, doneMeanwhile);
       return;
     }
-    await deps.publishResult("started", { ...base, attempt, at: now() }, input);
+    const started = reportStarted(deps, input, { ...base, attempt });
     void appendLog({ level: "info", message: `${work.event_type} started`, fields: { event_id: work.event_id, attempt } });
 
     let outputs: Record<string, unknown>;
@@ -141,11 +147,13 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       const raw = await withTimeout(run, deps.hookTimeoutMs, ctx.abort, deps.shutdown);
       outputs = work.event_type === "DELETE" ? {} : parseOutputs(type, raw);
     } catch (err) {
+      await started.settle();
       await fail(deps, input, log, base, err, secrets, retryCount);
       void appendLog({ level: "error", message: `${work.event_type} failed`, fields: { event_id: work.event_id, error: redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]) } });
       return;
     }
 
+    await started.settle();
     const payload = { ...base, event_type: work.event_type, outputs, at: now() };
     // Remember first: if we crash after publishing, the redelivery republishes this.
     await deps.dedupe.put(work.event_id, { kind: "succeeded", payload });
@@ -157,6 +165,30 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     // the retry cannot run beside it.
     void hookSettled.finally(() => lease.release().catch(() => undefined));
   }
+}
+
+/**
+ * Publishes "started" now (delay 0) or once the hook has run for the delay. settle() cancels
+ * a report not yet sent and waits for the confirm of one that was, so "started" always
+ * precedes the outcome and a failed publish still means "requeue".
+ */
+function reportStarted(deps: ProcessDeps, input: WorkInput, base: Record<string, unknown>): { settle(): Promise<void> } {
+  let sent: Promise<void> | undefined;
+  const send = () => {
+    sent = deps.publishResult("started", { ...base, at: new Date().toISOString() }, input);
+    sent.catch(() => undefined); // observed by settle()
+  };
+  if (deps.startedReportDelayMs <= 0) {
+    send();
+    return { settle: () => sent! };
+  }
+  const timer = setTimeout(send, deps.startedReportDelayMs);
+  return {
+    settle() {
+      clearTimeout(timer);
+      return sent ?? Promise.resolve();
+    },
+  };
 }
 
 async function replay(deps: ProcessDeps, input: WorkInput, done: StoredOutcome): Promise<void> {
