@@ -8,6 +8,9 @@ export type StoredOutcome =
 export interface DedupeRepository {
   get(eventId: string): Promise<StoredOutcome | null>;
   put(eventId: string, outcome: StoredOutcome): Promise<void>;
+  /** Where an event's outcome is kept, and how to read it (for ResourceLocks.enter). */
+  keyOf(eventId: string): string;
+  decode(raw: string): StoredOutcome;
 }
 
 export function redisDedupe(redis: Redis, prefix: string, ttlSecs: number): DedupeRepository {
@@ -17,6 +20,8 @@ export function redisDedupe(redis: Redis, prefix: string, ttlSecs: number): Dedu
       const raw = await redis.get(key(eventId));
       return raw ? (JSON.parse(raw) as StoredOutcome) : null;
     },
+    keyOf: key,
+    decode: (raw) => JSON.parse(raw) as StoredOutcome,
     async put(eventId, outcome) {
       await redis.set(key(eventId), JSON.stringify(outcome), "EX", ttlSecs);
     },

@@ -9,6 +9,12 @@ export interface Lease {
 export interface ResourceLocks {
   /** Waits up to the configured time; null when a live holder still has the resource. */
   acquire(key: string, eventId: string): Promise<Lease | null>;
+  /**
+   * The common case in one round trip: the raw outcome stored at doneKey when the event
+   * already completed, else the lease when the resource is free; null when a holder has it
+   * (then acquire() waits, judges the holder's liveness, and the caller re-checks doneKey).
+   */
+  enter(key: string, eventId: string, doneKey: string): Promise<{ done: string } | { lease: Lease } | null>;
   /** Keeps this replica's liveness key fresh; stop() removes it. */
   startHeartbeat(): { stop(): Promise<void> };
 }
@@ -16,6 +22,11 @@ export interface ResourceLocks {
 const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 // Take over only the exact lease we judged abandoned, so two contenders cannot both win.
+// Atomic, so an event seen as not done cannot complete elsewhere before we hold its resource.
+const ENTER = `local done = redis.call("get", KEYS[1])
+if done then return {1, done} end
+if redis.call("set", KEYS[2], ARGV[1], "PX", ARGV[2], "NX") then return {2} end
+return {0}`;
 const STEAL = `if redis.call("get", KEYS[1]) == ARGV[1] then redis.call("set", KEYS[1], ARGV[2], "PX", ARGV[3]) return 1 else return 0 end`;
 
 export interface LockOptions {
@@ -48,38 +59,55 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
     return Number(await redis.eval(STEAL, 1, key, holder, token, String(o.ttlMs))) === 1;
   }
 
+  const lockKey = (resource: string) => `${o.prefix}lock:${resource}`;
+  const tokenOf = (eventId: string) => `${o.instanceId}|${eventId}`;
+  const enterScript = defineScript(redis, "pragmaWorkerEnter", 2, ENTER);
+  const releaseScript = defineScript(redis, "pragmaWorkerRelease", 1, RELEASE);
+
+  /** The lease we hold: renewed while held, lost if someone else took it over. */
+  function leaseOf(resource: string, key: string, token: string): Lease {
+    let held = true;
+    const timer = setInterval(() => {
+      redis
+        .eval(RENEW, 1, key, token, String(o.ttlMs))
+        .then((r) => {
+          if (Number(r) !== 1 && held) {
+            held = false;
+            o.onLost(resource);
+          }
+        })
+        .catch(() => undefined); // a blip is retried on the next tick; the TTL covers three ticks
+    }, Math.max(250, Math.floor(o.ttlMs / 3)));
+    timer.unref();
+    return {
+      get held() {
+        return held;
+      },
+      async release() {
+        clearInterval(timer);
+        held = false;
+        await releaseScript(key, token);
+      },
+    };
+  }
+
   return {
     async acquire(resource, eventId) {
-      const key = `${o.prefix}lock:${resource}`;
-      const token = `${o.instanceId}|${eventId}`;
+      const key = lockKey(resource);
+      const token = tokenOf(eventId);
       const deadline = Date.now() + o.waitMs;
       while (!(await tryTake(key, token))) {
         if (Date.now() >= deadline) return null;
         await sleep(100 + Math.floor(Math.random() * 100));
       }
-      let held = true;
-      const timer = setInterval(() => {
-        redis
-          .eval(RENEW, 1, key, token, String(o.ttlMs))
-          .then((r) => {
-            if (Number(r) !== 1 && held) {
-              held = false;
-              o.onLost(resource);
-            }
-          })
-          .catch(() => undefined); // a blip is retried on the next tick; the TTL covers three ticks
-      }, Math.max(250, Math.floor(o.ttlMs / 3)));
-      timer.unref();
-      return {
-        get held() {
-          return held;
-        },
-        async release() {
-          clearInterval(timer);
-          held = false;
-          await redis.eval(RELEASE, 1, key, token);
-        },
-      };
+      return leaseOf(resource, key, token);
+    },
+    async enter(resource, eventId, doneKey) {
+      const key = lockKey(resource);
+      const token = tokenOf(eventId);
+      const [state, done] = (await enterScript(doneKey, key, token, String(o.ttlMs))) as [number, string?];
+      if (state === 1) return { done: done! };
+      return state === 2 ? { lease: leaseOf(resource, key, token) } : null;
     },
     startHeartbeat() {
       const beat = () => redis.set(aliveKey(o.instanceId), "1", "PX", o.aliveTtlMs).catch(() => undefined);
@@ -94,4 +122,11 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
       };
     },
   };
+}
+
+/** A Lua script loaded once and then called by its SHA (ioredis falls back to EVAL after a script flush). */
+function defineScript(redis: Redis, name: string, numberOfKeys: number, lua: string): (...args: string[]) => Promise<unknown> {
+  redis.defineCommand(name, { numberOfKeys, lua });
+  const command = (redis as unknown as Record<string, (...args: string[]) => Promise<unknown>>)[name]!;
+  return (...args) => command.apply(redis, args);
 }

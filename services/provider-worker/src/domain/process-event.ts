@@ -93,40 +93,50 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   const appendLog = (line: Omit<LogLine, "at">) => deps.resourceLog.append(resourceKey, { at: now(), ...line }).catch(() => undefined);
 
   // A completed event (redelivered after a crash between result and ack, or published
-  // twice by the outbox) repeats its outcome instead of running the hook again.
-  const done = await deps.dedupe.get(work.event_id);
-  if (done) {
+  // twice by the outbox) repeats its outcome instead of running the hook again. Checked
+  // together with taking the resource's lease: one Redis round trip when it is free.
+  const entered = await deps.locks.enter(resourceKey, work.event_id, deps.dedupe.keyOf(work.event_id));
+  if (entered && "done" in entered) {
+    const done = deps.dedupe.decode(entered.done);
     log.info({ outcome: done.kind }, "event already completed; republishing its result");
     await replay(deps, input, done);
     return;
   }
+  const dropLease = () => entered?.lease.release().catch(() => undefined);
 
   const type = deps.providers.get(work.provider)?.types.get(work.resource_type);
   if (!type) {
+    await dropLease();
     await fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
     return;
   }
 
   if (deliveries > deps.deliveryLimit) {
     // Only reachable across copies: the broker's x-delivery-limit bounds a single copy.
+    await dropLease();
     await fail(deps, input, log, base, new PermanentError(`event was delivered ${deliveries} times without completing (worker crashes)`), [], retryCount, "delivery_limit");
     return;
   }
 
-  const lease = await deps.locks.acquire(resourceKey, work.event_id);
+  let lease = entered?.lease ?? null;
+  const waited = !lease;
   if (!lease) {
-    // Another event (or another copy of this one) holds the resource. Wait in the
-    // shortest delay tier; this is not a failure, so the retry budget is untouched.
-    const waits = num(input.headers[LOCK_WAITS_HEADER]) + 1;
-    log.info({ waits }, "resource busy; delaying event");
-    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits, [PRIOR_DELIVERIES_HEADER]: deliveries }, deps.tiersMs[0] ?? 1000);
-    return;
+    lease = await deps.locks.acquire(resourceKey, work.event_id);
+    if (!lease) {
+      // Another event (or another copy of this one) holds the resource. Wait in the
+      // shortest delay tier; this is not a failure, so the retry budget is untouched.
+      const waits = num(input.headers[LOCK_WAITS_HEADER]) + 1;
+      log.info({ waits }, "resource busy; delaying event");
+      await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits, [PRIOR_DELIVERIES_HEADER]: deliveries }, deps.tiersMs[0] ?? 1000);
+      return;
+    }
   }
+  const held = lease;
 
   let hookSettled: Promise<unknown> = Promise.resolve();
   try {
     // The holder we waited for may have been another copy of this very event.
-    const doneMeanwhile = await deps.dedupe.get(work.event_id);
+    const doneMeanwhile = waited ? await deps.dedupe.get(work.event_id) : null;
     if (doneMeanwhile) {
       log.info({ outcome: doneMeanwhile.kind }, "event completed while waiting for the resource; republishing its result");
       await replay(deps, input, doneMeanwhile);
@@ -163,7 +173,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   } finally {
     // A hook that outlived its timeout keeps the resource until it really stops, so
     // the retry cannot run beside it.
-    void hookSettled.finally(() => lease.release().catch(() => undefined));
+    void hookSettled.finally(() => held.release().catch(() => undefined));
   }
 }
 
