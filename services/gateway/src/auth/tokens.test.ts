@@ -125,6 +125,19 @@ describe("TokenService", () => {
       for (const t of ["", "abc", "a.b", "a.b.c.d", "....", "💥.💥.💥", `${b64("{")}.${b64("{")}.x`, "x".repeat(10_000)]) expect401(t);
     });
 
+    it("a verified token is remembered only until it expires, and only byte for byte", () => {
+      const short = new TokenService(cfg({ ttlSeconds: 60, clockSkewSeconds: 0 }));
+      const t = now();
+      const { token } = short.issue(principal, t - 50);
+      expect(short.verify(token, t).orgId).toBe("01ORG");
+      expect(short.verify(token, t + 5).orgId).toBe("01ORG"); // from the cache
+      expect(() => short.verify(token, t + 10)).toThrow("Not authenticated"); // exp reached: no cached pass
+      const fresh = short.issue(principal, t).token;
+      expect(short.verify(fresh, t).role).toBe(principal.role);
+      const [h, , sig] = fresh.split(".");
+      expect(() => short.verify(`${h}.${b64(claims({ role: "admin" }))}.${sig}`, t)).toThrow("Not authenticated");
+    });
+
     it("a token from a revoked key stops working once it expires", () => {
       // Tokens are stateless: revocation takes effect at expiry, which the TTL bounds to 15 min.
       const short = new TokenService(cfg({ ttlSeconds: 60, clockSkewSeconds: 0 }));

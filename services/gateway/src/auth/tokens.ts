@@ -23,9 +23,19 @@ export interface Principal {
 /** Every token failure answers the same thing: the client learns nothing about which check failed. */
 export const notAuthenticated = () => new AppError("UNAUTHENTICATED", "Not authenticated");
 
+/** Verified tokens remembered per replica (a client sends the same token for its whole life). */
+const VERIFIED_CACHE_MAX = 10_000;
+
 export class TokenService {
   private readonly byKid: Map<string, JwtKey>;
   private readonly active: JwtKey;
+  /**
+   * Token string → what verifying it gave. The key is the whole token, signature included,
+   * so only a byte-identical token we already verified hits; a hit is still checked for
+   * expiry against the same clock and skew. Saves the RSA verification (the largest
+   * single cost of an authenticated request) on every request but the first.
+   */
+  private readonly verified = new Map<string, Principal>();
 
   constructor(private readonly cfg: GatewayConfig["jwt"]) {
     this.byKid = new Map(cfg.keys.map((k) => [k.kid, k]));
@@ -60,6 +70,18 @@ export class TokenService {
 
   /** Throws UNAUTHENTICATED for anything but a token we issued, unexpired, for this audience. */
   verify(token: string, nowSeconds?: number): Principal {
+    const known = this.verified.get(token);
+    if (known) {
+      if ((nowSeconds ?? Date.now() / 1000) < known.expiresAt + this.cfg.clockSkewSeconds) return known;
+      this.verified.delete(token); // expired: the full check below rejects it
+    }
+    const principal = this.verifyFully(token, nowSeconds);
+    if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, principal);
+    return principal;
+  }
+
+  private verifyFully(token: string, nowSeconds?: number): Principal {
     // A JWS compact token is three base64url parts; reject anything else before parsing.
     if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token) || token.length > 8192) throw notAuthenticated();
     const decoded = jwt.decode(token, { complete: true });
@@ -90,7 +112,7 @@ export class TokenService {
     const c = claims.data;
     // Tokens we issue never outlive the 15-minute ceiling; a longer one was not minted by our rules.
     if (c.exp - c.iat > MAX_TOKEN_TTL_SECONDS) throw notAuthenticated();
-    return {
+    return Object.freeze({
       keyId: c.sub,
       orgId: c.org_id,
       role: c.role,
@@ -98,6 +120,6 @@ export class TokenService {
       spaceId: c.space_id ?? null,
       tokenId: c.jti,
       expiresAt: c.exp,
-    };
+    });
   }
 }
