@@ -29,7 +29,8 @@ const catalog: TypeCatalog = {
 };
 
 beforeAll(async () => {
-  sys = await startSystem("store-outbox", { OUTBOX_POLL_MS: "100" });
+  // The worker reports "started" for every run, so a hook that ran twice would show.
+  sys = await startSystem("store-outbox", { OUTBOX_POLL_MS: "100", STARTED_REPORT_DELAY_MS: "0" });
   tap = await tapBus(sys.env.amqpUrl);
   pool = createPool(sys.env.databaseUrl, "resource_store", 4);
   deps = { repo: new PgResourceRepository(pool), clock: { now: () => new Date() }, types: catalog };
@@ -235,5 +236,41 @@ describe("batched writes (values written in as literals)", () => {
     expect(got.tags).toEqual(tags);
     const ev = await db.query("SELECT payload FROM resource_store.outbox_events WHERE event_id = $1", [got.pendingEventId]);
     expect(ev.rows[0].payload.config).toEqual(config);
+  });
+});
+
+describe("single-read transactions (GET, list)", () => {
+  it("BEGIN, scope, the read and COMMIT travel as one round trip, leave no scope on the connection, and allow nothing more", async () => {
+    const scope = scopeOf();
+    await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "one-trip", config: { k: 1 } });
+    const one = createPool(sys.env.databaseUrl, "resource_store", 1);
+    try {
+      const client = await one.connect();
+      const sent: string[] = [];
+      const query = client.query.bind(client);
+      (client as unknown as { query: unknown }).query = (q: unknown, ...rest: unknown[]) => {
+        sent.push(typeof q === "string" ? q : (q as { text: string }).text);
+        return (query as (...a: unknown[]) => unknown)(q, ...rest);
+      };
+      client.release();
+      const repo = new PgResourceRepository(one);
+      const got = await repo.readInScope(scope, (tx) => tx.getResource("resource:pragma_config_one-trip"));
+      expect(got).toMatchObject({ name: "one-trip", config: { k: 1 } });
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatch(/^BEGIN;[\s\S]*FROM resources[\s\S]*;\nCOMMIT$/);
+      // Another tenant's read on the same connection sees nothing of this one.
+      await expect(repo.readInScope(scopeOf(), (tx) => tx.getResource("resource:pragma_config_one-trip"))).resolves.toBeNull();
+      const leftover = await one.query("SELECT current_setting('pragma.org_id', true) AS org, now() = statement_timestamp() AS outside_tx");
+      expect(leftover.rows[0]).toEqual({ org: "", outside_tx: true });
+      // A second statement is a programming error, and it rolls back.
+      await expect(
+        repo.readInScope(scope, async (tx) => {
+          await tx.getResource("resource:pragma_config_one-trip");
+          return tx.getResource("resource:pragma_config_one-trip");
+        }),
+      ).rejects.toThrow("readInScope allows a single read");
+    } finally {
+      await one.end();
+    }
   });
 });

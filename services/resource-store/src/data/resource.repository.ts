@@ -95,6 +95,15 @@ export class PgResourceRepository implements ResourceRepository {
       }
     }
   }
+
+  async readInScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return withConnection(this.pool, async (client) => {
+      const tx = new PgStoreTx(client, scope, true);
+      const result = await fn(tx);
+      await tx.commit();
+      return result;
+    });
+  }
 }
 
 /**
@@ -108,29 +117,40 @@ export class PgResourceRepository implements ResourceRepository {
 class PgStoreTx implements StoreTx {
   private readonly scopeValues: [string, string, string];
   private held: string[];
+  private committed = false;
 
+  /** singleRead: the first read carries COMMIT too (readInScope), so the whole transaction is one round trip. */
   constructor(
     private readonly client: PoolClient,
     readonly scope: TenantScope,
+    private readonly singleRead = false,
   ) {
     this.scopeValues = [scope.org_id, scope.project_id, scope.space_id];
     this.held = [beginInScope(scope)];
   }
 
   private async read<R extends QueryResultRow>(q: { name: string; text: string; values: unknown[] }): Promise<R[]> {
+    if (this.committed) throw new Error("readInScope allows a single read");
     if (this.held.length === 0) return (await this.client.query<R>(q)).rows;
-    const batch = [...this.held, inline(q.text, q.values)].join(";\n");
+    const batch = [...this.held, inline(q.text, q.values)];
+    if (this.singleRead) {
+      batch.push("COMMIT");
+      this.committed = true;
+    }
     this.held = [];
-    const res = (await this.client.query(batch)) as unknown as QueryResult<R> | QueryResult<R>[];
-    return (Array.isArray(res) ? res[res.length - 1]! : res).rows;
+    const res = (await this.client.query(batch.join(";\n"))) as unknown as QueryResult<R> | QueryResult<R>[];
+    const results = Array.isArray(res) ? res : [res];
+    return results[results.length - (this.singleRead ? 2 : 1)]!.rows;
   }
 
   /** Writes are always held (no name: they never run as prepared statements). */
   private write(q: { text: string; values: unknown[] }): void {
+    if (this.committed || this.singleRead) throw new Error("readInScope allows a single read");
     this.held.push(inline(q.text, q.values));
   }
 
   async commit(): Promise<void> {
+    if (this.committed) return;
     await this.client.query([...this.held, "COMMIT"].join(";\n"));
     this.held = [];
   }

@@ -6,7 +6,7 @@ import { normalizeResourceId } from "./resource-id";
 
 export async function getResource(deps: { repo: ResourceRepository }, scope: TenantScope, rawId: string): Promise<ResourceRecord> {
   const id = normalizeResourceId(rawId);
-  const found = id ? await deps.repo.inScope(scope, (tx) => tx.getResource(id)) : null;
+  const found = id ? await deps.repo.readInScope(scope, (tx) => tx.getResource(id)) : null;
   if (!found) throw new AppError("NOT_FOUND", `Resource not found: ${describeId(rawId, found)}`);
   return found;
 }

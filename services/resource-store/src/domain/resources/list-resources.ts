@@ -14,7 +14,7 @@ export interface ListRequest {
 /** Sorted by name (then id, since names repeat across types); keyset pagination with an opaque cursor. */
 export async function listResources(deps: { repo: ResourceRepository }, scope: TenantScope, q: ListRequest): Promise<{ items: ResourceRecord[]; nextCursor: string | null }> {
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-  const rows = await deps.repo.inScope(scope, (tx) =>
+  const rows = await deps.repo.readInScope(scope, (tx) =>
     tx.list({
       ...(q.provider !== undefined ? { provider: q.provider } : {}),
       ...(q.resource !== undefined ? { resourceType: q.resource } : {}),

@@ -46,6 +46,8 @@ export interface StoreTx {
 export interface ResourceRepository {
   /** Runs fn in one transaction scoped to `scope`; retried once on a unique-key race between two creators. */
   inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** A transaction that is a single read (BEGIN, scope, the read and COMMIT travel together); a second statement throws. */
+  readInScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
 }
 
 /** Resource types (built-in from the workers; later also deployed ones). */
