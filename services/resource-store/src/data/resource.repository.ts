@@ -55,6 +55,9 @@ interface EventRow {
 const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
   dependencies, owner_references, outputs, error, lifecycle_state, pending_event_id, provisioned, tags, has_tags, stale_inputs,
   created_at, updated_at`;
+const RESOURCE_COLUMNS_OF_R = RESOURCE_COLUMNS.split(",")
+  .map((c) => `r.${c.trim()}`)
+  .join(", ");
 const EVENT_COLUMNS = `event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
   payload, previous_config, correlation_id, status, created_at, published_at`;
 const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
@@ -166,6 +169,20 @@ class PgStoreTx implements StoreTx {
 
   async lockResource(resourceId: string): Promise<ResourceRecord | null> {
     return (await this.resources("store.lock-resource", "resource_id = $4", [resourceId], "FOR UPDATE"))[0] ?? null;
+  }
+
+  async lockResourceWithPendingConfig(resourceId: string): Promise<{ resource: ResourceRecord; pendingConfig: Record<string, unknown> | null } | null> {
+    const rows = await this.read<ResourceRow & { pending_config: Record<string, unknown> | null }>({
+      name: "store.lock-resource-with-pending-config",
+      text: `SELECT ${RESOURCE_COLUMNS_OF_R}, e.payload -> 'config' AS pending_config
+        FROM resources r LEFT JOIN outbox_events e
+          ON e.org_id = r.org_id AND e.project_id = r.project_id AND e.space_id = r.space_id AND e.event_id = r.pending_event_id
+        WHERE r.org_id = $1 AND r.project_id = $2 AND r.space_id = $3 AND r.resource_id = $4
+        FOR UPDATE OF r`,
+      values: [...this.scopeValues, resourceId],
+    });
+    const row = rows[0];
+    return row ? { resource: toRecord(row), pendingConfig: row.pending_config ?? null } : null;
   }
 
   async getResource(resourceId: string): Promise<ResourceRecord | null> {

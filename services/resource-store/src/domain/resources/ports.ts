@@ -20,6 +20,11 @@ export interface StoreTx {
   readonly scope: TenantScope;
   /** Reads and locks the row until the transaction ends. */
   lockResource(resourceId: string): Promise<ResourceRecord | null>;
+  /**
+   * lockResource, plus the config of the row's pending event as written in the outbox
+   * (references resolved): what a worker's result ran with, in the same round trip.
+   */
+  lockResourceWithPendingConfig(resourceId: string): Promise<{ resource: ResourceRecord; pendingConfig: Record<string, unknown> | null } | null>;
   getResource(resourceId: string): Promise<ResourceRecord | null>;
   /** Unlocked read of several resources (missing ids are simply absent). */
   getResources(resourceIds: string[]): Promise<ResourceRecord[]>;

@@ -81,7 +81,8 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
 }
 
 async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult): Promise<ResultOutcome> {
-  const r = await tx.lockResource(result.resourceId);
+  const found = await tx.lockResourceWithPendingConfig(result.resourceId);
+  const r = found?.resource;
   if (!r || r.pendingEventId !== result.eventId) return "stale";
   const now = lc.now;
 
@@ -96,7 +97,6 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult): Pr
         await lc.remove(r);
         return "applied";
       }
-      const event = await tx.getEvent(result.eventId);
       const outputsChanged = JSON.stringify(canonical(r.outputs)) !== JSON.stringify(canonical(result.outputs));
       const ready = {
         ...r,
@@ -105,7 +105,7 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult): Pr
         error: null,
         provisioned: true,
         // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
-        appliedConfig: (event?.payload.config as Record<string, unknown> | undefined) ?? r.config,
+        appliedConfig: found.pendingConfig ?? r.config,
         pendingEventId: null,
         staleInputs: false,
         updatedAt: now,
