@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { createLogger, runWithContext } from "./index";
+import { createLogger, runWithContext, unredactedChild } from "./index";
 
 function capture() {
   const lines: string[] = [];
@@ -28,6 +28,16 @@ describe("logger", () => {
     const out = lines.join("");
     expect(out).not.toMatch(/marker/);
     expect(out).toContain('"service":"t"');
+  });
+
+  it("an unredacted child skips redaction for its own lines only; the parent keeps it", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: "t", destination });
+    const access = unredactedChild(log);
+    access.info({ method: "GET", path: "/resources/x", status: 200 }, "request");
+    log.info({ password: "parent-marker" }, "x");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ service: "t", method: "GET", path: "/resources/x", status: 200 });
+    expect(lines.join("")).not.toMatch(/parent-marker/);
   });
 
   it("stamps the request id from the async context", () => {

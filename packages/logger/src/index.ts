@@ -79,3 +79,13 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
   return pino(options, opts.destination ?? pino.destination({ dest: 1, sync: false }));
 }
 export { runService, type RunningService } from "./run-service";
+
+/**
+ * A child that skips redaction, for lines whose fields are fixed by the caller and can hold
+ * no secret (the gateway's access line: method, path without query, status, duration, id).
+ * Path redaction costs ~15 µs a line against ~3 µs for the line itself; every other line
+ * keeps it.
+ */
+export function unredactedChild(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [], censor: "[REDACTED]" } });
+}

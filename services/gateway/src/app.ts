@@ -11,6 +11,7 @@ import { resourceRoutes } from "./http/resources.routes";
 import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { openApiRoute } from "./http/openapi.routes";
 import type { GatewayDeps } from "./http/deps";
+import { unredactedChild } from "@pragma/logger";
 
 export const GATEWAY_VERSION = "0.1.0";
 
@@ -30,15 +31,20 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
 export function createApp(deps: GatewayDeps): Express {
   const app = express();
   app.disable("x-powered-by");
+  // No ETag: express would hash every JSON body for it, and no client of this API sends
+  // If-None-Match (answers are per-request state, not cacheable documents).
+  app.set("etag", false);
   // Behind a load balancer the client address comes from X-Forwarded-For; we never trust it for identity.
   app.set("trust proxy", false);
 
   app.use(assignRequestId);
+  // Fixed fields only (req.path carries no query string), so the line skips redaction.
+  const accessLog = unredactedChild(deps.logger);
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms), request_id: res.locals.requestId }, "request");
+      accessLog.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms), request_id: res.locals.requestId }, "request");
     });
     next();
   });
