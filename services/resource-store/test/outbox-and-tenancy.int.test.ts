@@ -206,6 +206,30 @@ describe("results recorded in batches", () => {
     expect(again.every((o) => o.status === "fulfilled" && o.value === "stale")).toBe(true);
   });
 
+  it("a result sees what an earlier result of the same batch did to its row (outputs pushed into a running dependent)", async () => {
+    const scope = scopeOf();
+    // Everything waits on a draft gate, so the running worker never gets these events.
+    await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "gate", config: {} });
+    const up = await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "s1-up", config: { v: 1 }, lifecycle_state: "pending", depends_on: ["pragma/config/gate"] });
+    await recordResults(deps, [{ kind: "succeeded", eventId: up.pendingEventId!, resourceId: up.resourceId, scope, eventType: "CREATE", outputs: { v: 1 } }]);
+    const down = await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "s2-down", config: { v: "${pragma/config/s1-up.outputs.v}" }, lifecycle_state: "pending", depends_on: ["pragma/config/gate"] });
+    await recordResults(deps, [{ kind: "started", eventId: down.pendingEventId!, resourceId: down.resourceId, scope }]);
+    const up2 = await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "s1-up", config: { v: 2 }, lifecycle_state: "pending", depends_on: ["pragma/config/gate"] });
+    expect(up.resourceId < down.resourceId).toBe(true); // up's result is applied first
+
+    // One batch: up's UPDATE changes its outputs while down is still running with the old ones.
+    const out = await recordResults(deps, [
+      { kind: "succeeded", eventId: up2.pendingEventId!, resourceId: up.resourceId, scope, eventType: "UPDATE", outputs: { v: 2 } },
+      { kind: "succeeded", eventId: down.pendingEventId!, resourceId: down.resourceId, scope, eventType: "CREATE", outputs: { v: 1 } },
+    ]);
+    expect(out.map((o) => (o.status === "fulfilled" ? o.value : "rejected"))).toEqual(["applied", "applied"]);
+    expect(await getResource(deps, scope, up.resourceId)).toMatchObject({ lifecycleState: "ready", outputs: { v: 2 } });
+    // down had been marked stale by up's result, so its own success queues it again instead of resting on v = 1.
+    const after = await getResource(deps, scope, down.resourceId);
+    expect(after.lifecycleState).toBe("pending");
+    expect(after.pendingEventId).not.toBe(down.pendingEventId);
+  });
+
   it("dependency edges live under the same row-level security as resources", async () => {
     const a = scopeOf();
     const b = scopeOf();

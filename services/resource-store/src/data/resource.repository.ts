@@ -121,6 +121,9 @@ class PgStoreTx implements StoreTx {
   private readonly scopeValues: [string, string, string];
   private held: string[];
   private committed = false;
+  /** prefetchForResults: locked rows not yet handed out, and dependents per target. */
+  private readonly prefetched = new Map<string, { resource: ResourceRecord; pendingConfig: Record<string, unknown> | null }>();
+  private readonly prefetchedDependents = new Map<string, string[]>();
 
   /** singleRead: the first read carries COMMIT too (readInScope), so the whole transaction is one round trip. */
   constructor(
@@ -144,6 +147,16 @@ class PgStoreTx implements StoreTx {
     const res = (await this.client.query(batch.join(";\n"))) as unknown as QueryResult<R> | QueryResult<R>[];
     const results = Array.isArray(res) ? res : [res];
     return results[results.length - (this.singleRead ? 2 : 1)]!.rows;
+  }
+
+  /** Several reads in one round trip (each statement its own snapshot, in order); rows per read. */
+  private async readBatch(qs: { text: string; values: unknown[] }[]): Promise<QueryResultRow[][]> {
+    if (this.committed) throw new Error("readInScope allows a single read");
+    const batch = [...this.held, ...qs.map((q) => inline(q.text, q.values))];
+    this.held = [];
+    const res = (await this.client.query(batch.join(";\n"))) as unknown as QueryResult | QueryResult[];
+    const results = Array.isArray(res) ? res : [res];
+    return results.slice(results.length - qs.length).map((r) => r.rows);
   }
 
   /** Writes are always held (no name: they never run as prepared statements). */
@@ -171,7 +184,36 @@ class PgStoreTx implements StoreTx {
     return (await this.resources("store.lock-resource", "resource_id = $4", [resourceId], "FOR UPDATE"))[0] ?? null;
   }
 
+  async prefetchForResults(resourceIds: string[], readyIds: string[]): Promise<void> {
+    if (resourceIds.length === 0) return;
+    const [locked, edges] = await this.readBatch([
+      {
+        text: `SELECT x.* FROM unnest($4::text[]) AS ids(id) CROSS JOIN LATERAL (
+            SELECT ${RESOURCE_COLUMNS_OF_R}, e.payload -> 'config' AS pending_config
+            FROM resources r LEFT JOIN outbox_events e
+              ON e.org_id = r.org_id AND e.project_id = r.project_id AND e.space_id = r.space_id AND e.event_id = r.pending_event_id
+            WHERE r.org_id = $1 AND r.project_id = $2 AND r.space_id = $3 AND r.resource_id = ids.id
+            FOR UPDATE OF r OFFSET 0) x`,
+        values: [...this.scopeValues, [...new Set(resourceIds)].sort()],
+      },
+      {
+        text: `SELECT target_id, resource_id FROM resource_edges WHERE ${IN_SCOPE} AND kind = 'dependency' AND target_id = ANY($4::text[])`,
+        values: [...this.scopeValues, [...new Set(readyIds)]],
+      },
+    ]);
+    for (const row of locked as (ResourceRow & { pending_config: Record<string, unknown> | null })[]) {
+      this.prefetched.set(row.resource_id, { resource: toRecord(row), pendingConfig: row.pending_config ?? null });
+    }
+    for (const id of readyIds) this.prefetchedDependents.set(id, []);
+    for (const e of edges as { target_id: string; resource_id: string }[]) this.prefetchedDependents.get(e.target_id)?.push(e.resource_id);
+  }
+
   async lockResourceWithPendingConfig(resourceId: string): Promise<{ resource: ResourceRecord; pendingConfig: Record<string, unknown> | null } | null> {
+    const cached = this.prefetched.get(resourceId);
+    if (cached) {
+      this.prefetched.delete(resourceId);
+      return cached;
+    }
     const rows = await this.read<ResourceRow & { pending_config: Record<string, unknown> | null }>({
       name: "store.lock-resource-with-pending-config",
       text: `SELECT ${RESOURCE_COLUMNS_OF_R}, e.payload -> 'config' AS pending_config
@@ -233,6 +275,11 @@ class PgStoreTx implements StoreTx {
    * result transactions from deadlocking on shared dependents.
    */
   private async lockEdgeSources(kind: "dependency" | "owner", targetId: string): Promise<ResourceRecord[]> {
+    const known = kind === "dependency" ? this.prefetchedDependents.get(targetId) : undefined;
+    if (known) {
+      this.prefetchedDependents.delete(targetId);
+      return this.byIds("store.lock-by-ids", known, "FOR UPDATE");
+    }
     const edges = await this.read<{ resource_id: string }>({
       name: `store.edges-${kind}`,
       text: `SELECT resource_id FROM resource_edges WHERE ${IN_SCOPE} AND kind = '${kind}' AND target_id = $4`,
@@ -281,7 +328,13 @@ class PgStoreTx implements StoreTx {
     return rows.map(toRecord);
   }
 
+  /** A row we write is no longer what prefetchForResults read. */
+  private forget(resourceId: string): void {
+    this.prefetched.delete(resourceId);
+  }
+
   async insertResource(r: ResourceRecord): Promise<void> {
+    this.forget(r.resourceId);
     this.write({
       text: `INSERT INTO resources (${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
@@ -305,6 +358,7 @@ class PgStoreTx implements StoreTx {
   }
 
   async updateResource(r: ResourceRecord): Promise<void> {
+    this.forget(r.resourceId);
     // Identity and created_at never change.
     this.write({
       text: `UPDATE resources SET config = $2::jsonb, applied_config = $3::jsonb, dependencies = $4::jsonb, owner_references = $5::jsonb,
@@ -316,6 +370,7 @@ class PgStoreTx implements StoreTx {
   }
 
   async deleteResource(resourceId: string): Promise<void> {
+    this.forget(resourceId);
     this.write({ text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
   }
 
@@ -353,6 +408,7 @@ class PgStoreTx implements StoreTx {
   }
 
   async updateEvent(eventId: string, change: { status: OutboxStatus; payload?: Record<string, unknown>; previousConfig?: Record<string, unknown> | null }): Promise<void> {
+    for (const [id, p] of this.prefetched) if (p.resource.pendingEventId === eventId) this.forget(id);
     // payload: NULL keeps the stored one; previous_config is replaced only when given.
     this.write({
       text: `UPDATE outbox_events SET status = $5, payload = COALESCE($6::jsonb, payload),

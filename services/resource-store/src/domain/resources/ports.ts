@@ -25,6 +25,13 @@ export interface StoreTx {
    * (references resolved): what a worker's result ran with, in the same round trip.
    */
   lockResourceWithPendingConfig(resourceId: string): Promise<{ resource: ResourceRecord; pendingConfig: Record<string, unknown> | null } | null>;
+  /**
+   * For a batch of worker results, in one round trip: locks every row (id order) with its
+   * pending config, then (a later statement, so it sees every dependent committed before
+   * the locks were granted) the dependents of `readyIds`. lockResourceWithPendingConfig and
+   * lockDependents answer from it once per id; a write to a row drops its entry.
+   */
+  prefetchForResults(resourceIds: string[], readyIds: string[]): Promise<void>;
   getResource(resourceId: string): Promise<ResourceRecord | null>;
   /** Unlocked read of several resources (missing ids are simply absent). */
   getResources(resourceIds: string[]): Promise<ResourceRecord[]>;

@@ -57,6 +57,11 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
     const scope = results[indexes[0]!]!.scope;
     try {
       const outcomes = await deps.repo.inScope(scope, async (tx) => {
+        // Every row of the batch (and the dependents of those that may become ready) in one round trip.
+        await tx.prefetchForResults(
+          indexes.map((i) => results[i]!.resourceId),
+          indexes.filter((i) => results[i]!.kind === "succeeded").map((i) => results[i]!.resourceId),
+        );
         const list: ResultOutcome[] = [];
         for (const i of indexes) list.push(await apply(tx, i));
         return list;
