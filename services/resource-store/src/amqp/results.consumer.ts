@@ -11,7 +11,10 @@ type AnyResult =
   | (typeof providerResults.succeeded extends MessageContract<infer T> ? T : never)
   | (typeof providerResults.failed extends MessageContract<infer T> ? T : never);
 
-const RESULT_LANES = 4;
+// Two lanes: a batch costs two round trips whatever its size (see prefetchForResults), so
+// fewer, fuller batches; four lanes cost ~15% more PostgreSQL CPU per resource at saturation
+// for no latency gain (p99 at 200 applies/s 50-56 ms either way).
+const RESULT_LANES = 2;
 const RESULT_LINGER_MS = 5;
 
 export async function consumeResults(
