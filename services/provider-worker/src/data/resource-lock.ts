@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { defineScript } from "./redis-script";
 
 export interface Lease {
   /** false once the lease could not be renewed (another holder may have taken over). */
@@ -122,11 +123,4 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
       };
     },
   };
-}
-
-/** A Lua script loaded once and then called by its SHA (ioredis falls back to EVAL after a script flush). */
-function defineScript(redis: Redis, name: string, numberOfKeys: number, lua: string): (...args: string[]) => Promise<unknown> {
-  redis.defineCommand(name, { numberOfKeys, lua });
-  const command = (redis as unknown as Record<string, (...args: string[]) => Promise<unknown>>)[name]!;
-  return (...args) => command.apply(redis, args);
 }

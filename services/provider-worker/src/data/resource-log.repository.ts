@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { LogLine } from "@pragma/provider-sdk";
+import { defineScript } from "./redis-script";
 
 /**
  * Per-resource lifecycle lines (GET /resources/{id}/logs) in a capped Redis list, so
@@ -10,11 +11,19 @@ export interface ResourceLogRepository {
   tail(resource: string, tail: number, since?: string): Promise<LogLine[]>;
 }
 
+const APPEND = `redis.call("rpush", KEYS[1], ARGV[1])
+redis.call("ltrim", KEYS[1], tonumber(ARGV[2]), -1)
+redis.call("expire", KEYS[1], tonumber(ARGV[3]))
+return 1`;
+
 export function redisResourceLog(redis: Redis, prefix: string, maxLines: number, ttlSecs: number): ResourceLogRepository {
   const key = (r: string) => `${prefix}log:${r}`;
+  const appendScript = defineScript(redis, "pragmaWorkerLogAppend", 1, APPEND);
   return {
     async append(resource, line) {
-      await redis.multi().rpush(key(resource), JSON.stringify(line)).ltrim(key(resource), -maxLines, -1).expire(key(resource), ttlSecs).exec();
+      // One scripted command (by SHA) instead of MULTI, RPUSH, LTRIM, EXPIRE, EXEC: an event
+      // appends two lines, and the five-command form was most of the worker's Redis traffic.
+      await appendScript(key(resource), JSON.stringify(line), String(-maxLines), String(ttlSecs));
     },
     async tail(resource, tail, since) {
       const raw = await redis.lrange(key(resource), -Math.min(tail, maxLines), -1);
