@@ -3,6 +3,7 @@ import { GATEWAY_URL, sleep } from "./env";
 import { call, mapLimit, paced } from "./http";
 import { round, summary } from "./stats";
 import type { StoreObserver } from "./store-observer";
+import { cpuMsPerItem, cpuSnapshot } from "./cpu-share";
 import type { Tenant } from "./system";
 
 const pad = (i: number) => String(i).padStart(6, "0");
@@ -33,6 +34,7 @@ export async function lifecycleSaturation(tenant: Tenant, observer: StoreObserve
   let next = 0;
   const accepted: string[] = [];
   let rejected = 0;
+  const cpu0 = cpuSnapshot();
   const t0 = Date.now();
   const result = await autocannon({
     url: GATEWAY_URL,
@@ -57,6 +59,7 @@ export async function lifecycleSaturation(tenant: Tenant, observer: StoreObserve
   });
   const applyEnd = Date.now();
   const { counts, timedOut } = await waitSettled(observer, tenant, prefix, accepted.length, opts.timeoutMs);
+  const cpu1 = cpuSnapshot();
   const ready = counts.ready?.n ?? 0;
   const lastReady = counts.ready?.last ?? NaN;
   const seconds = (lastReady - t0) / 1000;
@@ -73,6 +76,8 @@ export async function lifecycleSaturation(tenant: Tenant, observer: StoreObserve
     timed_out: timedOut,
     seconds_first_apply_to_last_ready: round(seconds, 2),
     resources_per_s: round(ready / seconds),
+    // From the first apply until every resource settled (the bench's own polling included).
+    cpu_ms_per_resource: cpuMsPerItem(cpu0, cpu1, ready),
     http_verified: verify,
   };
 }

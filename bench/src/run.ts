@@ -13,6 +13,7 @@ import { gatewayBench } from "./gateway";
 import { deadLetterBench } from "./dead-letter";
 import { referenceBench } from "./reference";
 import { workerBench } from "./worker";
+import { formatCpu } from "./cpu-share";
 
 const ALL = ["lifecycle", "worker", "gateway", "dead-letter", "reference"] as const;
 
@@ -147,6 +148,7 @@ function tableRows(r: Record<string, any>): Row[] {
     const rps = v.saturation.resources_per_s;
     bestOurs = Math.max(bestOurs, rps || 0);
     rows.push({ benchmark: `lifecycle (${n} worker${n === "1" ? "" : "s"})`, measure: "saturation: resources/s, apply → ready", value: `${rps} (${v.saturation.ready}/${v.saturation.applies_accepted} ready, ${v.saturation.seconds_first_apply_to_last_ready} s; applies alone ${v.saturation.apply_http_rps}/s)`, target: "≥ 1,000/s", verdict: verdict(rps >= 1000) });
+    rows.push({ benchmark: `lifecycle (${n} worker${n === "1" ? "" : "s"})`, measure: "saturation: CPU ms per resource, by process", value: formatCpu(v.saturation.cpu_ms_per_resource ?? null), verdict: "n/a" });
     const f = v.fixed_rate.apply_to_ready_ms;
     if (n === "1") ourP99 = f.p99;
     rows.push({ benchmark: `lifecycle (${n} worker${n === "1" ? "" : "s"})`, measure: `${v.fixed_rate.rate} applies/s: apply → ready p50 / p95 / p99 ms`, value: `${f.p50} / ${f.p95} / ${f.p99} (HTTP-polled sample p99 ${v.fixed_rate.http_sample_apply_to_ready_ms.p99}; not ready ${v.fixed_rate.not_ready})`, target: "p99 < 100 ms", verdict: verdict(f.p99 < 100) });
