@@ -1,6 +1,6 @@
-import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
-import { Observer, startTestWorker, work } from "./helpers";
-import { testProvider } from "./fixtures/test-provider";
+import { waitFor, type TestEnv } from "@pragma/testing";
+import { Observer, startTestProviderRig, work, type TestProviderRig } from "./helpers";
+import type { testProvider } from "./fixtures/test-provider";
 import type { RunningWorker } from "../src/service";
 import type { CapturedLogs } from "@pragma/testing";
 
@@ -11,18 +11,13 @@ describe("failure policy: retry tiers, permanent errors, dedupe, per-resource le
   let bus: Observer;
   let tp: ReturnType<typeof testProvider>;
 
+  let rig: TestProviderRig;
+
   beforeAll(async () => {
-    env = await createTestEnv("worker-failures");
-    tp = testProvider(env.redisUrl, env.redisPrefix);
-    ({ worker, logs } = await startTestWorker(env, { PROVIDERS: "test", RETRY_TIERS_MS: "200,400,800", MAX_RETRIES: "3", STARTED_REPORT_DELAY_MS: "0" }, { providers: [tp.provider] }));
-    bus = await Observer.start(env);
+    rig = await startTestProviderRig("worker-failures", { RETRY_TIERS_MS: "200,400,800", MAX_RETRIES: "3", STARTED_REPORT_DELAY_MS: "0" });
+    ({ env, worker, logs, bus, tp } = rig);
   });
-  afterAll(async () => {
-    await bus?.close();
-    await worker?.stop();
-    await tp?.close();
-    await env?.dispose();
-  });
+  afterAll(() => rig?.close());
 
   const runs = async (eventId: string, phase = "start") => (await tp.executions()).filter((e) => e.event === eventId && e.phase === phase).length;
 

@@ -2,9 +2,10 @@ import { EXCHANGES, providerResults, resourceWork, type ResourceWork } from "@pr
 import { newId, newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { connectBroker, declareTopology, type Broker, type Delivery } from "@pragma/messaging";
-import { captureLogs, waitFor, type CapturedLogs, type TestEnv } from "@pragma/testing";
+import { captureLogs, createTestEnv, waitFor, type CapturedLogs, type TestEnv } from "@pragma/testing";
 import { loadWorkerConfig, type WorkerConfig } from "../src/config";
 import { startWorker, type RunningWorker, type StartOptions } from "../src/service";
+import { testProvider } from "./fixtures/test-provider";
 
 export type ResultRecord = { kind: "started" | "succeeded" | "failed"; payload: Record<string, any>; at: number };
 export type DeadLetter = { payload: ResourceWork; headers: Record<string, unknown> };
@@ -23,6 +24,36 @@ export async function startTestWorker(env: TestEnv, overrides: Record<string, st
   const logger = createLogger({ service: "provider-worker-test", level: "debug", destination: logs.destination });
   const worker = await startWorker(workerConfig(env, overrides), { logger, ...opts });
   return { worker, logs };
+}
+
+/** A worker serving only the scriptable test provider, its logs, and an observer on the bus, in a fresh environment. */
+export interface TestProviderRig {
+  env: TestEnv;
+  worker: RunningWorker;
+  logs: CapturedLogs;
+  bus: Observer;
+  tp: ReturnType<typeof testProvider>;
+  close(): Promise<void>;
+}
+
+export async function startTestProviderRig(name: string, overrides: Record<string, string> = {}): Promise<TestProviderRig> {
+  const env = await createTestEnv(name);
+  const tp = testProvider(env.redisUrl, env.redisPrefix);
+  const { worker, logs } = await startTestWorker(env, { PROVIDERS: "test", ...overrides }, { providers: [tp.provider] });
+  const bus = await Observer.start(env);
+  return {
+    env,
+    worker,
+    logs,
+    bus,
+    tp,
+    async close() {
+      await bus.close();
+      await worker.stop();
+      await tp.close();
+      await env.dispose();
+    },
+  };
 }
 
 /** The test's side of the bus: publishes work like the store's relay, and records every result and dead letter. */

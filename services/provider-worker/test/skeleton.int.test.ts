@@ -1,9 +1,8 @@
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
 import { RPC_QUEUES } from "@pragma/contracts";
-import { Observer, startTestWorker, work } from "./helpers";
+import { Observer, startTestProviderRig, startTestWorker, work, type TestProviderRig } from "./helpers";
 import { workerRequests } from "../src/worker-contracts";
 import type { RunningWorker } from "../src/service";
-import { testProvider } from "./fixtures/test-provider";
 
 describe("walking skeleton: pragma/config through the worker", () => {
   let env: TestEnv;
@@ -77,23 +76,14 @@ describe("walking skeleton: pragma/config through the worker", () => {
 });
 
 describe("the started report: sent only for a hook still running after STARTED_REPORT_DELAY_MS", () => {
-  let env: TestEnv;
-  let worker: RunningWorker;
+  let rig: TestProviderRig;
   let bus: Observer;
-  let tp: ReturnType<typeof testProvider>;
 
   beforeAll(async () => {
-    env = await createTestEnv("worker-started");
-    tp = testProvider(env.redisUrl, env.redisPrefix);
-    ({ worker } = await startTestWorker(env, { PROVIDERS: "test", STARTED_REPORT_DELAY_MS: "100" }, { providers: [tp.provider] }));
-    bus = await Observer.start(env);
+    rig = await startTestProviderRig("worker-started", { STARTED_REPORT_DELAY_MS: "100" });
+    bus = rig.bus;
   });
-  afterAll(async () => {
-    await bus?.close();
-    await worker?.stop();
-    await tp?.close();
-    await env?.dispose();
-  });
+  afterAll(() => rig?.close());
 
   it("reports started, before the outcome, for a hook that outlives the delay", async () => {
     const w = work({ provider: "test", resource_type: "step", resource_name: "slow", config: { ms: 600, value: "v" } });
