@@ -55,9 +55,13 @@ interface EventRow {
 const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
   dependencies, owner_references, outputs, error, lifecycle_state, pending_event_id, provisioned, tags, has_tags, stale_inputs,
   created_at, updated_at`;
-const RESOURCE_COLUMNS_OF_R = RESOURCE_COLUMNS.split(",")
+/** A resource row (alias r) with its pending event's config (what a worker's result ran with), locked; callers add the key condition. */
+const LOCK_WITH_PENDING_CONFIG = `SELECT ${RESOURCE_COLUMNS.split(",")
   .map((c) => `r.${c.trim()}`)
-  .join(", ");
+  .join(", ")}, e.payload -> 'config' AS pending_config
+  FROM resources r LEFT JOIN outbox_events e
+    ON e.org_id = r.org_id AND e.project_id = r.project_id AND e.space_id = r.space_id AND e.event_id = r.pending_event_id
+  WHERE r.org_id = $1 AND r.project_id = $2 AND r.space_id = $3`;
 const EVENT_COLUMNS = `event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
   payload, previous_config, correlation_id, status, created_at, published_at`;
 const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
@@ -189,11 +193,7 @@ class PgStoreTx implements StoreTx {
     const [locked, edges] = await this.readBatch([
       {
         text: `SELECT x.* FROM unnest($4::text[]) AS ids(id) CROSS JOIN LATERAL (
-            SELECT ${RESOURCE_COLUMNS_OF_R}, e.payload -> 'config' AS pending_config
-            FROM resources r LEFT JOIN outbox_events e
-              ON e.org_id = r.org_id AND e.project_id = r.project_id AND e.space_id = r.space_id AND e.event_id = r.pending_event_id
-            WHERE r.org_id = $1 AND r.project_id = $2 AND r.space_id = $3 AND r.resource_id = ids.id
-            FOR UPDATE OF r OFFSET 0) x`,
+            ${LOCK_WITH_PENDING_CONFIG} AND r.resource_id = ids.id FOR UPDATE OF r OFFSET 0) x`,
         values: [...this.scopeValues, [...new Set(resourceIds)].sort()],
       },
       {
@@ -216,11 +216,7 @@ class PgStoreTx implements StoreTx {
     }
     const rows = await this.read<ResourceRow & { pending_config: Record<string, unknown> | null }>({
       name: "store.lock-resource-with-pending-config",
-      text: `SELECT ${RESOURCE_COLUMNS_OF_R}, e.payload -> 'config' AS pending_config
-        FROM resources r LEFT JOIN outbox_events e
-          ON e.org_id = r.org_id AND e.project_id = r.project_id AND e.space_id = r.space_id AND e.event_id = r.pending_event_id
-        WHERE r.org_id = $1 AND r.project_id = $2 AND r.space_id = $3 AND r.resource_id = $4
-        FOR UPDATE OF r`,
+      text: `${LOCK_WITH_PENDING_CONFIG} AND r.resource_id = $4 FOR UPDATE OF r`,
       values: [...this.scopeValues, resourceId],
     });
     const row = rows[0];
