@@ -1,4 +1,5 @@
-import { hasPrefix, isUlid, newId, pooledRandom } from "./index";
+import { ulid } from "ulid";
+import { hasPrefix, idsBefore, isUlid, newId, pooledRandom } from "./index";
 
 describe("ids", () => {
   it("mints prefixed ULIDs that sort in creation order", () => {
@@ -6,6 +7,16 @@ describe("ids", () => {
     expect(ids.every((id) => hasPrefix("event", id))).toBe(true);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("idsBefore(t) sorts above every id minted before t and below every id minted from t on", () => {
+    const earlier = newId("event");
+    const t = new Date(Date.now() + 2);
+    const boundary = idsBefore("event", t);
+    const later = `evt_${ulid(t.getTime() + 1)}`;
+    expect(earlier < boundary).toBe(true);
+    expect(boundary < later).toBe(true);
+    expect(boundary.startsWith("evt_")).toBe(true);
   });
 
   it("validates ULIDs strictly", () => {

@@ -1,5 +1,5 @@
 import { randomFillSync } from "node:crypto";
-import { monotonicFactory, isValid } from "ulid";
+import { encodeTime, monotonicFactory, isValid } from "ulid";
 
 /**
  * One table of id prefixes for the whole system. Organizations are the exception:
@@ -36,6 +36,11 @@ const nextUlid = monotonicFactory(pooledRandom);
 
 export function newId(kind: IdKind): string {
   return `${ID_PREFIXES[kind]}_${nextUlid()}`;
+}
+
+/** Every id of this kind minted before `time` sorts below this one (the ULID's time part leads). */
+export function idsBefore(kind: IdKind, time: Date): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(time.getTime(), 10)}`;
 }
 
 export function newUlid(): string {

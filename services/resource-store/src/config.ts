@@ -12,6 +12,10 @@ export const configSchema = z.object({
   OUTBOX_POLL_MS: int(500, 10, 60_000),
   /** Events the relay publishes per batch (one transaction, confirms awaited together). */
   OUTBOX_BATCH: int(200, 1, 5000),
+  /** Published outbox events older than this are deleted (the table would otherwise grow with every event). */
+  OUTBOX_RETENTION_HOURS: int(168, 1, 24 * 365 * 10),
+  /** How often a replica prunes them (any number of replicas may; each deletion is idempotent). */
+  OUTBOX_PRUNE_INTERVAL_MS: int(600_000, 1_000, 86_400_000),
   RESULTS_PREFETCH: int(100, 1, 10_000),
   /** How long the type catalogue from the provider workers is reused before asking again. */
   TYPES_CACHE_MS: int(30_000, 0, 3_600_000),

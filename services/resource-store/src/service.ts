@@ -11,6 +11,7 @@ import { createPrisma } from "./data/prisma";
 import { PgResourceRepository } from "./data/resource.repository";
 import { OutboxRepository } from "./data/outbox.repository";
 import { OutboxRelay } from "./outbox/outbox-relay";
+import { OutboxPruner } from "./outbox/outbox-pruner";
 import { storeTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
@@ -42,8 +43,9 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   await broker.addTopology((ch) => declareTopology(ch, storeTopology));
   await broker.addTopology(rpcQueueTopology(STORE_RPC_QUEUE));
 
+  const relayOutbox = new OutboxRepository(pool);
   const relay = new OutboxRelay({
-    outbox: new OutboxRepository(pool),
+    outbox: relayOutbox,
     logger,
     pollMs: config.OUTBOX_POLL_MS,
     batchSize: config.OUTBOX_BATCH,
@@ -55,6 +57,13 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
         correlationId: e.correlation_id ?? undefined,
         headers: { "x-resource-id": e.resource_id, "x-org-id": e.org_id, "x-project-id": e.project_id, "x-space-id": e.space_id },
       }),
+  });
+
+  const pruner = new OutboxPruner({
+    outbox: relayOutbox,
+    logger,
+    retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
+    intervalMs: config.OUTBOX_PRUNE_INTERVAL_MS,
   });
 
   const applyDeps = {
@@ -80,6 +89,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const results = await consumeResults(broker, { repo, clock, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH);
   const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
   relay.start();
+  pruner.start();
   logger.info({}, "resource store started");
 
   return {
@@ -88,6 +98,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
       await rpc.cancel();
       await results.cancel();
       await deadLetters.cancel();
+      await pruner.stop();
       await relay.stop();
       await broker.close();
       await prisma.$disconnect();

@@ -8,6 +8,9 @@ import { startSystem, type RunningSystem } from "../../../test/e2e/system";
 import { tapBus, type BusTap } from "../../../test/e2e/bus-tap";
 import { createPool, type Pool } from "../src/data/pg";
 import { PgResourceRepository } from "../src/data/resource.repository";
+import { OutboxRepository } from "../src/data/outbox.repository";
+import { OutboxPruner } from "../src/outbox/outbox-pruner";
+import { createLogger } from "@pragma/logger";
 import { applyResource, type ApplyDeps } from "../src/domain/resources/apply-resource";
 import { getResource } from "../src/domain/resources/get-resource";
 import { recordResults, type WorkerResult } from "../src/domain/resources/record-result";
@@ -296,5 +299,35 @@ describe("single-read transactions (GET, list)", () => {
     } finally {
       await one.end();
     }
+  });
+});
+
+describe("outbox retention", () => {
+  it("deletes published events older than the retention, in batches, and never held or recent ones", async () => {
+    const scope = scopeOf();
+    await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "gate", config: {} });
+    const done = [];
+    for (const name of ["old-1", "old-2"]) done.push(await applyResource(deps, scope, { provider: "pragma", resource: "config", name, config: { name }, lifecycle_state: "pending" }));
+    const held = await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "waiting", config: {}, lifecycle_state: "pending", depends_on: ["pragma/config/gate"] });
+    await waitFor(async () => (await Promise.all(done.map((r) => getResource(deps, scope, r.resourceId)))).every((r) => r.lifecycleState === "ready"), { message: "both ready" });
+    const statusOf = async (ids: string[]) =>
+      Object.fromEntries((await db.query("SELECT event_id, status FROM resource_store.outbox_events WHERE event_id = ANY($1)", [ids])).rows.map((r) => [r.event_id, r.status]));
+    const ids = [...done.map((r) => r.pendingEventId!), held.pendingEventId!];
+    expect(Object.values(await statusOf(ids)).sort()).toEqual(["held", "published", "published"]);
+
+    const logger = createLogger({ service: "test", level: "silent" });
+    const outbox = new OutboxRepository(pool);
+    // A retention of an hour keeps events made a moment ago.
+    const keepRecent = new OutboxPruner({ outbox, logger, retentionMs: 3_600_000, intervalMs: 60_000 });
+    expect(await keepRecent.pruneOnce()).toBe(0);
+    expect(Object.keys(await statusOf(ids))).toHaveLength(3);
+
+    // Seen from a clock a minute ahead with a zero retention, they are all old; one row per batch.
+    const prune = new OutboxPruner({ outbox, logger, retentionMs: 0, intervalMs: 60_000, batchSize: 1, now: () => Date.now() + 60_000 });
+    expect(await prune.pruneOnce()).toBeGreaterThanOrEqual(2);
+    expect(await statusOf(ids)).toEqual({ [held.pendingEventId!]: "held" });
+    expect(await prune.pruneOnce()).toBe(0);
+    // The resources themselves are untouched.
+    expect((await getResource(deps, scope, done[0]!.resourceId)).lifecycleState).toBe("ready");
   });
 });

@@ -54,4 +54,23 @@ export class OutboxRepository {
       });
     });
   }
+
+  /**
+   * Deletes up to `limit` published events with ids below `beforeId` (ids start with their
+   * creation time, so this walks the primary key from its oldest end); returns how many.
+   * A resource still pending on such an event (its result arriving after the retention)
+   * would record its own config, not the resolved one, as what it last applied.
+   */
+  async prunePublished(beforeId: string, limit: number): Promise<number> {
+    return inTransaction(this.pool, async (client) => {
+      await client.query(`SET LOCAL ROLE ${RELAY_ROLE}`);
+      const res = await client.query({
+        name: "outbox.prune",
+        text: `DELETE FROM outbox_events WHERE event_id IN (
+            SELECT event_id FROM outbox_events WHERE event_id < $1 AND status = 'published' ORDER BY event_id LIMIT $2)`,
+        values: [beforeId, limit],
+      });
+      return res.rowCount ?? 0;
+    });
+  }
 }
