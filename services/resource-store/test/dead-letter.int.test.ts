@@ -235,6 +235,23 @@ describe("resource store: dead letters", () => {
     expect((await resource("busy")).pending_event_id).toBe("evt_someone_else");
   });
 
+  it("retry-all takes resources side by side, each resource's oldest entry first (its newer one then stays: busy)", async () => {
+    const names = ["side-1", "side-2", "side-3", "side-4", "side-5", "side-6"];
+    for (const n of names) await seedResource(n, "failed", null);
+    const older = names.map(() => `evt_${newUlid()}`);
+    const newer = names.map(() => `evt_${newUlid()}`);
+    for (const [i, n] of names.entries()) await deadLetter(workFor(n, older[i]!), brokerDeath("rejected"));
+    for (const [i, n] of names.entries()) await deadLetter(workFor(n, newer[i]!), brokerDeath("rejected"));
+    const ours = new Set([...older, ...newer]);
+    await waitFor(async () => (await entries()).filter((e) => ours.has(e.event_id)).length === 12 || undefined, { timeoutMs: 10_000 });
+
+    const all = await bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retryAll, { scope, provider: PROVIDER });
+    expect(all.retried_count).toBe(6);
+    const left = (await entries()).map((e) => e.event_id).filter((id) => ours.has(id));
+    expect(left.sort()).toEqual([...newer].sort());
+    for (const n of names) expect((await resource(n)).lifecycle_state).toBe("pending");
+  });
+
   it("drops what it cannot attribute to a tenant and resource, and keeps draining", async () => {
     await bus.publish(resourceWork, workFor("orphan", `evt_${newUlid()}`), { exchange: EXCHANGES.deadLetter, routingKey: PROVIDER, headers: {} }).catch(() => undefined);
     const later = `evt_${newUlid()}`;

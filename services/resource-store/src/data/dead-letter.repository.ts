@@ -74,14 +74,14 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  async eventIds(scope: TenantScope, filter: DeadLetterFilter): Promise<string[]> {
+  async entryKeys(scope: TenantScope, filter: DeadLetterFilter): Promise<{ eventId: string; resourceId: string }[]> {
     assertScope(scope);
-    const rows = await this.prisma.$queryRaw<{ event_id: string }[]>`
-      SELECT event_id FROM dead_letters
+    const rows = await this.prisma.$queryRaw<{ event_id: string; resource_id: string }[]>`
+      SELECT event_id, resource_id FROM dead_letters
       WHERE org_id = ${scope.org_id} AND project_id = ${scope.project_id} AND space_id = ${scope.space_id}
         AND (${filter.provider ?? null}::text IS NULL OR provider = ${filter.provider ?? null})
       ORDER BY failed_at, event_id`;
-    return rows.map((r) => r.event_id);
+    return rows.map((r) => ({ eventId: r.event_id, resourceId: r.resource_id }));
   }
 
   async delete(scope: TenantScope, eventId: string): Promise<number> {

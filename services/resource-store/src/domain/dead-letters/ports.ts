@@ -12,7 +12,7 @@ export interface DeadLetterRepository {
   list(scope: TenantScope, filter: DeadLetterFilter): Promise<DeadLetterRecord[]>;
   get(scope: TenantScope, eventId: string): Promise<DeadLetterRecord | null>;
   /** Oldest first. */
-  eventIds(scope: TenantScope, filter: DeadLetterFilter): Promise<string[]>;
+  entryKeys(scope: TenantScope, filter: DeadLetterFilter): Promise<{ eventId: string; resourceId: string }[]>;
   delete(scope: TenantScope, eventId: string): Promise<number>;
   deleteMany(scope: TenantScope, filter: DeadLetterFilter): Promise<number>;
   /** Runs fn in one transaction; a throw rolls everything back (the entry stays). */
