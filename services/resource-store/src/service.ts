@@ -76,7 +76,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
   await broker.addTopology((ch) => declareTopology(ch, deadLetterTopology));
   const deadLetterDeps = {
-    repo: new PrismaDeadLetterRepository(prisma),
+    repo: new PrismaDeadLetterRepository(prisma, pool),
     clock,
     logger,
     types: workerTypeCatalog(broker, { timeoutMs: 2_000, ttlMs: 60_000 }),

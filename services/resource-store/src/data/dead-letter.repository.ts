@@ -1,9 +1,11 @@
 import type { DeadLetterAttempt, DeadLetterReason, EventType, LifecycleState, TenantScope } from "@pragma/contracts";
-import { Prisma, type PrismaClient } from "../generated/prisma/client";
+import type { PrismaClient } from "../generated/prisma/client";
 import type { DeadLetterFilter, DeadLetterRecord, NewOutboxEvent, RequeueTarget } from "../domain/dead-letters/model";
 import type { DeadLetterRepository, RequeueTx } from "../domain/dead-letters/ports";
+import type { QueryResult, QueryResultRow } from "pg";
+import { inline, json, withConnection, type Pool, type PoolClient } from "./pg";
+import { actAsTenant } from "./resource.repository";
 
-type Tx = Prisma.TransactionClient;
 
 interface Row {
   event_id: string;
@@ -29,30 +31,46 @@ interface Row {
  * Raw SQL throughout: the operations that matter here (ON CONFLICT DO NOTHING,
  * DELETE … RETURNING under row locks, a conditional UPDATE of the resource) are
  * single statements whose atomicity is the point. Every statement is tenant-scoped.
+ * The two that run per entry (ingest, and requeue for every retry) go on `pg` directly
+ * with their statements batched per round trip, as the resources repository does (through
+ * Prisma's interactive transactions a retry-all of 10,000 entries took 126 s); the
+ * operator's reads and deletes stay on Prisma.
  */
 export class PrismaDeadLetterRepository implements DeadLetterRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pool: Pool,
+  ) {}
 
   async ingest(r: DeadLetterRecord): Promise<{ inserted: boolean; resourceFailed: boolean }> {
     assertScope(r.scope);
-    return this.prisma.$transaction(async (tx) => {
-      const inserted = await tx.$executeRaw`
-        INSERT INTO dead_letters (event_id, org_id, project_id, space_id, resource_id, provider, resource_type, resource_name,
-          event_type, payload, error_message, reason, attempt_count, attempts, correlation_id, failed_at, created_at)
-        VALUES (${r.eventId}, ${r.scope.org_id}, ${r.scope.project_id}, ${r.scope.space_id}, ${r.resourceId}, ${r.provider},
-          ${r.resourceType}, ${r.resourceName}, ${r.eventType}, ${JSON.stringify(r.payload)}::jsonb, ${r.errorMessage}, ${r.reason},
-          ${r.attemptCount}, ${JSON.stringify(r.attempts)}::jsonb, ${r.correlationId}, ${r.failedAt}, ${r.createdAt})
-        ON CONFLICT (event_id) DO NOTHING`;
-      await actAsTenant(tx, r.scope);
-      // Only while the resource still waits on this event: a later event, a result that
-      // already arrived, or a user's re-apply all win over a late dead letter.
-      const failed = await tx.$executeRaw`
-        UPDATE resources
-        SET lifecycle_state = 'failed', error = ${r.errorMessage}, pending_event_id = NULL, updated_at = ${r.createdAt}
-        WHERE org_id = ${r.scope.org_id} AND project_id = ${r.scope.project_id} AND space_id = ${r.scope.space_id}
-          AND resource_id = ${r.resourceId} AND pending_event_id = ${r.eventId}
-          AND lifecycle_state IN ('pending', 'processing')`;
-      return { inserted: inserted > 0, resourceFailed: failed > 0 };
+    return withConnection(this.pool, async (client) => {
+      // One round trip. dead_letters first: it is not granted to the tenant role the rest runs as.
+      const results = (await client.query(
+        [
+          "BEGIN",
+          inline(
+            `INSERT INTO dead_letters (event_id, org_id, project_id, space_id, resource_id, provider, resource_type, resource_name,
+              event_type, payload, error_message, reason, attempt_count, attempts, correlation_id, failed_at, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14::jsonb, $15, $16, $17)
+            ON CONFLICT (event_id) DO NOTHING`,
+            [r.eventId, r.scope.org_id, r.scope.project_id, r.scope.space_id, r.resourceId, r.provider, r.resourceType, r.resourceName, r.eventType,
+              json(r.payload), r.errorMessage, r.reason, r.attemptCount, json(r.attempts), r.correlationId, r.failedAt, r.createdAt],
+          ),
+          actAsTenant(r.scope),
+          // Only while the resource still waits on this event: a later event, a result that
+          // already arrived, or a user's re-apply all win over a late dead letter.
+          inline(
+            `UPDATE resources
+            SET lifecycle_state = 'failed', error = $5, pending_event_id = NULL, updated_at = $6
+            WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND resource_id = $4 AND pending_event_id = $7
+              AND lifecycle_state IN ('pending', 'processing')`,
+            [r.scope.org_id, r.scope.project_id, r.scope.space_id, r.resourceId, r.errorMessage, r.createdAt, r.eventId],
+          ),
+          "COMMIT",
+        ].join(";\n"),
+      )) as unknown as QueryResult[];
+      return { inserted: (results[1]!.rowCount ?? 0) > 0, resourceFailed: (results[3]!.rowCount ?? 0) > 0 };
     });
   }
 
@@ -100,44 +118,70 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
   }
 
   async requeue<T>(fn: (tx: RequeueTx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction((tx) => fn(new PrismaRequeueTx(tx)), { timeout: 30_000, maxWait: 10_000 });
+    return withConnection(this.pool, async (client) => {
+      const tx = new PgRequeueTx(client);
+      const result = await fn(tx);
+      await tx.commit();
+      return result;
+    });
   }
 }
 
-class PrismaRequeueTx implements RequeueTx {
-  constructor(private readonly tx: Tx) {}
+/**
+ * Three round trips: BEGIN with the DELETE … RETURNING of the entry; the tenant role and
+ * scope with the resource's lock; the event, the resource update and COMMIT together.
+ */
+class PgRequeueTx implements RequeueTx {
+  private held: string[] = ["BEGIN"];
+
+  constructor(private readonly client: PoolClient) {}
+
+  private async read<R extends QueryResultRow>(statement: string): Promise<R[]> {
+    const results = (await this.client.query([...this.held, statement].join(";\n"))) as unknown as QueryResult<R> | QueryResult<R>[];
+    this.held = [];
+    return (Array.isArray(results) ? results[results.length - 1]! : results).rows;
+  }
+
+  async commit(): Promise<void> {
+    await this.client.query([...this.held, "COMMIT"].join(";\n"));
+    this.held = [];
+  }
 
   async takeEntry(scope: TenantScope, eventId: string): Promise<DeadLetterRecord | null> {
     assertScope(scope);
-    const rows = await this.tx.$queryRaw<Row[]>`
-      DELETE FROM dead_letters
-      WHERE org_id = ${scope.org_id} AND project_id = ${scope.project_id} AND space_id = ${scope.space_id} AND event_id = ${eventId}
-      RETURNING *`;
-    // dead_letters is touched only above: what follows is resources and outbox_events.
-    if (rows[0]) await actAsTenant(this.tx, scope);
+    const rows = await this.read<Row>(
+      inline(`DELETE FROM dead_letters WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND event_id = $4 RETURNING *`, [
+        scope.org_id,
+        scope.project_id,
+        scope.space_id,
+        eventId,
+      ]),
+    );
+    // dead_letters is touched only above: what follows is resources and outbox_events, as the tenant.
+    if (rows[0]) this.held.push(actAsTenant(scope));
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async lockResource(scope: TenantScope, resourceId: string): Promise<RequeueTarget | null> {
     assertScope(scope);
-    const rows = await this.tx.$queryRaw<
-      {
-        resource_id: string;
-        provider: string;
-        resource_type: string;
-        name: string;
-        config: Record<string, unknown>;
-        applied_config: Record<string, unknown> | null;
-        outputs: Record<string, unknown>;
-        provisioned: boolean;
-        lifecycle_state: string;
-        pending_event_id: string | null;
-      }[]
-    >`
-      SELECT resource_id, provider, resource_type, name, config, applied_config, outputs, provisioned, lifecycle_state, pending_event_id
-      FROM resources
-      WHERE org_id = ${scope.org_id} AND project_id = ${scope.project_id} AND space_id = ${scope.space_id} AND resource_id = ${resourceId}
-      FOR UPDATE`;
+    const rows = await this.read<{
+      resource_id: string;
+      provider: string;
+      resource_type: string;
+      name: string;
+      config: Record<string, unknown>;
+      applied_config: Record<string, unknown> | null;
+      outputs: Record<string, unknown>;
+      provisioned: boolean;
+      lifecycle_state: string;
+      pending_event_id: string | null;
+    }>(
+      inline(
+        `SELECT resource_id, provider, resource_type, name, config, applied_config, outputs, provisioned, lifecycle_state, pending_event_id
+        FROM resources WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND resource_id = $4 FOR UPDATE`,
+        [scope.org_id, scope.project_id, scope.space_id, resourceId],
+      ),
+    );
     const r = rows[0];
     if (!r) return null;
     return {
@@ -155,37 +199,28 @@ class PrismaRequeueTx implements RequeueTx {
   }
 
   async insertEvent(e: NewOutboxEvent): Promise<void> {
-    await this.tx.$executeRaw`
-      INSERT INTO outbox_events (event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
-        payload, previous_config, correlation_id, status, created_at)
-      VALUES (${e.eventId}, ${e.scope.org_id}, ${e.scope.project_id}, ${e.scope.space_id}, ${e.resourceId}, ${e.eventType}, ${e.provider},
-        ${e.resourceType}, ${e.resourceName}, ${JSON.stringify(e.payload)}::jsonb,
-        ${e.previousConfig === null ? null : JSON.stringify(e.previousConfig)}::jsonb, ${e.correlationId}, 'pending', ${e.createdAt})`;
+    this.held.push(
+      inline(
+        `INSERT INTO outbox_events (event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
+          payload, previous_config, correlation_id, status, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, 'pending', $13)`,
+        [e.eventId, e.scope.org_id, e.scope.project_id, e.scope.space_id, e.resourceId, e.eventType, e.provider, e.resourceType, e.resourceName,
+          json(e.payload), json(e.previousConfig), e.correlationId, e.createdAt],
+      ),
+    );
   }
 
   async markPending(scope: TenantScope, resourceId: string, eventId: string, now: Date): Promise<void> {
-    await this.tx.$executeRaw`
-      UPDATE resources SET lifecycle_state = 'pending', pending_event_id = ${eventId}, error = NULL, updated_at = ${now}
-      WHERE org_id = ${scope.org_id} AND project_id = ${scope.project_id} AND space_id = ${scope.space_id} AND resource_id = ${resourceId}`;
+    this.held.push(
+      inline(
+        `UPDATE resources SET lifecycle_state = 'pending', pending_event_id = $5, error = NULL, updated_at = $6
+        WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND resource_id = $4`,
+        [scope.org_id, scope.project_id, scope.space_id, resourceId, eventId, now],
+      ),
+    );
   }
 }
 
-/**
- * Where the resources/outbox tables run under row-level security (the tenant backstop
- * of migration 20261126000000), the rest of the transaction acts as its tenant role with
- * the scope set, exactly as the resources repository does; on a schema without RLS this
- * only sets harmless transaction-local settings. Statements on dead_letters must come
- * before this call: that table is not granted to the tenant role.
- */
-async function actAsTenant(tx: Tx, scope: TenantScope): Promise<void> {
-  const [rls] = await tx.$queryRaw<{ rls: boolean }[]>`
-    SELECT c.relrowsecurity AS rls FROM pg_class c WHERE c.oid = to_regclass('resources')`;
-  await tx.$queryRaw`SELECT set_config('pragma.org_id', ${scope.org_id}, true), set_config('pragma.project_id', ${scope.project_id}, true), set_config('pragma.space_id', ${scope.space_id}, true)`;
-  if (rls?.rls) await tx.$executeRawUnsafe(`SET LOCAL ROLE ${TENANT_ROLE}`);
-}
-
-/** Named by the RLS migration's policies. */
-const TENANT_ROLE = "pragma_store_tenant";
 
 function assertScope(scope: TenantScope): void {
   if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");

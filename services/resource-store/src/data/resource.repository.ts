@@ -74,8 +74,13 @@ const TENANT_KEY = "(org_id || '/' || project_id || '/' || space_id)";
  * scope's rows, and a write into another scope fails.
  */
 export function beginInScope(scope: TenantScope): string {
+  return `BEGIN; ${actAsTenant(scope)}`;
+}
+
+/** The tenant role and scope as transaction-local settings, for a transaction already open. */
+export function actAsTenant(scope: TenantScope): string {
   if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
-  return `BEGIN; SELECT set_config('role', '${TENANT_ROLE}', true), set_config('pragma.org_id', ${literal(scope.org_id)}, true),
+  return `SELECT set_config('role', '${TENANT_ROLE}', true), set_config('pragma.org_id', ${literal(scope.org_id)}, true),
     set_config('pragma.project_id', ${literal(scope.project_id)}, true), set_config('pragma.space_id', ${literal(scope.space_id)}, true)`;
 }
 
