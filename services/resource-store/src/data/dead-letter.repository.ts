@@ -4,7 +4,7 @@ import type { DeadLetterFilter, DeadLetterRecord, NewOutboxEvent, RequeueTarget 
 import type { DeadLetterRepository, RequeueTx } from "../domain/dead-letters/ports";
 import type { QueryResult, QueryResultRow } from "pg";
 import { inline, json, withConnection, type Pool, type PoolClient } from "./pg";
-import { actAsTenant } from "./resource.repository";
+import { actAsTenant, type ResourceRow } from "./resource.repository";
 
 
 interface Row {
@@ -164,18 +164,9 @@ class PgRequeueTx implements RequeueTx {
 
   async lockResource(scope: TenantScope, resourceId: string): Promise<RequeueTarget | null> {
     assertScope(scope);
-    const rows = await this.read<{
-      resource_id: string;
-      provider: string;
-      resource_type: string;
-      name: string;
-      config: Record<string, unknown>;
-      applied_config: Record<string, unknown> | null;
-      outputs: Record<string, unknown>;
-      provisioned: boolean;
-      lifecycle_state: string;
-      pending_event_id: string | null;
-    }>(
+    const rows = await this.read<
+      Pick<ResourceRow, "resource_id" | "provider" | "resource_type" | "name" | "config" | "applied_config" | "outputs" | "provisioned" | "lifecycle_state" | "pending_event_id">
+    >(
       inline(
         `SELECT resource_id, provider, resource_type, name, config, applied_config, outputs, provisioned, lifecycle_state, pending_event_id
         FROM resources WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND resource_id = $4 FOR UPDATE`,

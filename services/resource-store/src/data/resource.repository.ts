@@ -9,7 +9,7 @@ import { inline, isDeadlock, isUniqueViolation, json, literal, withConnection, t
 export const TENANT_ROLE = "pragma_store_tenant";
 export const RELAY_ROLE = "pragma_store_relay";
 
-interface ResourceRow {
+export interface ResourceRow {
   row_id: string;
   org_id: string;
   project_id: string;
