@@ -2,8 +2,8 @@ import type { DeadLetterAttempt, DeadLetterReason, EventType, LifecycleState, Te
 import type { PrismaClient } from "../generated/prisma/client";
 import type { DeadLetterFilter, DeadLetterRecord, NewOutboxEvent, RequeueTarget } from "../domain/dead-letters/model";
 import type { DeadLetterRepository, RequeueTx } from "../domain/dead-letters/ports";
-import type { QueryResult, QueryResultRow } from "pg";
-import { inline, json, withConnection, type Pool, type PoolClient } from "./pg";
+import type { QueryResultRow } from "pg";
+import { inline, json, roundTrip, withConnection, type Pool, type PoolClient } from "./pg";
 import { actAsTenant, type ResourceRow } from "./resource.repository";
 
 
@@ -46,8 +46,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
     assertScope(r.scope);
     return withConnection(this.pool, async (client) => {
       // One round trip. dead_letters first: it is not granted to the tenant role the rest runs as.
-      const results = (await client.query(
-        [
+      const results = await roundTrip(client, [
           "BEGIN",
           inline(
             `INSERT INTO dead_letters (event_id, org_id, project_id, space_id, resource_id, provider, resource_type, resource_name,
@@ -68,8 +67,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
             [r.scope.org_id, r.scope.project_id, r.scope.space_id, r.resourceId, r.errorMessage, r.createdAt, r.eventId],
           ),
           "COMMIT",
-        ].join(";\n"),
-      )) as unknown as QueryResult[];
+        ]);
       return { inserted: (results[1]!.rowCount ?? 0) > 0, resourceFailed: (results[3]!.rowCount ?? 0) > 0 };
     });
   }
@@ -137,13 +135,13 @@ class PgRequeueTx implements RequeueTx {
   constructor(private readonly client: PoolClient) {}
 
   private async read<R extends QueryResultRow>(statement: string): Promise<R[]> {
-    const results = (await this.client.query([...this.held, statement].join(";\n"))) as unknown as QueryResult<R> | QueryResult<R>[];
+    const results = await roundTrip(this.client, [...this.held, statement]);
     this.held = [];
-    return (Array.isArray(results) ? results[results.length - 1]! : results).rows;
+    return results[results.length - 1]!.rows as R[];
   }
 
   async commit(): Promise<void> {
-    await this.client.query([...this.held, "COMMIT"].join(";\n"));
+    await roundTrip(this.client, [...this.held, "COMMIT"]);
     this.held = [];
   }
 

@@ -1,4 +1,4 @@
-import { Pool, escapeLiteral, type PoolClient } from "pg";
+import { Pool, escapeLiteral, type PoolClient, type QueryResult } from "pg";
 
 export type { Pool, PoolClient };
 
@@ -56,6 +56,15 @@ export function isDeadlock(err: unknown): boolean {
 
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === PG_UNIQUE_VIOLATION;
+}
+
+/**
+ * Statements sent as one simple-protocol round trip (pg answers each with its own result);
+ * the results of every statement, in order, whether there was one or several.
+ */
+export async function roundTrip(client: PoolClient, statements: readonly string[]): Promise<QueryResult[]> {
+  const res = (await client.query(statements.join(";\n"))) as unknown as QueryResult | QueryResult[];
+  return Array.isArray(res) ? res : [res];
 }
 
 /** jsonb parameters go as text with a ::jsonb cast; null stays SQL NULL. */

@@ -2,8 +2,8 @@ import type { ResourceRef, TenantScope } from "@pragma/contracts";
 import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
-import type { QueryResult, QueryResultRow } from "pg";
-import { inline, isDeadlock, isUniqueViolation, json, literal, withConnection, type Pool, type PoolClient } from "./pg";
+import type { QueryResultRow } from "pg";
+import { inline, isDeadlock, isUniqueViolation, json, literal, roundTrip, withConnection, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
@@ -153,9 +153,8 @@ class PgStoreTx implements StoreTx {
       this.committed = true;
     }
     this.held = [];
-    const res = (await this.client.query(batch.join(";\n"))) as unknown as QueryResult<R> | QueryResult<R>[];
-    const results = Array.isArray(res) ? res : [res];
-    return results[results.length - (this.singleRead ? 2 : 1)]!.rows;
+    const results = await roundTrip(this.client, batch);
+    return results[results.length - (this.singleRead ? 2 : 1)]!.rows as R[];
   }
 
   /** Several reads in one round trip (each statement its own snapshot, in order); rows per read. */
@@ -163,9 +162,7 @@ class PgStoreTx implements StoreTx {
     if (this.committed) throw new Error("readInScope allows a single read");
     const batch = [...this.held, ...qs.map((q) => inline(q.text, q.values))];
     this.held = [];
-    const res = (await this.client.query(batch.join(";\n"))) as unknown as QueryResult | QueryResult[];
-    const results = Array.isArray(res) ? res : [res];
-    return results.slice(results.length - qs.length).map((r) => r.rows);
+    return (await roundTrip(this.client, batch)).slice(-qs.length).map((r) => r.rows);
   }
 
   /** Writes are always held (no name: they never run as prepared statements). */
@@ -176,7 +173,7 @@ class PgStoreTx implements StoreTx {
 
   async commit(): Promise<void> {
     if (this.committed) return;
-    await this.client.query([...this.held, "COMMIT"].join(";\n"));
+    await roundTrip(this.client, [...this.held, "COMMIT"]);
     this.held = [];
   }
 
