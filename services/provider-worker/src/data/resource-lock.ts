@@ -50,6 +50,10 @@ export interface LockOptions {
 export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
   const aliveKey = (instance: string) => `${o.prefix}alive:${instance}`;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const enterScript = defineScript(redis, "pragmaWorkerEnter", 2, ENTER);
+  const renewScript = defineScript(redis, "pragmaWorkerRenew", 1, RENEW);
+  const releaseScript = defineScript(redis, "pragmaWorkerRelease", 1, RELEASE);
+  const stealScript = defineScript(redis, "pragmaWorkerSteal", 1, STEAL);
 
   async function tryTake(key: string, token: string): Promise<boolean> {
     if ((await redis.set(key, token, "PX", o.ttlMs, "NX")) === "OK") return true;
@@ -57,20 +61,17 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
     if (holder === null) return false; // freed meanwhile: the next round takes it
     const instance = holder.split("|")[0] ?? "";
     if ((await redis.exists(aliveKey(instance))) === 1) return false;
-    return Number(await redis.eval(STEAL, 1, key, holder, token, String(o.ttlMs))) === 1;
+    return Number(await stealScript(key, holder, token, String(o.ttlMs))) === 1;
   }
 
   const lockKey = (resource: string) => `${o.prefix}lock:${resource}`;
   const tokenOf = (eventId: string) => `${o.instanceId}|${eventId}`;
-  const enterScript = defineScript(redis, "pragmaWorkerEnter", 2, ENTER);
-  const releaseScript = defineScript(redis, "pragmaWorkerRelease", 1, RELEASE);
 
   /** The lease we hold: renewed while held, lost if someone else took it over. */
   function leaseOf(resource: string, key: string, token: string): Lease {
     let held = true;
     const timer = setInterval(() => {
-      redis
-        .eval(RENEW, 1, key, token, String(o.ttlMs))
+      renewScript(key, token, String(o.ttlMs))
         .then((r) => {
           if (Number(r) !== 1 && held) {
             held = false;

@@ -92,6 +92,14 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   const now = () => new Date().toISOString();
   const appendLog = (line: Omit<LogLine, "at">) => deps.resourceLog.append(resourceKey, { at: now(), ...line }).catch(() => undefined);
 
+  // An unknown type never runs a hook, so it needs no lease (a redelivered copy fails the
+  // same way again, which is what replaying its stored outcome would publish).
+  const type = deps.providers.get(work.provider)?.types.get(work.resource_type);
+  if (!type) {
+    await fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
+    return;
+  }
+
   // A completed event (redelivered after a crash between result and ack, or published
   // twice by the outbox) repeats its outcome instead of running the hook again. Checked
   // together with taking the resource's lease: one Redis round trip when it is free.
@@ -102,18 +110,10 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     await replay(deps, input, done);
     return;
   }
-  const dropLease = () => entered?.lease.release().catch(() => undefined);
-
-  const type = deps.providers.get(work.provider)?.types.get(work.resource_type);
-  if (!type) {
-    await dropLease();
-    await fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
-    return;
-  }
 
   if (deliveries > deps.deliveryLimit) {
     // Only reachable across copies: the broker's x-delivery-limit bounds a single copy.
-    await dropLease();
+    await entered?.lease.release().catch(() => undefined);
     await fail(deps, input, log, base, new PermanentError(`event was delivered ${deliveries} times without completing (worker crashes)`), [], retryCount, "delivery_limit");
     return;
   }
