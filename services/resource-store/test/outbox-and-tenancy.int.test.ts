@@ -329,5 +329,16 @@ describe("outbox retention", () => {
     expect(await prune.pruneOnce()).toBe(0);
     // The resources themselves are untouched.
     expect((await getResource(deps, scope, done[0]!.resourceId)).lifecycleState).toBe("ready");
+
+    // Started, it runs on its own every interval (the service starts it with OUTBOX_PRUNE_INTERVAL_MS).
+    const later = await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "old-3", config: {}, lifecycle_state: "pending" });
+    await waitFor(async () => (await statusOf([later.pendingEventId!]))[later.pendingEventId!] === "published" || undefined, { message: "published" });
+    const scheduled = new OutboxPruner({ outbox, logger, retentionMs: 0, intervalMs: 50, now: () => Date.now() + 60_000 });
+    scheduled.start();
+    try {
+      await waitFor(async () => Object.keys(await statusOf([later.pendingEventId!])).length === 0 || undefined, { timeoutMs: 5_000, message: "pruned by the timer" });
+    } finally {
+      await scheduled.stop();
+    }
   });
 });
