@@ -3,7 +3,7 @@ import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
 import type { QueryResultRow } from "pg";
-import { inline, isDeadlock, isUniqueViolation, json, literal, roundTrip, withConnection, type Pool, type PoolClient } from "./pg";
+import { execute, isDeadlock, isUniqueViolation, json, literal, roundTrip, withConnection, type NamedStatement, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
@@ -68,14 +68,21 @@ const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
 /** The expression resources_list_idx is built on (migration 20261130000000). */
 const TENANT_KEY = "(org_id || '/' || project_id || '/' || space_id)";
 /**
- * BEGIN, then the tenant role and the scope as transaction-local settings, as one batch
- * that travels with the transaction's first read (`role` is the setting SET ROLE changes). The role is subject to FORCE'd
- * row-level security, so even a query that forgot its WHERE clause sees only this
- * scope's rows, and a write into another scope fails.
+ * A transaction opens with BEGIN, then the tenant role and the scope as transaction-local
+ * settings (`role` is the setting SET ROLE changes), as one batch that travels with its
+ * first read. The role is subject to FORCE'd row-level security, so even a query that
+ * forgot its WHERE clause sees only this scope's rows, and a write into another scope fails.
  */
-export function beginInScope(scope: TenantScope): string {
-  return `BEGIN; ${actAsTenant(scope)}`;
-}
+/**
+ * actAsTenant as a statement with parameters (org, project, space), prepared once per
+ * connection; it also makes the transaction's prepared statements run their generic plan.
+ * Every statement here finds rows by key, so the generic plan is the custom one, but the
+ * planner cannot tell for the batch lock (`unnest($4::text[])` of unknown length, then
+ * RLS and a join): in auto mode it re-planned that one on every run, at ~0.5 ms each.
+ */
+const ACT_AS_TENANT = `SELECT set_config('role', '${TENANT_ROLE}', true), set_config('pragma.org_id', $1, true),
+    set_config('pragma.project_id', $2, true), set_config('pragma.space_id', $3, true),
+    set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
 /** The tenant role and scope as transaction-local settings, for a transaction already open. */
 export function actAsTenant(scope: TenantScope): string {
@@ -121,8 +128,9 @@ export class PgResourceRepository implements ResourceRepository {
 /**
  * Round trips are what a transaction costs here, so statements travel together: BEGIN
  * and the scope go with the first read, writes are held and go with the next read or
- * with COMMIT, as one simple-protocol batch (values inlined as literals, see `inline`).
- * A read with nothing held runs as a named prepared statement. Order is preserved, so a
+ * with COMMIT, as one simple-protocol batch of EXECUTEs of statements prepared once per
+ * connection (values as literals, see pg.ts `execute`). A read with nothing held runs as
+ * a named prepared statement of the extended protocol. Order is preserved, so a
  * read always sees the writes before it. An apply is two round trips: BEGIN + scope +
  * lock, then the inserts + COMMIT.
  */
@@ -141,13 +149,14 @@ class PgStoreTx implements StoreTx {
     private readonly singleRead = false,
   ) {
     this.scopeValues = [scope.org_id, scope.project_id, scope.space_id];
-    this.held = [beginInScope(scope)];
+    if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
+    this.held = ["BEGIN", execute(client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: this.scopeValues })];
   }
 
   private async read<R extends QueryResultRow>(q: { name: string; text: string; values: unknown[] }): Promise<R[]> {
     if (this.committed) throw new Error("readInScope allows a single read");
     if (this.held.length === 0) return (await this.client.query<R>(q)).rows;
-    const batch = [...this.held, inline(q.text, q.values)];
+    const batch = [...this.held, execute(this.client, q)];
     if (this.singleRead) {
       batch.push("COMMIT");
       this.committed = true;
@@ -158,17 +167,17 @@ class PgStoreTx implements StoreTx {
   }
 
   /** Several reads in one round trip (each statement its own snapshot, in order); rows per read. */
-  private async readBatch(qs: { text: string; values: unknown[] }[]): Promise<QueryResultRow[][]> {
+  private async readBatch(qs: NamedStatement[]): Promise<QueryResultRow[][]> {
     if (this.committed) throw new Error("readInScope allows a single read");
-    const batch = [...this.held, ...qs.map((q) => inline(q.text, q.values))];
+    const batch = [...this.held, ...qs.map((q) => execute(this.client, q))];
     this.held = [];
     return (await roundTrip(this.client, batch)).slice(-qs.length).map((r) => r.rows);
   }
 
-  /** Writes are always held (no name: they never run as prepared statements). */
-  private write(q: { text: string; values: unknown[] }): void {
+  /** Writes are always held, to go with the next read or COMMIT. */
+  private write(q: NamedStatement): void {
     if (this.committed || this.singleRead) throw new Error("readInScope allows a single read");
-    this.held.push(inline(q.text, q.values));
+    this.held.push(execute(this.client, q));
   }
 
   async commit(): Promise<void> {
@@ -194,11 +203,13 @@ class PgStoreTx implements StoreTx {
     if (resourceIds.length === 0) return;
     const [locked, edges] = await this.readBatch([
       {
+        name: "store.prefetch-lock",
         text: `SELECT x.* FROM unnest($4::text[]) AS ids(id) CROSS JOIN LATERAL (
             ${LOCK_WITH_PENDING_CONFIG} AND r.resource_id = ids.id FOR UPDATE OF r OFFSET 0) x`,
         values: [...this.scopeValues, [...new Set(resourceIds)].sort()],
       },
       {
+        name: "store.prefetch-dependents",
         text: `SELECT target_id, resource_id FROM resource_edges WHERE ${IN_SCOPE} AND kind = 'dependency' AND target_id = ANY($4::text[])`,
         values: [...this.scopeValues, [...new Set(readyIds)]],
       },
@@ -334,6 +345,7 @@ class PgStoreTx implements StoreTx {
   async insertResource(r: ResourceRecord): Promise<void> {
     this.forget(r.resourceId);
     this.write({
+      name: "store.insert-resource",
       text: `INSERT INTO resources (${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
           $21, $22, $23, $24)`,
@@ -359,6 +371,7 @@ class PgStoreTx implements StoreTx {
     this.forget(r.resourceId);
     // Identity and created_at never change.
     this.write({
+      name: "store.update-resource",
       text: `UPDATE resources SET config = $2::jsonb, applied_config = $3::jsonb, dependencies = $4::jsonb, owner_references = $5::jsonb,
           outputs = $6::jsonb, error = $7, lifecycle_state = $8, pending_event_id = $9, provisioned = $10, tags = $11, has_tags = $12,
           stale_inputs = $13, updated_at = $14, dependency_ids = $15, owner_ids = $16
@@ -369,11 +382,12 @@ class PgStoreTx implements StoreTx {
 
   async deleteResource(resourceId: string): Promise<void> {
     this.forget(resourceId);
-    this.write({ text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
+    this.write({ name: "store.delete-resource", text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
   }
 
   async insertEvent(e: OutboxEventRecord): Promise<void> {
     this.write({
+      name: "store.insert-event",
       text: `INSERT INTO outbox_events (${EVENT_COLUMNS})
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)`,
       values: [
@@ -409,6 +423,7 @@ class PgStoreTx implements StoreTx {
     for (const [id, p] of this.prefetched) if (p.resource.pendingEventId === eventId) this.forget(id);
     // payload: NULL keeps the stored one; previous_config is replaced only when given.
     this.write({
+      name: "store.update-event",
       text: `UPDATE outbox_events SET status = $5, payload = COALESCE($6::jsonb, payload),
           previous_config = CASE WHEN $7::boolean THEN $8::jsonb ELSE previous_config END
         WHERE ${IN_SCOPE} AND event_id = $4`,
