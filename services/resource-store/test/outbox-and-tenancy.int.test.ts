@@ -60,6 +60,20 @@ async function setPermissions(vhost: string, allow: boolean): Promise<void> {
 
 const scopeOf = (): TenantScope => ({ org_id: newUlid(), project_id: `prj_${newUlid()}`, space_id: `spc_${newUlid()}` });
 
+/** A one-connection repository that records every round trip it sends. */
+async function recordingRepo() {
+  const one = createPool(sys.env.databaseUrl, "resource_store", 1);
+  const client = await one.connect();
+  const sent: string[] = [];
+  const query = client.query.bind(client);
+  (client as unknown as { query: unknown }).query = (q: unknown, ...rest: unknown[]) => {
+    sent.push(typeof q === "string" ? q : (q as { text: string }).text);
+    return (query as (...a: unknown[]) => unknown)(q, ...rest);
+  };
+  client.release();
+  return { one, sent, deps: { ...deps, repo: new PgResourceRepository(one) } };
+}
+
 describe("outbox", () => {
   it("applies succeed while the broker is unreachable; every event is published once it is back, none lost, a duplicate is dropped", async () => {
     const scope = scopeOf();
@@ -270,17 +284,9 @@ describe("single-read transactions (GET, list)", () => {
   it("BEGIN, scope, the read and COMMIT travel as one round trip, leave no scope on the connection, and allow nothing more", async () => {
     const scope = scopeOf();
     await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "one-trip", config: { k: 1 } });
-    const one = createPool(sys.env.databaseUrl, "resource_store", 1);
+    const { one, sent, deps: rec } = await recordingRepo();
     try {
-      const client = await one.connect();
-      const sent: string[] = [];
-      const query = client.query.bind(client);
-      (client as unknown as { query: unknown }).query = (q: unknown, ...rest: unknown[]) => {
-        sent.push(typeof q === "string" ? q : (q as { text: string }).text);
-        return (query as (...a: unknown[]) => unknown)(q, ...rest);
-      };
-      client.release();
-      const repo = new PgResourceRepository(one);
+      const repo = rec.repo;
       const got = await repo.readInScope(scope, (tx) => tx.getResource("resource:pragma_config_one-trip"));
       expect(got).toMatchObject({ name: "one-trip", config: { k: 1 } });
       expect(sent).toHaveLength(1);
@@ -299,6 +305,72 @@ describe("single-read transactions (GET, list)", () => {
     } finally {
       await one.end();
     }
+  });
+});
+
+describe("creating applies (tryCreate)", () => {
+  const events = async (scope: TenantScope, resourceId: string) =>
+    (await db.query("SELECT event_type, status FROM resource_store.outbox_events WHERE org_id = $1 AND resource_id = $2 ORDER BY event_id", [scope.org_id, resourceId])).rows;
+
+  it("a new resource without dependencies is one round trip; an existing one falls back to the locking path and is updated, not duplicated", async () => {
+    const scope = scopeOf();
+    const { one, sent, deps: rec } = await recordingRepo();
+    try {
+      const pending = await applyResource(rec, scope, { provider: "pragma", resource: "config", name: "fresh-pending", config: { v: 1 }, lifecycle_state: "pending" });
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatch(/^BEGIN;[\s\S]*ON CONFLICT DO NOTHING[\s\S]*;\nCOMMIT$/);
+      expect(await events(scope, pending.resourceId)).toEqual([{ event_type: "CREATE", status: expect.stringMatching(/^(pending|published)$/) }]);
+
+      sent.length = 0;
+      const draft = await applyResource(rec, scope, { provider: "pragma", resource: "config", name: "fresh", config: { v: 1 } });
+      expect(sent).toHaveLength(1);
+      expect(await events(scope, draft.resourceId)).toEqual([]);
+
+      // The same resource again, changed and now pending: the create writes nothing, the locking path updates it.
+      sent.length = 0;
+      const again = await applyResource(rec, scope, { provider: "pragma", resource: "config", name: "fresh", config: { v: 2 }, lifecycle_state: "pending" });
+      expect(sent).toHaveLength(3);
+      expect(again).toMatchObject({ rowId: draft.rowId, config: { v: 2 }, lifecycleState: "pending" });
+      const rows = await db.query("SELECT row_id, config FROM resource_store.resources WHERE org_id = $1 AND name = 'fresh'", [scope.org_id]);
+      expect(rows.rows).toEqual([{ row_id: draft.rowId, config: { v: 2 } }]);
+      expect(await events(scope, draft.resourceId)).toEqual([{ event_type: "CREATE", status: expect.stringMatching(/^(pending|published)$/) }]);
+
+      // A state nobody may ask for names the state the resource is in.
+      await expect(applyResource(rec, scope, { provider: "pragma", resource: "config", name: "fresh", config: { v: 2 }, lifecycle_state: "ready" as "pending" })).rejects.toMatchObject({
+        message: expect.stringMatching(/from (PENDING|PROCESSING|READY) to READY/),
+      });
+    } finally {
+      await one.end();
+    }
+  });
+
+  it("writes nothing at all when the resource exists, and concurrent first applies of one resource leave one row", async () => {
+    const scope = scopeOf();
+    const body = { provider: "pragma", resource: "config", name: "raced", config: { v: 1 }, lifecycle_state: "pending" as const };
+    const first = await applyResource(deps, scope, body);
+    const types = async () => (await events(scope, first.resourceId)).map((e) => e.event_type);
+    const before = await types();
+    // tryCreate itself, handed a resource that exists: undefined, no event written.
+    const { one, deps: rec } = await recordingRepo();
+    try {
+      const fn = jest.fn(async (tx: Parameters<Parameters<typeof rec.repo.tryCreate>[1]>[0]) => {
+        await tx.insertEvent({ ...first, eventId: `evt_${newUlid()}`, eventType: "CREATE", resourceName: first.name, payload: {}, previousConfig: null, correlationId: null, status: "pending", publishedAt: null } as never);
+        await tx.insertResource({ ...first, rowId: `res_${newUlid()}` });
+        return "written";
+      });
+      await expect(rec.repo.tryCreate(scope, fn)).resolves.toBeUndefined();
+      expect(fn).toHaveBeenCalledTimes(1);
+    } finally {
+      await one.end();
+    }
+    expect(await types()).toEqual(before);
+
+    // Drafts, so that no racer finds another's apply still pending (that is a 409, tested elsewhere).
+    const racers = await Promise.all(Array.from({ length: 6 }, (_, i) => applyResource(deps, scope, { provider: "pragma", resource: "config", name: "together", config: { i } })));
+    const rows = await db.query("SELECT row_id FROM resource_store.resources WHERE org_id = $1 AND name = 'together'", [scope.org_id]);
+    expect(rows.rows).toHaveLength(1);
+    expect(new Set(racers.map((r) => r.rowId))).toEqual(new Set([rows.rows[0].row_id]));
+    expect(await events(scope, racers[0]!.resourceId)).toEqual([]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { inTransaction, type Pool } from "./pg";
+import { execute, inTransaction, roundTrip, withConnection, type Pool } from "./pg";
 import { RELAY_ROLE } from "./resource.repository";
 
 export interface ClaimedEvent {
@@ -14,6 +14,7 @@ export interface ClaimedEvent {
 
 export interface OutboxBatch {
   events: ClaimedEvent[];
+  /** Marks are written with the batch's COMMIT, after `fn` returns. */
   markPublished(eventIds: string[]): Promise<void>;
   markFailed(eventIds: string[], error: string): Promise<void>;
 }
@@ -27,31 +28,39 @@ export class OutboxRepository {
   constructor(private readonly pool: Pool) {}
 
   async withBatch<T>(limit: number, fn: (batch: OutboxBatch) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, async (client) => {
-      // The relay works across tenants, so it runs as the one role whose policy shows
-      // every tenant's released events (and nothing of the resources table).
-      await client.query(`SET LOCAL ROLE ${RELAY_ROLE}`);
-      const { rows: events } = await client.query<ClaimedEvent>({
-        name: "outbox.claim",
-        text: `SELECT event_id, provider, resource_id, org_id, project_id, space_id, correlation_id, payload
-          FROM outbox_events
-          WHERE status = 'pending'
-          ORDER BY event_id
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
-        values: [limit],
-      });
-      return fn({
+    // Two round trips per batch: BEGIN, the role and the claim together, then the marks
+    // with COMMIT. The relay works across tenants, so it runs as the one role whose policy
+    // shows every tenant's released events (and nothing of the resources table).
+    return withConnection(this.pool, async (client) => {
+      const claimed = await roundTrip(client, [
+        "BEGIN",
+        `SET LOCAL ROLE ${RELAY_ROLE}`,
+        execute(client, {
+          name: "outbox.claim",
+          text: `SELECT event_id, provider, resource_id, org_id, project_id, space_id, correlation_id, payload
+            FROM outbox_events
+            WHERE status = 'pending'
+            ORDER BY event_id
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED`,
+          values: [limit],
+        }),
+      ]);
+      const events = claimed[claimed.length - 1]!.rows as ClaimedEvent[];
+      const marks: string[] = [];
+      const result = await fn({
         events,
         async markPublished(ids) {
           if (ids.length === 0) return;
-          await client.query({ name: "outbox.mark-published", text: `UPDATE outbox_events SET status = 'published', published_at = now() WHERE event_id = ANY($1::text[])`, values: [ids] });
+          marks.push(execute(client, { name: "outbox.mark-published", text: `UPDATE outbox_events SET status = 'published', published_at = now() WHERE event_id = ANY($1::text[])`, values: [ids] }));
         },
         async markFailed(ids, error) {
           if (ids.length === 0) return;
-          await client.query({ name: "outbox.mark-failed", text: `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE event_id = ANY($1::text[])`, values: [ids, error] });
+          marks.push(execute(client, { name: "outbox.mark-failed", text: `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE event_id = ANY($1::text[])`, values: [ids, error] }));
         },
       });
+      await roundTrip(client, [...marks, "COMMIT"]);
+      return result;
     });
   }
 

@@ -123,6 +123,14 @@ export class PgResourceRepository implements ResourceRepository {
       return result;
     });
   }
+
+  async tryCreate<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined> {
+    return withConnection(this.pool, async (client) => {
+      const tx = new CreateOnlyTx(client, scope);
+      const result = await fn(tx);
+      return (await tx.commit()) ? result : undefined;
+    });
+  }
 }
 
 /**
@@ -344,27 +352,7 @@ class PgStoreTx implements StoreTx {
 
   async insertResource(r: ResourceRecord): Promise<void> {
     this.forget(r.resourceId);
-    this.write({
-      name: "store.insert-resource",
-      text: `INSERT INTO resources (${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
-          $21, $22, $23, $24)`,
-      values: [
-        r.rowId,
-        r.scope.org_id,
-        r.scope.project_id,
-        r.scope.space_id,
-        r.resourceId,
-        r.provider,
-        r.resourceType,
-        r.name,
-        ...mutableValues(r),
-        r.createdAt,
-        r.updatedAt,
-        refIds(r.dependencies),
-        refIds(r.ownerReferences),
-      ],
-    });
+    this.write({ name: "store.insert-resource", text: `INSERT INTO resources ${RESOURCE_VALUES}`, values: resourceValues(r) });
   }
 
   async updateResource(r: ResourceRecord): Promise<void> {
@@ -388,25 +376,8 @@ class PgStoreTx implements StoreTx {
   async insertEvent(e: OutboxEventRecord): Promise<void> {
     this.write({
       name: "store.insert-event",
-      text: `INSERT INTO outbox_events (${EVENT_COLUMNS})
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)`,
-      values: [
-        e.eventId,
-        e.scope.org_id,
-        e.scope.project_id,
-        e.scope.space_id,
-        e.resourceId,
-        e.eventType,
-        e.provider,
-        e.resourceType,
-        e.resourceName,
-        json(e.payload),
-        json(e.previousConfig),
-        e.correlationId,
-        e.status,
-        e.createdAt,
-        e.publishedAt,
-      ],
+      text: `INSERT INTO outbox_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)`,
+      values: eventValues(e),
     });
   }
 
@@ -430,6 +401,122 @@ class PgStoreTx implements StoreTx {
       values: [...this.scopeValues, eventId, change.status, json(change.payload), change.previousConfig !== undefined, json(change.previousConfig)],
     });
   }
+}
+
+/**
+ * The transaction behind tryCreate: the insert of a resource that is probably new, and of
+ * its event, as one statement that travels with BEGIN, the scope and COMMIT. The resource
+ * insert skips an existing row (ON CONFLICT DO NOTHING) and the event is inserted from
+ * what it returned, so on a conflict nothing at all is written and commit answers false.
+ * Saves an apply of a new resource the round trip that reads and locks its (absent) row.
+ * Anything else a caller tries here is a programming error and throws.
+ */
+class CreateOnlyTx implements StoreTx {
+  private resource: ResourceRecord | undefined;
+  private event: OutboxEventRecord | undefined;
+
+  constructor(
+    private readonly client: PoolClient,
+    readonly scope: TenantScope,
+  ) {}
+
+  async insertResource(r: ResourceRecord): Promise<void> {
+    if (this.resource) throw new Error("a create-only transaction inserts one resource");
+    this.resource = r;
+  }
+
+  async insertEvent(e: OutboxEventRecord): Promise<void> {
+    if (this.event) throw new Error("a create-only transaction inserts one event");
+    this.event = e;
+  }
+
+  /** True when the resource (and its event) were written. */
+  async commit(): Promise<boolean> {
+    const r = this.resource;
+    if (!r) throw new Error("a create-only transaction must insert its resource");
+    if (this.event && this.event.resourceId !== r.resourceId) throw new Error("a create-only transaction inserts its resource's event only");
+    const scope = [this.scope.org_id, this.scope.project_id, this.scope.space_id];
+    const statement = this.event
+      ? {
+          name: "store.create-resource-with-event",
+          text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id)
+            INSERT INTO outbox_events (${EVENT_COLUMNS})
+            SELECT $25, $26, $27, $28, $29, $30, $31, $32, $33, $34::jsonb, $35::jsonb, $36, $37, $38::timestamptz, $39::timestamptz FROM created
+            RETURNING event_id`,
+          values: [...resourceValues(r), ...eventValues(this.event)],
+        }
+      : { name: "store.create-resource", text: `INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id`, values: resourceValues(r) };
+    const results = await roundTrip(this.client, [
+      "BEGIN",
+      execute(this.client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: scope }),
+      execute(this.client, statement),
+      "COMMIT",
+    ]);
+    return results[results.length - 2]!.rows.length === 1;
+  }
+
+  private refuse(): never {
+    throw new Error("a create-only transaction neither reads nor changes existing rows");
+  }
+  lockResource = () => this.refuse();
+  lockResourceWithPendingConfig = () => this.refuse();
+  prefetchForResults = () => this.refuse();
+  getResource = () => this.refuse();
+  /** Asked for no ids (a resource without dependencies), there is nothing to read. */
+  getResources = async (ids: string[]): Promise<ResourceRecord[]> => (ids.length === 0 ? [] : this.refuse());
+  shareLockResources = () => this.refuse();
+  lockDependents = () => this.refuse();
+  lockOwned = () => this.refuse();
+  dependencyEdges = () => this.refuse();
+  list = () => this.refuse();
+  updateResource = () => this.refuse();
+  deleteResource = () => this.refuse();
+  getEvent = () => this.refuse();
+  updateEvent = () => this.refuse();
+}
+
+/** `(columns) VALUES (…)` of a whole resource row, $1-$24 in resourceValues order. */
+const RESOURCE_VALUES = `(${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
+    $21, $22, $23, $24)`;
+
+function resourceValues(r: ResourceRecord): unknown[] {
+  return [
+    r.rowId,
+    r.scope.org_id,
+    r.scope.project_id,
+    r.scope.space_id,
+    r.resourceId,
+    r.provider,
+    r.resourceType,
+    r.name,
+    ...mutableValues(r),
+    r.createdAt,
+    r.updatedAt,
+    refIds(r.dependencies),
+    refIds(r.ownerReferences),
+  ];
+}
+
+/** An event row in EVENT_COLUMNS order. */
+function eventValues(e: OutboxEventRecord): unknown[] {
+  return [
+    e.eventId,
+    e.scope.org_id,
+    e.scope.project_id,
+    e.scope.space_id,
+    e.resourceId,
+    e.eventType,
+    e.provider,
+    e.resourceType,
+    e.resourceName,
+    json(e.payload),
+    json(e.previousConfig),
+    e.correlationId,
+    e.status,
+    e.createdAt,
+    e.publishedAt,
+  ];
 }
 
 const refIds = (refs: ResourceRef[]) => [...new Set(refs.map(idOf))];

@@ -44,28 +44,32 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
     if (issues.length > 0) throw new AppError("VALIDATION_FAILED", issues);
   }
 
-  let lc: Lifecycle | undefined;
-  const result = await deps.repo.inScope(scope, async (tx) => {
+  if (requested !== undefined && !USER_STATES.has(requested)) {
+    // Only draft and pending can be asked for; the error names the state the resource is in.
+    const current = await deps.repo.readInScope(scope, (tx) => tx.getResource(id));
+    throw transitionError(current?.lifecycleState ?? "draft", requested);
+  }
+
+  const write = async (tx: StoreTx, assumeNew: boolean) => {
     const now = deps.clock.now();
-    lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null);
+    const lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null);
     // Dependencies first, share-locked, then our own row: a dependency finishing at this
     // moment either commits before we read it (we see it ready) or waits for our commit
     // (and then finds us among its dependents). Without it, both could miss each other
     // and the held event would never be released. Always before our own row, so that a
     // dependency's result transaction, which locks it and then its dependents, cannot
     // wait on us while we wait on it.
-    if (wantPending) await tx.shareLockResources(dependencies.map(idOf).filter((d) => d !== id));
-    const existing = await tx.lockResource(id);
+    if (wantPending && !assumeNew) await tx.shareLockResources(dependencies.map(idOf).filter((d) => d !== id));
+    const existing = assumeNew ? null : await tx.lockResource(id);
     if (existing && (existing.provider !== body.provider || existing.resourceType !== body.resource || existing.name !== body.name)) {
       throw new AppError(
         "CONFLICT",
         `Resource id ${id} is already used by ${slashName(existing)}; ${body.provider}/${body.resource}/${body.name} would collide with it`,
       );
     }
-    if (requested !== undefined && !USER_STATES.has(requested)) throw transitionError(existing?.lifecycleState ?? "draft", requested);
     if (existing) assertModifiable(existing.lifecycleState);
 
-    if (wantPending) await checkGraph(tx, id, dependencies, refs, catalog);
+    if (wantPending && dependencies.length > 0) await checkGraph(tx, id, dependencies, refs, catalog);
 
     const base: ResourceRecord = existing ?? {
       rowId: newId("resource"),
@@ -107,11 +111,15 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
     }
     if (existing) await tx.updateResource(next);
     else await tx.insertResource(next);
-    return next;
-  });
+    return { record: next, released: lc.released };
+  };
 
-  if (lc?.released) deps.onEventWritten?.();
-  return result;
+  // Most applies without dependencies create a resource: first try that alone, in one
+  // round trip that reads nothing (nothing to check: no dependency, no reference). If the
+  // resource exists after all, nothing was written and the full path below reads it.
+  const done = (dependencies.length === 0 ? await deps.repo.tryCreate(scope, (tx) => write(tx, true)) : undefined) ?? (await deps.repo.inScope(scope, (tx) => write(tx, false)));
+  if (done.released) deps.onEventWritten?.();
+  return done.record;
 }
 
 function parseDependsOnList(list: string[]): ResourceRef[] {

@@ -60,6 +60,13 @@ export interface ResourceRepository {
   inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** A transaction that is a single read (BEGIN, scope, the read and COMMIT travel together); a second statement throws. */
   readInScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * A transaction that only creates: fn may insert one resource (and then its one event)
+   * and nothing else, reading nothing. It commits in one round trip; if a resource with
+   * that id already exists, nothing is written and the answer is undefined (the caller
+   * then takes the path that reads and locks the existing row).
+   */
+  tryCreate<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined>;
 }
 
 /** Resource types (built-in from the workers; later also deployed ones). */
