@@ -42,7 +42,7 @@ async function maxId(db: pg.Pool): Promise<number> {
   return Number((await db.query(`SELECT coalesce(max(id), 0) AS m FROM items`)).rows[0].m);
 }
 
-export async function referenceBench(opts: { count: number; connections: number; rate: number; seconds: number; timeoutMs: number; profileDir?: string }) {
+export async function referenceBench(opts: { count: number; connections: number; rate: number; seconds: number; timeoutMs: number; profileDir?: string; fixedRate?: boolean }) {
   await recreateDatabase();
   const server = await startBenchServer("reference-server.ts", { REF_DATABASE_URL: refUrl() }, opts.profileDir);
   const base = `http://127.0.0.1:${server.port}`;
@@ -86,6 +86,8 @@ export async function referenceBench(opts: { count: number; connections: number;
       seconds_first_request_to_last_done: round(seconds, 2),
       items_per_s: round(done.done / seconds),
     };
+
+    if (opts.fixedRate === false) return { saturation };
 
     // Fixed rate: the same paced driver and the same measure (store timestamp − due time).
     from = await maxId(db);
