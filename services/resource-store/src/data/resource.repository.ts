@@ -84,7 +84,17 @@ const ACT_AS_TENANT = `SELECT set_config('role', '${TENANT_ROLE}', true), set_co
     set_config('pragma.project_id', $2, true), set_config('pragma.space_id', $3, true),
     set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
-/** The tenant role and scope as transaction-local settings, for a transaction already open. */
+/** BEGIN and then ACT_AS_TENANT, as the first statements of a batch on `client`. */
+function beginInScope(client: PoolClient, scope: TenantScope): string[] {
+  if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
+  return ["BEGIN", execute(client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: [scope.org_id, scope.project_id, scope.space_id] })];
+}
+
+/**
+ * The tenant role and scope as transaction-local settings, for a transaction already open,
+ * with the values written in (the dead-letter paths, which find their results by position
+ * in a batch and so send no PREPARE).
+ */
 export function actAsTenant(scope: TenantScope): string {
   if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
   return `SELECT set_config('role', '${TENANT_ROLE}', true), set_config('pragma.org_id', ${literal(scope.org_id)}, true),
@@ -157,8 +167,7 @@ class PgStoreTx implements StoreTx {
     private readonly singleRead = false,
   ) {
     this.scopeValues = [scope.org_id, scope.project_id, scope.space_id];
-    if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
-    this.held = ["BEGIN", execute(client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: this.scopeValues })];
+    this.held = beginInScope(client, scope);
   }
 
   private async read<R extends QueryResultRow>(q: { name: string; text: string; values: unknown[] }): Promise<R[]> {
@@ -435,7 +444,6 @@ class CreateOnlyTx implements StoreTx {
     const r = this.resource;
     if (!r) throw new Error("a create-only transaction must insert its resource");
     if (this.event && this.event.resourceId !== r.resourceId) throw new Error("a create-only transaction inserts its resource's event only");
-    const scope = [this.scope.org_id, this.scope.project_id, this.scope.space_id];
     const statement = this.event
       ? {
           name: "store.create-resource-with-event",
@@ -446,12 +454,7 @@ class CreateOnlyTx implements StoreTx {
           values: [...resourceValues(r), ...eventValues(this.event)],
         }
       : { name: "store.create-resource", text: `INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id`, values: resourceValues(r) };
-    const results = await roundTrip(this.client, [
-      "BEGIN",
-      execute(this.client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: scope }),
-      execute(this.client, statement),
-      "COMMIT",
-    ]);
+    const results = await roundTrip(this.client, [...beginInScope(this.client, this.scope), execute(this.client, statement), "COMMIT"]);
     return results[results.length - 2]!.rows.length === 1;
   }
 
