@@ -28,5 +28,8 @@ describe("resource log in Redis (one scripted command per line)", () => {
     await redis.script("FLUSH");
     await log.append("r1", { at: "2026-01-01T00:00:06.000Z", level: "info", message: "line 6" });
     expect((await log.tail("r1", 10)).map((l) => l.message)).toEqual(["line 4", "line 5", "line 6"]);
+    // Several lines in one command, in order, still capped.
+    await log.append("r1", { at: "2026-01-01T00:00:07.000Z", level: "info", message: "line 7" }, { at: "2026-01-01T00:00:08.000Z", level: "info", message: "line 8" });
+    expect((await log.tail("r1", 10)).map((l) => l.message)).toEqual(["line 6", "line 7", "line 8"]);
   });
 });

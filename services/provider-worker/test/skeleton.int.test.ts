@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
 import { RPC_QUEUES } from "@pragma/contracts";
 import { Observer, startTestProviderRig, startTestWorker, work, type TestProviderRig } from "./helpers";
@@ -22,13 +23,31 @@ describe("walking skeleton: pragma/config through the worker", () => {
 
   it("answers a quick CREATE with its outcome alone, outputs equal to the config", async () => {
     const w = work({ provider: "pragma", resource_type: "config", resource_name: "app", config: { region: "eu", replicas: 3 } });
-    await bus.publish(w);
-    const outcome = await bus.outcome(w.event_id);
-    expect(outcome.kind).toBe("succeeded");
-    expect(outcome.payload).toMatchObject({ event_id: w.event_id, resource_id: w.resource_id, event_type: "CREATE", outputs: { region: "eu", replicas: 3 } });
-    // Done well within STARTED_REPORT_DELAY_MS (50 ms): no "started" report, one message less.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(bus.of(w.event_id, "started")).toHaveLength(0);
+    // Every command the worker sent to Redis with this event's resource-log lines (MONITOR
+    // also shows the commands a script runs; those are not round trips).
+    const client = new Redis(env.redisUrl);
+    const monitor = await client.monitor();
+    const logCommands: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (/^eval/i.test(args[0] ?? "") && args.some((a) => a.includes(w.event_id) && a.includes('"message"'))) logCommands.push(args);
+    });
+    try {
+      await bus.publish(w);
+      const outcome = await bus.outcome(w.event_id);
+      expect(outcome.kind).toBe("succeeded");
+      expect(outcome.payload).toMatchObject({ event_id: w.event_id, resource_id: w.resource_id, event_type: "CREATE", outputs: { region: "eu", replicas: 3 } });
+      // Done well within STARTED_REPORT_DELAY_MS (50 ms): no "started" report, one message less,
+      // and its two log lines go to Redis in one command, "started" with its own (earlier) time.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(bus.of(w.event_id, "started")).toHaveLength(0);
+      expect(logCommands).toHaveLength(1);
+      const lines = logCommands[0]!.filter((a) => a.includes('"message"')).map((a) => JSON.parse(a) as { at: string; message: string });
+      expect(lines.map((l) => l.message)).toEqual(["CREATE started", "CREATE succeeded"]);
+      expect(lines[0]!.at <= lines[1]!.at).toBe(true);
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+    }
   });
 
   it("answers an unknown resource type with a permanent failure and a dead letter", async () => {

@@ -7,23 +7,26 @@ import { defineScript } from "./redis-script";
  * whichever replica answers the logs request sees what every replica wrote.
  */
 export interface ResourceLogRepository {
-  append(resource: string, line: LogLine): Promise<void>;
+  /** Appends the lines in order, in one command. */
+  append(resource: string, ...lines: LogLine[]): Promise<void>;
   tail(resource: string, tail: number, since?: string): Promise<LogLine[]>;
 }
 
-const APPEND = `redis.call("rpush", KEYS[1], ARGV[1])
-redis.call("ltrim", KEYS[1], tonumber(ARGV[2]), -1)
-redis.call("expire", KEYS[1], tonumber(ARGV[3]))
+// ARGV: keep (as a negative start index), ttl, then the lines.
+const APPEND = `redis.call("rpush", KEYS[1], unpack(ARGV, 3))
+redis.call("ltrim", KEYS[1], tonumber(ARGV[1]), -1)
+redis.call("expire", KEYS[1], tonumber(ARGV[2]))
 return 1`;
 
 export function redisResourceLog(redis: Redis, prefix: string, maxLines: number, ttlSecs: number): ResourceLogRepository {
   const key = (r: string) => `${prefix}log:${r}`;
   const appendScript = defineScript(redis, "pragmaWorkerLogAppend", 1, APPEND);
   return {
-    async append(resource, line) {
+    async append(resource, ...lines) {
       // One scripted command (by SHA) instead of MULTI, RPUSH, LTRIM, EXPIRE, EXEC: an event
       // appends two lines, and the five-command form was most of the worker's Redis traffic.
-      await appendScript(key(resource), JSON.stringify(line), String(-maxLines), String(ttlSecs));
+      if (lines.length === 0) return;
+      await appendScript(key(resource), String(-maxLines), String(ttlSecs), ...lines.map((l) => JSON.stringify(l)));
     },
     async tail(resource, tail, since) {
       const raw = await redis.lrange(key(resource), -Math.min(tail, maxLines), -1);

@@ -90,7 +90,17 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   const resourceKey = scopedKey(work);
   const base = { event_id: work.event_id, resource_id: work.resource_id, org_id: work.org_id, project_id: work.project_id, space_id: work.space_id };
   const now = () => new Date().toISOString();
-  const appendLog = (line: Omit<LogLine, "at">) => deps.resourceLog.append(resourceKey, { at: now(), ...line }).catch(() => undefined);
+  // A line the resource log has yet to receive: "started", held for a quick hook (below).
+  let heldLine: LogLine | undefined;
+  const appendLogLines = (more: LogLine[]) => {
+    const lines = heldLine ? [heldLine, ...more] : more;
+    heldLine = undefined;
+    return lines.length === 0 ? Promise.resolve() : deps.resourceLog.append(resourceKey, ...lines).catch(() => undefined);
+  };
+  const appendLog = (line: Omit<LogLine, "at">) => appendLogLines([{ at: now(), ...line }]);
+  const flushHeldLine = () => {
+    if (heldLine) void appendLogLines([]);
+  };
 
   // An unknown type never runs a hook, so it needs no lease (a redelivered copy fails the
   // same way again, which is what replaying its stored outcome would publish).
@@ -134,6 +144,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   const held = lease;
 
   let hookSettled: Promise<unknown> = Promise.resolve();
+  let startedLineTimer: NodeJS.Timeout | undefined;
   try {
     // The holder we waited for may have been another copy of this very event.
     const doneMeanwhile = waited ? await deps.dedupe.get(work.event_id) : null;
@@ -143,7 +154,12 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       return;
     }
     const started = reportStarted(deps, input, { ...base, attempt });
-    void appendLog({ level: "info", message: `${work.event_type} started`, fields: { event_id: work.event_id, attempt } });
+    // The "started" line keeps its time but waits, like the started report, until the hook
+    // has run for startedReportDelayMs or logs something itself: a quick event then writes
+    // its two lines in one Redis command with the outcome, one round trip less.
+    heldLine = { at: now(), level: "info", message: `${work.event_type} started`, fields: { event_id: work.event_id, attempt } };
+    if (deps.startedReportDelayMs <= 0) flushHeldLine();
+    else startedLineTimer = setTimeout(flushHeldLine, deps.startedReportDelayMs);
 
     let outputs: Record<string, unknown>;
     let secrets: string[] = [];
@@ -171,6 +187,9 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     void appendLog({ level: "info", message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } });
     log.info({ attempt }, "event succeeded");
   } finally {
+    // Whatever ended the event (a failed publish too), a held line is not lost.
+    clearTimeout(startedLineTimer);
+    flushHeldLine();
     // A hook that outlived its timeout keeps the resource until it really stops, so
     // the retry cannot run beside it.
     void hookSettled.finally(() => held.release().catch(() => undefined));
