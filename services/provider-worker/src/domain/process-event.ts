@@ -155,8 +155,8 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     }
     const started = reportStarted(deps, input, { ...base, attempt });
     // The "started" line keeps its time but waits, like the started report, until the hook
-    // has run for startedReportDelayMs or logs something itself: a quick event then writes
-    // its two lines in one Redis command with the outcome, one round trip less.
+    // has run for startedReportDelayMs or logs something itself: a quick event then sends
+    // its two lines in one Redis command, one command less per event.
     heldLine = { at: now(), level: "info", message: `${work.event_type} started`, fields: { event_id: work.event_id, attempt } };
     if (deps.startedReportDelayMs <= 0) flushHeldLine();
     else startedLineTimer = setTimeout(flushHeldLine, deps.startedReportDelayMs);
