@@ -290,7 +290,8 @@ describe("single-read transactions (GET, list)", () => {
       const got = await repo.readInScope(scope, (tx) => tx.getResource("resource:pragma_config_one-trip"));
       expect(got).toMatchObject({ name: "one-trip", config: { k: 1 } });
       expect(sent).toHaveLength(1);
-      expect(sent[0]).toMatch(/^BEGIN;[\s\S]*FROM resources[\s\S]*;\nCOMMIT$/);
+      // (The connection is new: its PREPAREs travel in front, in the same round trip.)
+      expect(sent[0]).toMatch(/^(PREPARE [^;]*;\n)*BEGIN;\nEXECUTE s_store_act_as_tenant\([^;]*\);\nEXECUTE s_store_get_resource\([^;]*\);\nCOMMIT$/);
       // Another tenant's read on the same connection sees nothing of this one.
       await expect(repo.readInScope(scopeOf(), (tx) => tx.getResource("resource:pragma_config_one-trip"))).resolves.toBeNull();
       const leftover = await one.query("SELECT current_setting('pragma.org_id', true) AS org, now() = statement_timestamp() AS outside_tx");
@@ -318,7 +319,8 @@ describe("creating applies (tryCreate)", () => {
     try {
       const pending = await applyResource(rec, scope, { provider: "pragma", resource: "config", name: "fresh-pending", config: { v: 1 }, lifecycle_state: "pending" });
       expect(sent).toHaveLength(1);
-      expect(sent[0]).toMatch(/^BEGIN;[\s\S]*ON CONFLICT DO NOTHING[\s\S]*;\nCOMMIT$/);
+      expect(sent[0]).toMatch(/^(PREPARE [^;]*;\n)*BEGIN;\nEXECUTE s_store_act_as_tenant\([^;]*\);\nEXECUTE s_store_create_resource_with_event\([^;]*\);\nCOMMIT$/);
+      expect(sent[0]).toContain("ON CONFLICT DO NOTHING");
       expect(await events(scope, pending.resourceId)).toEqual([{ event_type: "CREATE", status: expect.stringMatching(/^(pending|published)$/) }]);
 
       sent.length = 0;

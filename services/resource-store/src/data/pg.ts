@@ -34,7 +34,8 @@ export async function withConnection<T>(pool: Pool, fn: (client: PoolClient) => 
     await client.query("ROLLBACK").catch((e: Error) => (broken = e));
     throw err;
   } finally {
-    client.release(broken ?? (unconfirmed.has(client) ? new Error("a batch that prepared statements failed: which of them exist is unknown") : undefined));
+    forgetUnsent(client);
+    client.release(broken ?? (unknownPrepared.has(client) ? new Error("a batch that prepared statements failed: which of them exist is unknown") : undefined));
   }
 }
 
@@ -60,14 +61,23 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /**
  * Statements sent as one simple-protocol round trip (pg answers each with its own result);
- * the results of every statement, in order, whether there was one or several.
+ * the results of every statement, in order, whether there was one or several. The PREPAREs
+ * that `execute` queued on this connection go first and their results are left out, so a
+ * caller finds each of its statements' results by position.
  */
 export async function roundTrip(client: PoolClient, statements: readonly string[]): Promise<QueryResult[]> {
-  const res = (await client.query(statements.join(";\n"))) as unknown as QueryResult | QueryResult[];
-  // Every PREPARE written for this connection so far has now run (held statements always
-  // go out with the next round trip, in order).
-  unconfirmed.delete(client);
-  return Array.isArray(res) ? res : [res];
+  const prepares = queued.get(client) ?? [];
+  queued.delete(client);
+  let res: QueryResult | QueryResult[];
+  try {
+    res = (await client.query([...prepares.map((p) => p.sql), ...statements].join(";\n"))) as unknown as QueryResult | QueryResult[];
+  } catch (err) {
+    // PREPARE is not transactional: some of these may exist now, some not.
+    if (prepares.length > 0) unknownPrepared.add(client);
+    throw err;
+  }
+  const results = Array.isArray(res) ? res : [res];
+  return results.slice(prepares.length);
 }
 
 /** A statement the store runs often: its name (one text per name) and its parameters. */
@@ -77,34 +87,48 @@ export interface NamedStatement {
   values: readonly unknown[];
 }
 
-/** Per connection, the server-side prepared statements it holds. */
+/** Per connection, the server-side prepared statements it holds or has queued. */
 const preparedOn = new WeakMap<PoolClient, Set<string>>();
-/** Connections with a PREPARE written into a batch whose round trip has not succeeded yet. */
-const unconfirmed = new WeakSet<PoolClient>();
-/** One text per statement name, checked, so two call sites cannot share a name by mistake. */
+/** Per connection, PREPAREs that go out with its next round trip. */
+const queued = new WeakMap<PoolClient, { id: string; sql: string }[]>();
+/** Connections where a round trip carrying PREPAREs failed. */
+const unknownPrepared = new WeakSet<PoolClient>();
+/** One text per prepared statement id, checked, so two call sites cannot share one by mistake. */
 const textOf = new Map<string, string>();
 
 /**
- * A statement for a simple-protocol batch, as \`EXECUTE name(literals)\` of a server-side
- * prepared statement, preceded by its PREPARE the first time this connection runs it.
- * Batches travel in the simple protocol (one round trip for several statements), which
- * otherwise parses, analyses and plans every statement every time: measured on the
- * lifecycle benchmark, planning alone was ~40% of PostgreSQL's statement time. PREPARE is
- * not transactional, so a batch that fails leaves it unknown which PREPAREs ran: such a
- * connection is discarded on release (withConnection) instead of guessed about.
+ * A statement for a simple-protocol batch, as `EXECUTE name(literals)` of a server-side
+ * prepared statement; the first time this connection runs it, its PREPARE is queued to go
+ * at the front of the next round trip (roundTrip). Batches travel in the simple protocol
+ * (one round trip for several statements), which otherwise parses, analyses and plans
+ * every statement every time: measured on the lifecycle benchmark, planning alone was ~40%
+ * of PostgreSQL's statement time. A connection whose round trip with PREPAREs failed is
+ * discarded on release (withConnection) instead of guessed about; PREPAREs queued but
+ * never sent (the transaction threw first) are simply forgotten.
  */
 export function execute(client: PoolClient, q: NamedStatement): string {
-  const known = textOf.get(q.name);
-  if (known === undefined) textOf.set(q.name, q.text);
-  else if (known !== q.text) throw new Error(`statement name ${q.name} is used for two different texts`);
   const id = `s_${q.name.replace(/[^A-Za-z0-9]/g, "_")}`;
-  const run = q.values.length === 0 ? `EXECUTE ${id}` : `EXECUTE ${id}(${q.values.map(toLiteral).join(", ")})`;
+  const known = textOf.get(id);
+  if (known === undefined) textOf.set(id, q.text);
+  else if (known !== q.text) throw new Error(`statement name ${q.name} is used for two different texts`);
   let names = preparedOn.get(client);
   if (!names) preparedOn.set(client, (names = new Set()));
-  if (names.has(id)) return run;
-  names.add(id);
-  unconfirmed.add(client);
-  return `PREPARE ${id} AS ${q.text};\n${run}`;
+  if (!names.has(id)) {
+    names.add(id);
+    const list = queued.get(client) ?? [];
+    list.push({ id, sql: `PREPARE ${id} AS ${q.text}` });
+    queued.set(client, list);
+  }
+  return q.values.length === 0 ? `EXECUTE ${id}` : `EXECUTE ${id}(${q.values.map(toLiteral).join(", ")})`;
+}
+
+/** PREPAREs queued on `client` that never went out: the connection does not hold them. */
+function forgetUnsent(client: PoolClient): void {
+  const unsent = queued.get(client);
+  if (!unsent) return;
+  queued.delete(client);
+  const names = preparedOn.get(client);
+  for (const p of unsent) names?.delete(p.id);
 }
 
 /** jsonb parameters go as text with a ::jsonb cast; null stays SQL NULL. */

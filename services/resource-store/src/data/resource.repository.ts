@@ -68,14 +68,11 @@ const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
 /** The expression resources_list_idx is built on (migration 20261130000000). */
 const TENANT_KEY = "(org_id || '/' || project_id || '/' || space_id)";
 /**
- * A transaction opens with BEGIN, then the tenant role and the scope as transaction-local
- * settings (`role` is the setting SET ROLE changes), as one batch that travels with its
- * first read. The role is subject to FORCE'd row-level security, so even a query that
- * forgot its WHERE clause sees only this scope's rows, and a write into another scope fails.
- */
-/**
- * actAsTenant as a statement with parameters (org, project, space), prepared once per
- * connection; it also makes the transaction's prepared statements run their generic plan.
+ * The tenant role and the scope as transaction-local settings (`role` is the setting SET
+ * ROLE changes), with parameters (org, project, space), prepared once per connection. The
+ * role is subject to FORCE'd row-level security, so even a query that forgot its WHERE
+ * clause sees only this scope's rows, and a write into another scope fails. It also makes
+ * the transaction's prepared statements run their generic plan.
  * Every statement here finds rows by key, so the generic plan is the custom one, but the
  * planner cannot tell for the batch lock (`unnest($4::text[])` of unknown length, then
  * RLS and a join): in auto mode it re-planned that one on every run, at ~0.5 ms each.
@@ -84,7 +81,7 @@ const ACT_AS_TENANT = `SELECT set_config('role', '${TENANT_ROLE}', true), set_co
     set_config('pragma.project_id', $2, true), set_config('pragma.space_id', $3, true),
     set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
-/** BEGIN and then ACT_AS_TENANT, as the first statements of a batch on `client`. */
+/** BEGIN and then ACT_AS_TENANT: how every store transaction opens, with its first batch. */
 function beginInScope(client: PoolClient, scope: TenantScope): string[] {
   if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
   return ["BEGIN", execute(client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: [scope.org_id, scope.project_id, scope.space_id] })];
@@ -147,10 +144,10 @@ export class PgResourceRepository implements ResourceRepository {
  * Round trips are what a transaction costs here, so statements travel together: BEGIN
  * and the scope go with the first read, writes are held and go with the next read or
  * with COMMIT, as one simple-protocol batch of EXECUTEs of statements prepared once per
- * connection (values as literals, see pg.ts `execute`). A read with nothing held runs as
- * a named prepared statement of the extended protocol. Order is preserved, so a
- * read always sees the writes before it. An apply is two round trips: BEGIN + scope +
- * lock, then the inserts + COMMIT.
+ * connection (values as literals, see pg.ts `execute`). Order is preserved, so a read
+ * always sees the writes before it. An apply on this path is two round trips: BEGIN +
+ * scope + lock, then the writes + COMMIT (a first apply without dependencies takes
+ * CreateOnlyTx instead, one round trip).
  */
 class PgStoreTx implements StoreTx {
   private readonly scopeValues: [string, string, string];
@@ -170,25 +167,25 @@ class PgStoreTx implements StoreTx {
     this.held = beginInScope(client, scope);
   }
 
-  private async read<R extends QueryResultRow>(q: { name: string; text: string; values: unknown[] }): Promise<R[]> {
-    if (this.committed) throw new Error("readInScope allows a single read");
-    if (this.held.length === 0) return (await this.client.query<R>(q)).rows;
-    const batch = [...this.held, execute(this.client, q)];
-    if (this.singleRead) {
-      batch.push("COMMIT");
-      this.committed = true;
-    }
-    this.held = [];
-    const results = await roundTrip(this.client, batch);
-    return results[results.length - (this.singleRead ? 2 : 1)]!.rows as R[];
+  private async read<R extends QueryResultRow>(q: NamedStatement): Promise<R[]> {
+    return (await this.readBatch([q]))[0] as R[];
   }
 
-  /** Several reads in one round trip (each statement its own snapshot, in order); rows per read. */
+  /**
+   * Several reads in one round trip with whatever is held (each statement its own snapshot,
+   * in order); rows per read. In a single-read transaction the batch also carries COMMIT.
+   */
   private async readBatch(qs: NamedStatement[]): Promise<QueryResultRow[][]> {
     if (this.committed) throw new Error("readInScope allows a single read");
     const batch = [...this.held, ...qs.map((q) => execute(this.client, q))];
     this.held = [];
-    return (await roundTrip(this.client, batch)).slice(-qs.length).map((r) => r.rows);
+    if (this.singleRead) {
+      batch.push("COMMIT");
+      this.committed = true;
+    }
+    const results = await roundTrip(this.client, batch);
+    const end = results.length - (this.singleRead ? 1 : 0);
+    return results.slice(end - qs.length, end).map((r) => r.rows);
   }
 
   /** Writes are always held, to go with the next read or COMMIT. */
@@ -385,7 +382,7 @@ class PgStoreTx implements StoreTx {
   async insertEvent(e: OutboxEventRecord): Promise<void> {
     this.write({
       name: "store.insert-event",
-      text: `INSERT INTO outbox_events (${EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15)`,
+      text: `INSERT INTO outbox_events (${EVENT_COLUMNS}) VALUES (${eventParams(1)})`,
       values: eventValues(e),
     });
   }
@@ -449,7 +446,7 @@ class CreateOnlyTx implements StoreTx {
           name: "store.create-resource-with-event",
           text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id)
             INSERT INTO outbox_events (${EVENT_COLUMNS})
-            SELECT $25, $26, $27, $28, $29, $30, $31, $32, $33, $34::jsonb, $35::jsonb, $36, $37, $38::timestamptz, $39::timestamptz FROM created
+            SELECT ${eventParams(25)} FROM created
             RETURNING event_id`,
           values: [...resourceValues(r), ...eventValues(this.event)],
         }
@@ -499,6 +496,15 @@ function resourceValues(r: ResourceRecord): unknown[] {
     refIds(r.dependencies),
     refIds(r.ownerReferences),
   ];
+}
+
+/**
+ * Placeholders for eventValues from $first on, with the casts a SELECT list needs (in
+ * VALUES the target columns would give the types; in `INSERT … SELECT` nothing does).
+ */
+function eventParams(first: number): string {
+  const casts: Record<number, string> = { 9: "::jsonb", 10: "::jsonb", 13: "::timestamptz", 14: "::timestamptz" };
+  return Array.from({ length: 15 }, (_, i) => `$${first + i}${casts[i] ?? ""}`).join(", ");
 }
 
 /** An event row in EVENT_COLUMNS order. */
