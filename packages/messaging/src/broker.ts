@@ -12,6 +12,7 @@
  */
 import * as amqp from "amqplib";
 import type { Socket } from "node:net";
+import { AckBatcher } from "./ack-batcher";
 import { coalesceWrites } from "./coalesce-writes";
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, Options, RecoveringChannelModel } from "amqplib";
 import { AppError } from "@pragma/errors";
@@ -81,6 +82,8 @@ interface ConsumerState {
   consumeOptions: Options.Consume;
   process(msg: ConsumeMessage): Promise<Outcome>;
   channel: Channel | null;
+  /** Batches the acks of `channel`'s deliveries. */
+  acks: AckBatcher | null;
   consumerTag: string | null;
   /** Generation of the connection this consumer was last attached on (-1: needs attaching). */
   attachedGen: number;
@@ -495,6 +498,7 @@ class AmqpBroker implements Broker {
       consumeOptions,
       process,
       channel: null,
+      acks: null,
       consumerTag: null,
       attachedGen: -1,
       inFlight: new Set(),
@@ -526,15 +530,19 @@ class AmqpBroker implements Broker {
       this.track(channel, state.label);
       channel.on("close", () => {
         if (state.channel !== channel) return;
+        state.acks?.discard();
         state.channel = null;
+        state.acks = null;
         state.consumerTag = null;
         state.attachedGen = -1;
         // Connection still up: only this channel died (e.g. a double ack from a handler); come back on a new one.
         if (this.live === live) this.scheduleReattach(state);
       });
       await channel.prefetch(state.prefetch);
+      const acks = new AckBatcher(channel);
       state.channel = channel;
-      const { consumerTag } = await channel.consume(state.queue, (msg) => this.onDelivery(state, channel, msg), { ...state.consumeOptions, noAck: false });
+      state.acks = acks;
+      const { consumerTag } = await channel.consume(state.queue, (msg) => this.onDelivery(state, channel, acks, msg), { ...state.consumeOptions, noAck: false });
       state.consumerTag = consumerTag;
       if (state.cancelled) await channel.cancel(consumerTag).catch(() => undefined);
     } catch (err) {
@@ -560,12 +568,18 @@ class AmqpBroker implements Broker {
     state.reattachTimer.unref();
   }
 
-  private onDelivery(state: ConsumerState, ch: Channel, msg: ConsumeMessage | null): void {
+  private onDelivery(state: ConsumerState, ch: Channel, acks: AckBatcher, msg: ConsumeMessage | null): void {
     if (msg === null) {
       // The broker cancelled us (queue deleted, or a quorum queue leader moved).
       this.log.warn({ queue: state.queue }, "consumer cancelled by the broker");
       if (state.channel === ch) {
+        try {
+          acks.flush();
+        } catch {
+          // Channel already closing: the broker requeues what it did not see acked.
+        }
         state.channel = null;
+        state.acks = null;
         state.consumerTag = null;
         state.attachedGen = -1;
         ch.close().catch(() => undefined);
@@ -573,18 +587,19 @@ class AmqpBroker implements Broker {
       }
       return;
     }
+    acks.delivered(msg.fields.deliveryTag);
     const p = state
       .process(msg)
       .catch((err: unknown): Outcome => {
         this.log.error({ err, queue: state.queue }, "message processing failed unexpectedly; requeueing");
         return { disposition: REQUEUE };
       })
-      .then((o) => this.settle(state, ch, msg, o));
+      .then((o) => this.settle(state, ch, acks, msg, o));
     state.inFlight.add(p);
     void p.finally(() => state.inFlight.delete(p));
   }
 
-  private settle(state: ConsumerState, ch: Channel, msg: ConsumeMessage, outcome: Outcome): void {
+  private settle(state: ConsumerState, ch: Channel, acks: AckBatcher, msg: ConsumeMessage, outcome: Outcome): void {
     const d = outcome.disposition;
     if (this.closedChannels.has(ch) || state.channel !== ch) {
       // The broker has already requeued it (a request is answered on redelivery); its tag means nothing on any other channel.
@@ -593,9 +608,9 @@ class AmqpBroker implements Broker {
     }
     try {
       if (outcome.reply) ch.sendToQueue(outcome.reply.to, Buffer.from(JSON.stringify(outcome.reply.body)), outcome.reply.properties);
-      if (d.action === "ack") ch.ack(msg);
-      else if (d.action === "dead-letter") ch.nack(msg, false, false);
-      else ch.nack(msg, false, true);
+      const tag = msg.fields.deliveryTag;
+      if (d.action === "ack") acks.ack(tag);
+      else acks.nack(tag, d.action !== "dead-letter");
     } catch (err) {
       this.log.debug({ err, queue: state.queue, deliveryTag: msg.fields.deliveryTag }, "dropping ack/nack: channel closing");
     }
@@ -616,8 +631,17 @@ class AmqpBroker implements Broker {
       await Promise.race([Promise.allSettled([...state.inFlight]), sleep(deadline - Date.now())]);
     }
     if (state.inFlight.size > 0) this.log.warn({ queue: state.queue, inFlight: state.inFlight.size }, "handlers still running at close; their messages will be redelivered");
+    const acks = state.acks;
     state.channel = null;
-    if (ch && !this.closedChannels.has(ch)) await ch.close().catch(() => undefined);
+    state.acks = null;
+    if (ch && !this.closedChannels.has(ch)) {
+      try {
+        acks?.flush();
+      } catch (err) {
+        this.log.debug({ err, queue: state.queue }, "could not send the last acks: channel closing");
+      }
+      await ch.close().catch(() => undefined);
+    }
   }
 
   // ---- RPC server -------------------------------------------------------------------
