@@ -374,6 +374,60 @@ describe("creating applies (tryCreate)", () => {
     expect(new Set(racers.map((r) => r.rowId))).toEqual(new Set([rows.rows[0].row_id]));
     expect(await events(scope, racers[0]!.resourceId)).toEqual([]);
   });
+
+  it("concurrent creates of several tenants share one transaction and round trip; a create that fails takes down none of the others", async () => {
+    const [a, b] = [scopeOf(), scopeOf()];
+    const { one, sent, deps: rec } = await recordingRepo();
+    try {
+      const bodies = (scope: TenantScope, n: number) =>
+        Array.from({ length: n }, (_, i) => ({ scope, body: { provider: "pragma", resource: "config", name: `grouped-${i}`, config: { i }, lifecycle_state: "pending" as const } }));
+      const applies = [...bodies(a, 5), ...bodies(b, 5)];
+      const created = await Promise.all(applies.map(({ scope, body }) => applyResource(rec, scope, body)));
+      // All ten asked in the same tick: one round trip, one transaction, each tenant's scope set once.
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.match(/EXECUTE s_store_create_resource_with_event\(/g)).toHaveLength(10);
+      expect(sent[0]!.match(/EXECUTE s_store_act_as_tenant\(/g)).toHaveLength(2);
+      expect(sent[0]).toMatch(/^(PREPARE [^;]*;\n)*BEGIN;\n[\s\S]*COMMIT$/);
+      expect(sent[0]!.match(/\bBEGIN;|\bCOMMIT$/g)).toHaveLength(2);
+      for (const [i, r] of created.entries()) {
+        expect(r).toMatchObject({ scope: applies[i]!.scope, name: applies[i]!.body.name, lifecycleState: "pending" });
+        expect(await events(applies[i]!.scope, r.resourceId)).toEqual([{ event_type: "CREATE", status: expect.stringMatching(/^(pending|published)$/) }]);
+      }
+      // Each tenant sees its own five and nothing of the other's.
+      for (const scope of [a, b]) {
+        const seen = await rec.repo.readInScope(scope, (tx) => tx.getResources(created.map((r) => r.resourceId)));
+        expect(seen.map((r) => r.scope.org_id)).toEqual(Array(5).fill(scope.org_id));
+      }
+
+      // A create whose row is not in its scope breaks row-level security: in a batch, the
+      // whole transaction rolls back, then each create runs alone and only that one fails.
+      sent.length = 0;
+      const write = (scope: TenantScope, name: string, rowScope: TenantScope) =>
+        rec.repo.tryCreate(scope, async (tx) => {
+          const now = new Date();
+          await tx.insertResource({
+            rowId: `res_${newUlid()}`, scope: rowScope, resourceId: `resource:pragma_config_${name}`, provider: "pragma", resourceType: "config", name,
+            config: {}, appliedConfig: null, dependencies: [], ownerReferences: [], outputs: {}, error: null, lifecycleState: "draft",
+            pendingEventId: null, provisioned: false, tags: null, staleInputs: false, createdAt: now, updatedAt: now,
+          });
+          return name;
+        });
+      const mixed = await Promise.allSettled([write(a, "lead", a), write(a, "good-1", a), write(a, "bad", b), write(b, "good-2", b)]);
+      expect(mixed.map((m) => m.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+      expect((mixed[2] as PromiseRejectedResult).reason).toMatchObject({ message: expect.stringMatching(/row-level security/) });
+      // The batch of four, rolled back. Its round trip carried a PREPARE, so the recorded
+      // connection was dropped (pg.ts) and each create ran alone on a new one.
+      expect(sent).toHaveLength(2);
+      expect(sent[0]!.match(/EXECUTE s_store_create_resource\(/g)).toHaveLength(4);
+      expect(sent[1]).toBe("ROLLBACK");
+      const names = async (scope: TenantScope) =>
+        (await db.query("SELECT name FROM resource_store.resources WHERE org_id = $1 AND name NOT LIKE 'grouped-%' ORDER BY name", [scope.org_id])).rows.map((r) => r.name);
+      expect(await names(a)).toEqual(["good-1", "lead"]);
+      expect(await names(b)).toEqual(["good-2"]);
+    } finally {
+      await one.end();
+    }
+  });
 });
 
 describe("outbox retention", () => {

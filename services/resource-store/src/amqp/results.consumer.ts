@@ -2,7 +2,7 @@ import { providerResults, type MessageContract } from "@pragma/contracts";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import type { Logger } from "@pragma/logger";
 import { recordResults, type ResultOutcome, type WorkerResult } from "../domain/resources/record-result";
-import { MicroBatcher } from "./micro-batcher";
+import { MicroBatcher } from "../micro-batcher";
 import type { Clock, ResourceRepository } from "../domain/resources/ports";
 import { QUEUES } from "@pragma/contracts";
 

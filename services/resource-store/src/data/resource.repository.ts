@@ -3,6 +3,7 @@ import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
 import type { QueryResultRow } from "pg";
+import { MicroBatcher } from "../micro-batcher";
 import { execute, isDeadlock, isUniqueViolation, json, literal, roundTrip, withConnection, type NamedStatement, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
@@ -83,9 +84,26 @@ const ACT_AS_TENANT = `SELECT set_config('role', '${TENANT_ROLE}', true), set_co
 
 /** BEGIN and then ACT_AS_TENANT: how every store transaction opens, with its first batch. */
 function beginInScope(client: PoolClient, scope: TenantScope): string[] {
-  if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
-  return ["BEGIN", execute(client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: [scope.org_id, scope.project_id, scope.space_id] })];
+  return ["BEGIN", actAsTenantPrepared(client, scope)];
 }
+
+function actAsTenantPrepared(client: PoolClient, scope: TenantScope): string {
+  if (!scope.org_id || !scope.project_id || !scope.space_id) throw new Error("tenant scope is required");
+  return execute(client, { name: "store.act-as-tenant", text: ACT_AS_TENANT, values: [scope.org_id, scope.project_id, scope.space_id] });
+}
+
+const sameScope = (a: TenantScope, b: TenantScope) => a.org_id === b.org_id && a.project_id === b.project_id && a.space_id === b.space_id;
+
+/** What a create-only transaction hands over to be written: its one statement, in its tenant's scope. */
+interface CreatePlan {
+  scope: TenantScope;
+  /** Orders a batch: by tenant, then resource (two batches take their row locks in the same order). */
+  key: string;
+  statement: NamedStatement;
+}
+
+/** Creates gathered while one batch is in flight go together in the next, up to this many. */
+const CREATE_BATCH_MAX = 32;
 
 /**
  * The tenant role and scope as transaction-local settings, for a transaction already open,
@@ -100,6 +118,16 @@ export function actAsTenant(scope: TenantScope): string {
 
 /** Resources and their outbox events, on pg directly (see pg.ts for why not through Prisma). */
 export class PgResourceRepository implements ResourceRepository {
+  /**
+   * Group commit for first applies: creates that arrive while a batch is in flight are
+   * written together, in one transaction and one round trip (BEGIN, each tenant's scope
+   * and its inserts, COMMIT), so concurrent applies share the round trip and the WAL
+   * flush instead of paying one each. A lone create is a batch of one (the same round
+   * trip as before). If a batch fails, nothing of it was committed and each create is
+   * tried again on its own, so one bad apply fails alone.
+   */
+  private readonly creates = new MicroBatcher<CreatePlan, boolean>((plans) => this.createBatch(plans), CREATE_BATCH_MAX);
+
   constructor(private readonly pool: Pool) {}
 
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -132,10 +160,41 @@ export class PgResourceRepository implements ResourceRepository {
   }
 
   async tryCreate<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined> {
+    const tx = new CreateOnlyTx(scope);
+    const result = await fn(tx);
+    return (await this.creates.add(tx.plan())) ? result : undefined;
+  }
+
+  private async createBatch(plans: CreatePlan[]): Promise<PromiseSettledResult<boolean>[]> {
+    if (plans.length > 1) {
+      try {
+        const created = await withConnection(this.pool, async (client) => {
+          const order = plans.map((_, i) => i).sort((a, b) => (plans[a]!.key < plans[b]!.key ? -1 : plans[a]!.key > plans[b]!.key ? 1 : a - b));
+          const statements = ["BEGIN"];
+          const at: number[] = [];
+          let scope: TenantScope | undefined;
+          for (const i of order) {
+            const plan = plans[i]!;
+            if (!scope || !sameScope(scope, plan.scope)) statements.push(actAsTenantPrepared(client, (scope = plan.scope)));
+            at[i] = statements.length;
+            statements.push(execute(client, plan.statement));
+          }
+          statements.push("COMMIT");
+          const results = await roundTrip(client, statements);
+          return plans.map((_, i) => results[at[i]!]!.rows.length === 1);
+        });
+        return created.map((value) => ({ status: "fulfilled", value }));
+      } catch {
+        // Rolled back as a whole (an error in one statement aborts the transaction): each on its own.
+      }
+    }
+    return Promise.allSettled(plans.map((plan) => this.createOne(plan)));
+  }
+
+  private createOne(plan: CreatePlan): Promise<boolean> {
     return withConnection(this.pool, async (client) => {
-      const tx = new CreateOnlyTx(client, scope);
-      const result = await fn(tx);
-      return (await tx.commit()) ? result : undefined;
+      const results = await roundTrip(client, [...beginInScope(client, plan.scope), execute(client, plan.statement), "COMMIT"]);
+      return results[results.length - 2]!.rows.length === 1;
     });
   }
 }
@@ -421,10 +480,7 @@ class CreateOnlyTx implements StoreTx {
   private resource: ResourceRecord | undefined;
   private event: OutboxEventRecord | undefined;
 
-  constructor(
-    private readonly client: PoolClient,
-    readonly scope: TenantScope,
-  ) {}
+  constructor(readonly scope: TenantScope) {}
 
   async insertResource(r: ResourceRecord): Promise<void> {
     if (this.resource) throw new Error("a create-only transaction inserts one resource");
@@ -436,8 +492,8 @@ class CreateOnlyTx implements StoreTx {
     this.event = e;
   }
 
-  /** True when the resource (and its event) were written. */
-  async commit(): Promise<boolean> {
+  /** What to write; the batch that writes it answers whether the resource (and its event) were written. */
+  plan(): CreatePlan {
     const r = this.resource;
     if (!r) throw new Error("a create-only transaction must insert its resource");
     if (this.event && this.event.resourceId !== r.resourceId) throw new Error("a create-only transaction inserts its resource's event only");
@@ -451,8 +507,7 @@ class CreateOnlyTx implements StoreTx {
           values: [...resourceValues(r), ...eventValues(this.event)],
         }
       : { name: "store.create-resource", text: `INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id`, values: resourceValues(r) };
-    const results = await roundTrip(this.client, [...beginInScope(this.client, this.scope), execute(this.client, statement), "COMMIT"]);
-    return results[results.length - 2]!.rows.length === 1;
+    return { scope: this.scope, key: `${this.scope.org_id}/${this.scope.project_id}/${this.scope.space_id}/${r.resourceId}`, statement };
   }
 
   private refuse(): never {
