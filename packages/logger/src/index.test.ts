@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { createLogger, runWithContext, unredactedChild } from "./index";
+import { createLogger, lazyChild, runWithContext, unredactedChild } from "./index";
 
 function capture() {
   const lines: string[] = [];
@@ -39,6 +39,20 @@ describe("logger", () => {
     log.info({ token: "parent-marker" }, "x");
     expect(JSON.parse(lines[0]!)).toMatchObject({ service: "t", method: "GET", path: "/resources/x", status: 200, token: "child-visible" });
     expect(JSON.parse(lines[1]!)).toMatchObject({ token: "[REDACTED]" });
+  });
+
+  it("a lazy child is made on first use and then writes like the child it stands for, redaction included", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: "t", destination });
+    const spy = jest.spyOn(log, "child");
+    const lazy = lazyChild(log, { eventId: "evt_1" });
+    expect(spy).not.toHaveBeenCalled();
+    lazy.info({ token: "secret", n: 1 }, "first");
+    lazy.warn("second");
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(lazy.level).toBe("info");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ eventId: "evt_1", token: "[REDACTED]", n: 1, msg: "first" });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ eventId: "evt_1", msg: "second", level: "warn" });
   });
 
   it("stamps the request id from the async context", () => {

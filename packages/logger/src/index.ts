@@ -89,3 +89,26 @@ export { runService, type RunningService } from "./run-service";
 export function unredactedChild(logger: Logger): Logger {
   return logger.child({}, { redact: { paths: [], censor: "[REDACTED]" } });
 }
+
+/**
+ * `logger.child(bindings)`, made on first use. A redacted child costs ~30-40 µs to make
+ * (its bindings go through redaction), which a per-event child paid on every event even
+ * when it wrote nothing; this one costs nothing until a line is written through it.
+ */
+export function lazyChild(logger: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const real = () => (child ??= logger.child(bindings));
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      const c = real();
+      const v = Reflect.get(c, prop, c) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(c) : v;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(real(), prop, value);
+    },
+    has(_target, prop) {
+      return Reflect.has(real(), prop);
+    },
+  });
+}

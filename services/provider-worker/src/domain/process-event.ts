@@ -1,5 +1,5 @@
 import { HEADERS, type ResourceWork } from "@pragma/contracts";
-import type { Logger } from "@pragma/logger";
+import { lazyChild, unredactedChild, type Logger } from "@pragma/logger";
 import {
   PermanentError,
   RetryableError,
@@ -81,9 +81,20 @@ const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" &
  * "requeue" (the broker or Redis is unreachable; nothing was lost, the delivery limit
  * bounds the loop).
  */
+const unredacted = new WeakMap<Logger, Logger>();
+function unredactedOf(logger: Logger): Logger {
+  let u = unredacted.get(logger);
+  if (!u) unredacted.set(logger, (u = unredactedChild(logger)));
+  return u;
+}
+
 export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise<void> {
   const { work } = input;
-  const log = deps.logger.child({ eventId: work.event_id, resourceId: work.resource_id, provider: work.provider, resourceType: work.resource_type, eventType: work.event_type });
+  const bindings = { eventId: work.event_id, resourceId: work.resource_id, provider: work.provider, resourceType: work.resource_type, eventType: work.event_type };
+  // Most events write one line, "event succeeded", with these fixed fields (ids and type
+  // names, no secret): it skips redaction, and the redacted child is made only if
+  // something else is written (lazyChild).
+  const log = lazyChild(deps.logger, bindings);
   const retryCount = num(input.headers[HEADERS.retryCount]);
   const deliveries = num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount;
   const attempt = retryCount + deliveries;
@@ -185,7 +196,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     await deps.dedupe.put(work.event_id, { kind: "succeeded", payload });
     await deps.publishResult("succeeded", payload, input);
     void appendLog({ level: "info", message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } });
-    log.info({ attempt }, "event succeeded");
+    unredactedOf(deps.logger).info({ ...bindings, attempt }, "event succeeded");
   } finally {
     // Whatever ended the event (a failed publish too), a held line is not lost.
     clearTimeout(startedLineTimer);
