@@ -86,7 +86,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   };
 
   const rpc = await broker.serve(STORE_RPC_QUEUE, { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) });
-  const results = await consumeResults(broker, { repo, clock, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH);
+  const results = await consumeResults(broker, { repo, clock, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH, config.RESULTS_LINGER_MS);
   const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
   relay.start();
   pruner.start();

@@ -15,12 +15,12 @@ type AnyResult =
 // fewer, fuller batches; four lanes cost ~15% more PostgreSQL CPU per resource at saturation
 // for no latency gain (p99 at 200 applies/s 50-56 ms either way).
 const RESULT_LANES = 2;
-const RESULT_LINGER_MS = 5;
 
 export async function consumeResults(
   broker: Broker,
   deps: { repo: ResourceRepository; clock: Clock; logger: Logger; onEventWritten?: () => void; onApplied?: (r: WorkerResult) => void },
   prefetch: number,
+  lingerMs = 5,
 ): Promise<ConsumerHandle> {
   const contracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<AnyResult>[];
   // Deliveries in flight (up to the prefetch) are recorded together: one transaction per
@@ -28,11 +28,14 @@ export async function consumeResults(
   // Batches run in RESULT_LANES lanes at once; a resource always goes to the same lane,
   // so its results stay in arrival order and two lanes never wait on each other's rows
   // (except through dependents, which a failed batch's one-by-one fallback absorbs).
-  // A lane that was idle waits RESULT_LINGER_MS before it runs, so that a quick event's
-  // started and succeeded usually meet in one batch and the started costs nothing.
+  // A lane that was idle waits lingerMs (RESULTS_LINGER_MS) before it runs: batches grow
+  // at moderate load, and a started report that meets its succeeded in one batch costs
+  // nothing (the worker only reports started for a hook still running after its
+  // STARTED_REPORT_DELAY_MS, so that is now rare). Measured against 0 on the lifecycle
+  // bench (two pairs, same hour): no difference beyond the machine's noise either way.
   const lanes = Array.from(
     { length: RESULT_LANES },
-    () => new MicroBatcher<WorkerResult, ResultOutcome>((items) => recordResults(deps, items), Math.max(1, Math.ceil(prefetch / RESULT_LANES)), RESULT_LINGER_MS),
+    () => new MicroBatcher<WorkerResult, ResultOutcome>((items) => recordResults(deps, items), Math.max(1, Math.ceil(prefetch / RESULT_LANES)), lingerMs),
   );
   const laneOf = (resourceId: string) => {
     let h = 0;
