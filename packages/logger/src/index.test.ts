@@ -53,6 +53,11 @@ describe("logger", () => {
     expect(lazy.level).toBe("info");
     expect(JSON.parse(lines[0]!)).toMatchObject({ eventId: "evt_1", token: "[REDACTED]", n: 1, msg: "first" });
     expect(JSON.parse(lines[1]!)).toMatchObject({ eventId: "evt_1", msg: "second", level: "warn" });
+    // Settings go to the real child too.
+    lazy.level = "error";
+    lazy.warn("dropped");
+    expect(lines).toHaveLength(2);
+    expect("info" in lazy).toBe(true);
   });
 
   it("stamps the request id from the async context", () => {

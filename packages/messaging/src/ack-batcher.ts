@@ -14,9 +14,8 @@ import type { Channel, Message } from "amqplib";
  * amqplib has no such batching (`ack(msg, true)` is the primitive), hence this class.
  */
 export class AckBatcher {
-  /** Delivery tags in delivery (ascending) order whose message is not yet acked on the wire. */
-  private readonly outstanding: number[] = [];
-  private head = 0;
+  /** Delivery tags in delivery (ascending) order whose message is not yet acked on the wire (at most the prefetch). */
+  private outstanding: number[] = [];
   /** Tags settled since the last flush: acked (true) or nacked (false, already sent). */
   private readonly settled = new Map<number, boolean>();
   private scheduled: NodeJS.Immediate | null = null;
@@ -44,8 +43,7 @@ export class AckBatcher {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
     this.settled.clear();
-    this.outstanding.length = 0;
-    this.head = 0;
+    this.outstanding = [];
   }
 
   private schedule(): void {
@@ -67,39 +65,27 @@ export class AckBatcher {
       this.scheduled = null;
     }
     if (this.settled.size === 0) return;
+    // The settled run at the front goes as one multiple ack up to its last acked tag; the
+    // nacked ones in it are already on the wire (and no longer the broker's to ack).
+    let run = 0;
     let lastAcked = -1;
-    while (this.head < this.outstanding.length) {
-      const tag = this.outstanding[this.head]!;
-      const s = this.settled.get(tag);
+    for (; run < this.outstanding.length; run++) {
+      const s = this.settled.get(this.outstanding[run]!);
       if (s === undefined) break;
-      this.settled.delete(tag);
-      this.head++;
-      if (s) lastAcked = tag;
+      if (s) lastAcked = this.outstanding[run]!;
     }
-    // Everything up to lastAcked is now settled: acked ones by this frame, nacked ones already on the wire.
     if (lastAcked >= 0) this.channel.ack(asMessage(lastAcked), true);
-    for (const [tag, acked] of this.settled) {
-      if (acked) this.channel.ack(asMessage(tag), false);
-    }
-    if (this.settled.size > 0) {
-      const gone = new Set(this.settled.keys());
-      this.settled.clear();
-      const rest = this.outstanding.slice(this.head).filter((t) => !gone.has(t));
-      this.outstanding.length = 0;
-      this.outstanding.push(...rest);
-      this.head = 0;
-    } else if (this.head === this.outstanding.length) {
-      this.outstanding.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.outstanding.length) {
-      this.outstanding.splice(0, this.head);
-      this.head = 0;
-    }
+    for (let i = 0; i < run; i++) this.settled.delete(this.outstanding[i]!);
+    // Acks behind a delivery still being handled: one by one.
+    for (const [tag, acked] of this.settled) if (acked) this.channel.ack(asMessage(tag), false);
+    const rest = this.outstanding.slice(run);
+    this.outstanding = this.settled.size === 0 ? rest : rest.filter((t) => !this.settled.has(t));
+    this.settled.clear();
   }
 
   /** Deliveries not yet acked or nacked on the wire. */
   get unsettled(): number {
-    return this.outstanding.length - this.head;
+    return this.outstanding.length;
   }
 }
 

@@ -424,6 +424,9 @@ describe("creating applies (tryCreate)", () => {
         (await db.query("SELECT name FROM resource_store.resources WHERE org_id = $1 AND name NOT LIKE 'grouped-%' ORDER BY name", [scope.org_id])).rows.map((r) => r.name);
       expect(await names(a)).toEqual(["good-1", "lead"]);
       expect(await names(b)).toEqual(["good-2"]);
+      // Alone, the same create fails the same way, and nothing is written.
+      await expect(write(a, "bad-alone", b)).rejects.toMatchObject({ message: expect.stringMatching(/row-level security/) });
+      expect(await names(b)).toEqual(["good-2"]);
     } finally {
       await one.end();
     }

@@ -100,10 +100,7 @@ interface Lease {
 export class TokenBucket {
   private readonly leases = new Map<string, Lease>();
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly now: () => number = Date.now,
-  ) {
+  constructor(private readonly redis: Redis) {
     if (!("pragmaTokenBucket" in redis)) redis.defineCommand("pragmaTokenBucket", { numberOfKeys: 1, lua: SCRIPT });
   }
 
@@ -122,7 +119,7 @@ export class TokenBucket {
       const found = this.leases.get(key);
       let lease = found && found.sig === sig ? found : undefined;
       if (lease?.fetching) await lease.fetching;
-      else if (!lease || lease.expiresAt <= this.now() || (lease.left === 0 && lease.granted > 0)) lease = await this.fetchLease(key, limit, sig, size);
+      else if (!lease || lease.expiresAt <= Date.now() || (lease.left === 0 && lease.granted > 0)) lease = await this.fetchLease(key, limit, sig, size);
       if (lease.granted === 0) return decide(limit, false, lease.bucketTokens);
       if (lease.left > 0) {
         lease.left--;
@@ -135,7 +132,7 @@ export class TokenBucket {
 
   private async fetchLease(key: string, limit: BucketLimit, sig: string, size: number): Promise<Lease> {
     if (this.leases.size >= SWEEP_AT) {
-      const now = this.now();
+      const now = Date.now();
       for (const [k, l] of this.leases) if (l.expiresAt <= now && !l.fetching) this.leases.delete(k);
     }
     const lease: Lease = { sig, left: 0, bucketTokens: 0, granted: 0, expiresAt: 0, fetching: null };
@@ -145,7 +142,7 @@ export class TokenBucket {
         lease.granted = granted;
         lease.left = granted;
         lease.bucketTokens = tokens;
-        lease.expiresAt = this.now() + LEASE_WINDOW_MS;
+        lease.expiresAt = Date.now() + LEASE_WINDOW_MS;
       })
       .catch((err: unknown) => {
         if (this.leases.get(key) === lease) this.leases.delete(key);

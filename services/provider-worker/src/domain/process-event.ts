@@ -75,12 +75,7 @@ function carriedHeaders(headers: Record<string, unknown>): Record<string, unknow
 
 const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : 0);
 
-/**
- * One work message, start to finish. Resolving means "ack now": every result, retry
- * copy or dead letter it produced has been confirmed by the broker. Throwing means
- * "requeue" (the broker or Redis is unreachable; nothing was lost, the delivery limit
- * bounds the loop).
- */
+/** The logger's unredacted child (unredactedChild), made once per logger: for lines whose fields are fixed. */
 const unredacted = new WeakMap<Logger, Logger>();
 function unredactedOf(logger: Logger): Logger {
   let u = unredacted.get(logger);
@@ -88,6 +83,12 @@ function unredactedOf(logger: Logger): Logger {
   return u;
 }
 
+/**
+ * One work message, start to finish. Resolving means "ack now": every result, retry
+ * copy or dead letter it produced has been confirmed by the broker. Throwing means
+ * "requeue" (the broker or Redis is unreachable; nothing was lost, the delivery limit
+ * bounds the loop).
+ */
 export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise<void> {
   const { work } = input;
   const bindings = { eventId: work.event_id, resourceId: work.resource_id, provider: work.provider, resourceType: work.resource_type, eventType: work.event_type };

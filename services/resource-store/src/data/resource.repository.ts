@@ -166,35 +166,31 @@ export class PgResourceRepository implements ResourceRepository {
   }
 
   private async createBatch(plans: CreatePlan[]): Promise<PromiseSettledResult<boolean>[]> {
-    if (plans.length > 1) {
-      try {
-        const created = await withConnection(this.pool, async (client) => {
-          const order = plans.map((_, i) => i).sort((a, b) => (plans[a]!.key < plans[b]!.key ? -1 : plans[a]!.key > plans[b]!.key ? 1 : a - b));
-          const statements = ["BEGIN"];
-          const at: number[] = [];
-          let scope: TenantScope | undefined;
-          for (const i of order) {
-            const plan = plans[i]!;
-            if (!scope || !sameScope(scope, plan.scope)) statements.push(actAsTenantPrepared(client, (scope = plan.scope)));
-            at[i] = statements.length;
-            statements.push(execute(client, plan.statement));
-          }
-          statements.push("COMMIT");
-          const results = await roundTrip(client, statements);
-          return plans.map((_, i) => results[at[i]!]!.rows.length === 1);
-        });
-        return created.map((value) => ({ status: "fulfilled", value }));
-      } catch {
-        // Rolled back as a whole (an error in one statement aborts the transaction): each on its own.
-      }
+    try {
+      return (await this.writeCreates(plans)).map((value) => ({ status: "fulfilled", value }));
+    } catch (err) {
+      // Rolled back as a whole (an error in one statement aborts the transaction): each on its own.
+      if (plans.length === 1) return [{ status: "rejected", reason: err }];
+      return Promise.allSettled(plans.map(async (plan) => (await this.writeCreates([plan]))[0]!));
     }
-    return Promise.allSettled(plans.map((plan) => this.createOne(plan)));
   }
 
-  private createOne(plan: CreatePlan): Promise<boolean> {
+  /** One transaction, one round trip: BEGIN, per tenant its scope and its creates, COMMIT. Per plan: written or not. */
+  private writeCreates(plans: CreatePlan[]): Promise<boolean[]> {
     return withConnection(this.pool, async (client) => {
-      const results = await roundTrip(client, [...beginInScope(client, plan.scope), execute(client, plan.statement), "COMMIT"]);
-      return results[results.length - 2]!.rows.length === 1;
+      const order = plans.map((_, i) => i).sort((a, b) => (plans[a]!.key < plans[b]!.key ? -1 : plans[a]!.key > plans[b]!.key ? 1 : a - b));
+      const statements = ["BEGIN"];
+      const at: number[] = [];
+      let scope: TenantScope | undefined;
+      for (const i of order) {
+        const plan = plans[i]!;
+        if (!scope || !sameScope(scope, plan.scope)) statements.push(actAsTenantPrepared(client, (scope = plan.scope)));
+        at[i] = statements.length;
+        statements.push(execute(client, plan.statement));
+      }
+      statements.push("COMMIT");
+      const results = await roundTrip(client, statements);
+      return plans.map((_, i) => results[at[i]!]!.rows.length === 1);
     });
   }
 }
@@ -470,9 +466,10 @@ class PgStoreTx implements StoreTx {
 
 /**
  * The transaction behind tryCreate: the insert of a resource that is probably new, and of
- * its event, as one statement that travels with BEGIN, the scope and COMMIT. The resource
- * insert skips an existing row (ON CONFLICT DO NOTHING) and the event is inserted from
- * what it returned, so on a conflict nothing at all is written and commit answers false.
+ * its event, as one statement, which the repository writes with other creates (group
+ * commit, writeCreates). The resource insert skips an existing row (ON CONFLICT DO
+ * NOTHING) and the event is inserted from what it returned, so on a conflict nothing at
+ * all is written and the create answers false.
  * Saves an apply of a new resource the round trip that reads and locks its (absent) row.
  * Anything else a caller tries here is a programming error and throws.
  */
