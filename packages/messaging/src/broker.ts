@@ -34,6 +34,17 @@ import {
   type TopologyFn,
 } from "./api";
 import { ConnectionLostError, MessageValidationError, NackError, UnroutableError, toValidationIssues } from "./errors";
+import {
+  BATCH_REPLY_TYPE,
+  BATCH_REQUEST_TYPE,
+  batchReplyBody,
+  batchRequestBody,
+  batchRequestSchema,
+  chunkEntries,
+  parseBatchReply,
+  type EntryParts,
+  type RpcReply,
+} from "./rpc-batch";
 
 /** The pseudo-queue of RabbitMQ's direct reply-to. */
 export const DIRECT_REPLY_TO = "amq.rabbitmq.reply-to";
@@ -65,9 +76,18 @@ interface PendingRequest {
   queue: string;
   contract: RequestContract<unknown, unknown>;
   finish(err: Error | null, value?: unknown): void;
+  /** The batch message it went in, if it went in one. */
+  batchId?: string;
 }
 
-type RpcReply = { ok: true; data: unknown } | { ok: false; error: { code: string; detail: unknown } };
+/** A request waiting for the end of the turn to be sent, alone or in a batch (rpc-batch.ts). */
+interface OutgoingRequest extends EntryParts {
+  ch: Channel;
+  queue: string;
+  /** Its properties, had it gone alone. */
+  props: Options.Publish;
+  timeoutMs: number;
+}
 
 /** What processing a delivery decided: how to settle it, and for a request the reply to send first. */
 interface Outcome {
@@ -80,7 +100,8 @@ interface ConsumerState {
   label: string;
   prefetch: number;
   consumeOptions: Options.Consume;
-  process(msg: ConsumeMessage): Promise<Outcome>;
+  /** `ch` is the channel the delivery came on (a batch of requests answers on it as it goes). */
+  process(msg: ConsumeMessage, ch: Channel): Promise<Outcome>;
   channel: Channel | null;
   /** Batches the acks of `channel`'s deliveries. */
   acks: AckBatcher | null;
@@ -159,6 +180,11 @@ class AmqpBroker implements Broker {
   private readonly pendingPublishes = new Map<string, PendingPublish[]>();
 
   private readonly requests = new Map<string, PendingRequest>();
+  /** Requests not yet sent: they go at the end of this turn of the event loop (flushRequests). */
+  private outgoing: OutgoingRequest[] = [];
+  private outgoingFlush: NodeJS.Immediate | null = null;
+  /** Batch message id → the ids of its requests still waiting, for a return or an error answered to the whole batch. */
+  private readonly batches = new Map<string, Set<string>>();
 
   /** close() has begun: no new consumers, nothing re-attached. */
   private closing = false;
@@ -488,7 +514,7 @@ class AmqpBroker implements Broker {
     label: string,
     prefetch: number,
     consumeOptions: Options.Consume,
-    process: (msg: ConsumeMessage) => Promise<Outcome>,
+    process: (msg: ConsumeMessage, ch: Channel) => Promise<Outcome>,
   ): Promise<ConsumerHandle> {
     if (this.closing) throw new ConnectionLostError("broker is closing");
     const state: ConsumerState = {
@@ -589,7 +615,7 @@ class AmqpBroker implements Broker {
     }
     acks.delivered(msg.fields.deliveryTag);
     const p = state
-      .process(msg)
+      .process(msg, ch)
       .catch((err: unknown): Outcome => {
         this.log.error({ err, queue: state.queue }, "message processing failed unexpectedly; requeueing");
         return { disposition: REQUEUE };
@@ -655,7 +681,9 @@ class AmqpBroker implements Broker {
         rpcHandler(ping, async () => ({ service: this.options.connectionName, version: this.version, ok: true })),
       );
     }
-    return this.register(queue, `rpc ${queue}`, options?.prefetch ?? 16, {}, (msg) => this.processRequest(queue, byType, msg));
+    return this.register(queue, `rpc ${queue}`, options?.prefetch ?? 16, {}, (msg, ch) =>
+      msg.properties.type === BATCH_REQUEST_TYPE ? this.processBatch(queue, byType, msg, ch) : this.processRequest(queue, byType, msg),
+    );
   }
 
   /** Always acks: the answer, good or bad, goes back to the caller rather than to a dead-letter queue it cannot see. */
@@ -666,29 +694,89 @@ class AmqpBroker implements Broker {
     return runWithContext(ctx, async (): Promise<Outcome> => {
       const type = typeof props.type === "string" ? props.type : "";
       const meta = { queue, type, messageId: props.messageId as unknown };
-      const body = await this.answer(byType, msg, type, headers, meta);
-      const replyTo = props.replyTo as string | undefined;
-      if (!replyTo) {
-        this.log.warn(meta, "request without replyTo; nobody to answer");
-        return { disposition: ACK };
-      }
-      const properties: Options.Publish = withoutUndefined({
-        messageId: newId("message"),
-        correlationId: props.correlationId as string | undefined,
-        type,
-        timestamp: Math.floor(Date.now() / 1000),
-        contentType: "application/json",
-        appId: this.options.connectionName,
-        headers: { [REQUEST_MESSAGE_ID_HEADER]: props.messageId as string | undefined },
-      });
-      return { disposition: ACK, reply: { to: replyTo, body, properties } };
+      const correlationId = typeof props.correlationId === "string" ? props.correlationId : undefined;
+      const body = await this.answer(byType, type, () => JSON.parse(msg.content.toString("utf8")), correlationId, headers, meta);
+      return this.replyOutcome(msg, type, body);
     });
   }
 
+  /** Acks, with `body` as the reply to `msg` if it says where to. */
+  private replyOutcome(msg: ConsumeMessage, type: string, body: RpcReply): Outcome {
+    const props = msg.properties;
+    const replyTo = props.replyTo as string | undefined;
+    if (!replyTo) {
+      this.log.warn({ type, messageId: props.messageId as unknown }, "request without replyTo; nobody to answer");
+      return { disposition: ACK };
+    }
+    return { disposition: ACK, reply: { to: replyTo, body, properties: this.replyProperties(type, props.correlationId, props.messageId) } };
+  }
+
+  private replyProperties(type: string, correlationId: unknown, requestMessageId: unknown): Options.Publish {
+    return withoutUndefined({
+      messageId: newId("message"),
+      correlationId: typeof correlationId === "string" ? correlationId : undefined,
+      type,
+      timestamp: Math.floor(Date.now() / 1000),
+      contentType: "application/json",
+      appId: this.options.connectionName,
+      headers: { [REQUEST_MESSAGE_ID_HEADER]: typeof requestMessageId === "string" ? requestMessageId : undefined },
+    });
+  }
+
+  /**
+   * A batch of requests (rpc-batch.ts): each runs in its own request context, as it would
+   * have alone, all at once; answers go back on the delivery's channel as they are ready,
+   * those ready in the same turn together. Acked once every request is answered.
+   */
+  private async processBatch(queue: string, byType: Map<string, RpcHandlers[string]>, msg: ConsumeMessage, ch: Channel): Promise<Outcome> {
+    let body: unknown;
+    try {
+      body = JSON.parse(msg.content.toString("utf8"));
+    } catch {
+      return this.replyOutcome(msg, BATCH_REQUEST_TYPE, { ok: false, error: new AppError("BAD_REQUEST", "request body is not JSON").toJSON() });
+    }
+    const batch = batchRequestSchema.safeParse(body);
+    if (!batch.success) {
+      this.log.warn({ queue, messageId: msg.properties.messageId as unknown }, "batch of requests that fails its envelope");
+      return this.replyOutcome(msg, BATCH_REQUEST_TYPE, { ok: false, error: new AppError("VALIDATION_FAILED", toValidationIssues(batch.error)).toJSON() });
+    }
+    const replyTo = msg.properties.replyTo as string | undefined;
+    const ready: { id: string; reply: RpcReply }[] = [];
+    let scheduled: NodeJS.Immediate | null = null;
+    const send = () => {
+      scheduled = null;
+      if (ready.length === 0 || !replyTo) return;
+      const replies = ready.splice(0);
+      // A closed channel: the broker redelivers the batch, and it is answered then.
+      if (this.closedChannels.has(ch)) return;
+      try {
+        ch.sendToQueue(replyTo, batchReplyBody(replies), this.replyProperties(BATCH_REPLY_TYPE, undefined, msg.properties.messageId));
+      } catch (err) {
+        this.log.debug({ err, queue }, "dropping batch replies: channel closing");
+      }
+    };
+    if (!replyTo) this.log.warn({ queue, messageId: msg.properties.messageId as unknown }, "batch of requests without replyTo; nobody to answer");
+    await Promise.all(
+      batch.data.requests.map((e) => {
+        const ctx = contextFromProperties({ correlationId: e.correlationId, messageId: e.id, headers: e.headers });
+        return runWithContext(ctx, async () => {
+          const reply = await this.answer(byType, e.type, () => e.data, e.correlationId, e.headers, { queue, type: e.type, messageId: e.id });
+          ready.push({ id: e.id, reply });
+          scheduled ??= setImmediate(send);
+        });
+      }),
+    );
+    if (scheduled) clearImmediate(scheduled);
+    send();
+    return { disposition: ACK };
+  }
+
+  /** `readBody` gives the request body, throwing if it is not JSON. */
   private async answer(
     byType: Map<string, RpcHandlers[string]>,
-    msg: ConsumeMessage,
     type: string,
+    readBody: () => unknown,
+    correlationId: string | undefined,
     headers: Record<string, unknown>,
     meta: Record<string, unknown>,
   ): Promise<RpcReply> {
@@ -700,7 +788,7 @@ class AmqpBroker implements Broker {
     }
     let body: unknown;
     try {
-      body = JSON.parse(msg.content.toString("utf8"));
+      body = readBody();
     } catch {
       return fail(new AppError("BAD_REQUEST", "request body is not JSON"));
     }
@@ -708,7 +796,7 @@ class AmqpBroker implements Broker {
     if (!req.success) return fail(new AppError("VALIDATION_FAILED", toValidationIssues(req.error)));
     let data: unknown;
     try {
-      data = await h.handle(req.data, { correlationId: msg.properties.correlationId as string | undefined, headers });
+      data = await h.handle(req.data, { correlationId, headers });
     } catch (err) {
       if (err instanceof AppError) {
         this.log.info({ ...meta, code: err.code }, "request answered with an error");
@@ -732,8 +820,7 @@ class AmqpBroker implements Broker {
     this.track(ch, "rpc-client");
     ch.on("return", (msg: Message) => {
       const id = msg.properties.messageId as string | undefined;
-      const pending = id ? this.requests.get(id) : undefined;
-      pending?.finish(new AppError("UNAVAILABLE", `service ${pending.queue} unavailable`));
+      for (const pending of id ? this.waitingFor(id) : []) pending.finish(new AppError("UNAVAILABLE", `service ${pending.queue} unavailable`));
     });
     ch.on("close", () => {
       if (live.rpc && this.live === live) live.rpc = undefined;
@@ -762,10 +849,34 @@ class AmqpBroker implements Broker {
     for (const r of [...this.requests.values()]) r.finish(err);
   }
 
+  /** The requests a message id stands for: the request itself, or every request of a batch still waiting. */
+  private waitingFor(id: string): PendingRequest[] {
+    const one = this.requests.get(id);
+    if (one) return [one];
+    const batch = this.batches.get(id);
+    return batch ? [...batch].flatMap((r) => this.requests.get(r) ?? []) : [];
+  }
+
   private onReply(msg: ConsumeMessage): void {
+    if (msg.properties.type === BATCH_REPLY_TYPE) {
+      const replies = parseBatchReply(msg.content);
+      if (!replies) {
+        const id = (msg.properties.headers as Record<string, unknown> | undefined)?.[REQUEST_MESSAGE_ID_HEADER];
+        for (const pending of typeof id === "string" ? this.waitingFor(id) : []) pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent a batch reply that cannot be read`));
+        return;
+      }
+      for (const { id, reply } of replies) {
+        const pending = this.requests.get(id);
+        if (pending) this.settleReply(pending, reply);
+        else this.log.debug({ requestMessageId: id }, "reply for a request no longer waiting (timed out)");
+      }
+      return;
+    }
     const id = (msg.properties.headers as Record<string, unknown> | undefined)?.[REQUEST_MESSAGE_ID_HEADER];
-    const pending = typeof id === "string" ? this.requests.get(id) : undefined;
-    if (!pending) {
+    // A plain reply to a batch is an error for the whole batch (from a server that does not know batches).
+    const waiting = typeof id === "string" ? this.waitingFor(id) : [];
+    const toBatch = typeof id === "string" && !this.requests.has(id);
+    if (waiting.length === 0) {
       this.log.debug({ requestMessageId: id }, "reply for a request no longer waiting (timed out)");
       return;
     }
@@ -773,15 +884,21 @@ class AmqpBroker implements Broker {
     try {
       body = JSON.parse(msg.content.toString("utf8")) as RpcReply;
     } catch {
-      pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent a reply that is not JSON`));
+      for (const pending of waiting) pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent a reply that is not JSON`));
       return;
     }
+    for (const pending of waiting) this.settleReply(pending, toBatch && body?.ok === true ? null : body);
+  }
+
+  private settleReply(pending: PendingRequest, body: RpcReply | null): void {
     if (body && body.ok === true) {
       const res = pending.contract.response.safeParse(body.data);
       if (res.success) pending.finish(null, res.data);
       else pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent an invalid ${pending.contract.type} response`));
+    } else if (body && body.ok === false) {
+      pending.finish(AppError.fromJSON(body.error));
     } else {
-      pending.finish(AppError.fromJSON(body?.error));
+      pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent a reply that is not an answer`));
     }
   }
 
@@ -798,9 +915,11 @@ class AmqpBroker implements Broker {
     const timeoutMs = options?.timeoutMs ?? this.requestTimeoutMs;
     const ctx = currentContext();
     const messageId = newId("message");
+    const correlationId = options?.correlationId ?? ctx?.requestId;
+    const headers = { ...tenantHeaders(ctx), ...(options?.headers ?? {}) };
     const props: Options.Publish = withoutUndefined({
       messageId,
-      correlationId: options?.correlationId ?? ctx?.requestId,
+      correlationId,
       replyTo: DIRECT_REPLY_TO,
       type: contract.type,
       timestamp: Math.floor(Date.now() / 1000),
@@ -810,7 +929,7 @@ class AmqpBroker implements Broker {
       // A request still queued when the caller has given up is not worth answering.
       expiration: String(timeoutMs),
       appId: this.options.connectionName,
-      headers: { ...tenantHeaders(ctx), ...(options?.headers ?? {}) },
+      headers,
     });
 
     return new Promise<R>((resolve, reject) => {
@@ -818,19 +937,86 @@ class AmqpBroker implements Broker {
         () => finish(new AppError("TIMEOUT", `service ${queue} did not answer ${contract.type} within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      const finish = (err: Error | null, value?: unknown) => {
-        if (!this.requests.delete(messageId)) return;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(value as R);
+      const pending: PendingRequest = {
+        queue,
+        contract: contract as RequestContract<unknown, unknown>,
+        finish: (err: Error | null, value?: unknown) => {
+          if (!this.requests.delete(messageId)) return;
+          clearTimeout(timer);
+          if (pending.batchId) {
+            const batch = this.batches.get(pending.batchId);
+            batch?.delete(messageId);
+            if (batch?.size === 0) this.batches.delete(pending.batchId);
+          }
+          if (err) reject(err);
+          else resolve(value as R);
+        },
       };
-      this.requests.set(messageId, { queue, contract: contract as RequestContract<unknown, unknown>, finish });
-      try {
-        ch.sendToQueue(queue, Buffer.from(JSON.stringify(parsed.data)), props);
-      } catch (err) {
-        finish(new AppError("UNAVAILABLE", `service ${queue} unavailable: reply channel closed`, { cause: err }));
-      }
+      const finish = pending.finish;
+      this.requests.set(messageId, pending);
+      this.outgoing.push({ id: messageId, type: contract.type, correlationId, headers, dataJson: JSON.stringify(parsed.data), ch, queue, props, timeoutMs });
+      this.outgoingFlush ??= setImmediate(() => this.flushRequests());
     });
+  }
+
+  /**
+   * Sends the requests of this turn: per channel and queue, one alone as the plain message
+   * it always was, several as batches (rpc-batch.ts). A request that timed out meanwhile
+   * is not sent.
+   */
+  private flushRequests(): void {
+    this.outgoingFlush = null;
+    const all = this.outgoing;
+    this.outgoing = [];
+    const groups = new Map<Channel, Map<string, OutgoingRequest[]>>();
+    for (const r of all) {
+      if (!this.requests.has(r.id)) continue;
+      let byQueue = groups.get(r.ch);
+      if (!byQueue) groups.set(r.ch, (byQueue = new Map()));
+      const list = byQueue.get(r.queue);
+      if (list) list.push(r);
+      else byQueue.set(r.queue, [r]);
+    }
+    for (const [ch, byQueue] of groups) {
+      for (const [queue, list] of byQueue) {
+        for (const chunk of chunkEntries(list)) {
+          try {
+            if (chunk.length === 1) ch.sendToQueue(queue, Buffer.from(chunk[0]!.dataJson), chunk[0]!.props);
+            else this.sendBatch(ch, queue, chunk);
+          } catch (err) {
+            for (const r of chunk) this.requests.get(r.id)?.finish(new AppError("UNAVAILABLE", `service ${queue} unavailable: reply channel closed`, { cause: err }));
+          }
+        }
+      }
+    }
+  }
+
+  private sendBatch(ch: Channel, queue: string, chunk: OutgoingRequest[]): void {
+    const batchId = newId("message");
+    const ids = new Set<string>();
+    for (const r of chunk) {
+      const pending = this.requests.get(r.id);
+      if (!pending) continue;
+      pending.batchId = batchId;
+      ids.add(r.id);
+    }
+    this.batches.set(batchId, ids);
+    ch.sendToQueue(
+      queue,
+      batchRequestBody(chunk),
+      withoutUndefined({
+        messageId: batchId,
+        replyTo: DIRECT_REPLY_TO,
+        type: BATCH_REQUEST_TYPE,
+        timestamp: Math.floor(Date.now() / 1000),
+        contentType: "application/json",
+        persistent: false,
+        mandatory: true,
+        // Unanswered after the longest wait of its requests, nobody is waiting for any of it.
+        expiration: String(Math.max(...chunk.map((r) => r.timeoutMs))),
+        appId: this.options.connectionName,
+      }),
+    );
   }
 
   // ---- close ------------------------------------------------------------------------

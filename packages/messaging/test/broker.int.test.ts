@@ -1,3 +1,4 @@
+import type * as amqp from "amqplib";
 import { AppError } from "@pragma/errors";
 import { runWithContext } from "@pragma/logger";
 import { createVhost, waitFor, type TestVhost } from "@pragma/testing";
@@ -221,6 +222,109 @@ describe("rpc", () => {
     const texts = Array.from({ length: 50 }, (_, i) => `t${i}`);
     const res = await Promise.all(texts.map((text) => broker.request("rpc.test", echo, { text })));
     expect(res.map((r) => r.text)).toEqual(texts.map((t) => t.toUpperCase()));
+  });
+});
+
+describe("rpc batches", () => {
+  /** A raw AMQP client: its own reply queue, and every message that arrives on it. */
+  async function rawClient() {
+    const { queue } = await adm.ch.assertQueue("", { exclusive: true, autoDelete: true });
+    const got: amqp.ConsumeMessage[] = [];
+    await adm.ch.consume(queue, (m) => m && got.push(m), { noAck: true });
+    return { replyTo: queue, got };
+  }
+  const batchBody = (requests: unknown[]) => Buffer.from(JSON.stringify({ requests }));
+
+  it("sends requests made in the same turn as one message, and matches each answer to its request", async () => {
+    await adm.ch.assertQueue("rpc.raw-batch", { durable: false, autoDelete: true });
+    const seen: amqp.ConsumeMessage[] = [];
+    await adm.ch.consume(
+      "rpc.raw-batch",
+      (m) => {
+        if (!m) return;
+        seen.push(m);
+        if (m.properties.type !== "pragma.rpc.batch") return;
+        const { requests } = JSON.parse(m.content.toString()) as { requests: { id: string; data: { text: string } }[] };
+        // Answered in two messages, the second half first.
+        const replies = requests.map((r) => ({ id: r.id, reply: { ok: true, data: { text: `<${r.data.text}>` } } }));
+        for (const part of [replies.slice(2), replies.slice(0, 2)]) {
+          adm.ch.sendToQueue(m.properties.replyTo, Buffer.from(JSON.stringify({ replies: part })), { type: "pragma.rpc.batch-reply" });
+        }
+      },
+      { noAck: true },
+    );
+    const res = await runWithContext({ requestId: "req_batch", orgId: "org_b" }, () =>
+      Promise.all(["a", "b", "c", "d", "e"].map((text) => broker.request("rpc.raw-batch", echo, { text }))),
+    );
+    expect(res.map((r) => r.text)).toEqual(["<a>", "<b>", "<c>", "<d>", "<e>"]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.properties.type).toBe("pragma.rpc.batch");
+    const { requests } = JSON.parse(seen[0]!.content.toString());
+    expect(requests).toHaveLength(5);
+    expect(requests[0]).toMatchObject({ type: echo.type, correlationId: "req_batch", headers: { "x-org-id": "org_b" }, data: { text: "a" } });
+    expect(new Set(requests.map((r: { id: string }) => r.id)).size).toBe(5);
+
+    // A lone request still goes as a plain message (and is answered plainly).
+    const plain = broker.request("rpc.raw-batch", echo, { text: "solo" }, { timeoutMs: 300 }).catch((e) => e);
+    await waitFor(async () => seen.length === 2, { message: "the lone request arrived" });
+    expect(seen[1]!.properties.type).toBe(echo.type);
+    expect(JSON.parse(seen[1]!.content.toString())).toEqual({ text: "solo" });
+    expect(await plain).toMatchObject({ code: "TIMEOUT" }); // this raw server only answers batches
+  });
+
+  it("gives a plain error answered to the batch (a server that does not know batches) to every request in it", async () => {
+    await adm.ch.assertQueue("rpc.old-server", { durable: false, autoDelete: true });
+    await adm.ch.consume(
+      "rpc.old-server",
+      (m) => {
+        if (!m) return;
+        const error = { code: "BAD_REQUEST", detail: `unknown request type: ${m.properties.type}` };
+        adm.ch.sendToQueue(m.properties.replyTo, Buffer.from(JSON.stringify({ ok: false, error })), { headers: { "x-request-message-id": m.properties.messageId } });
+      },
+      { noAck: true },
+    );
+    const errs = await Promise.all([1, 2, 3].map((n) => broker.request("rpc.old-server", echo, { text: `${n}` }).catch((e) => e)));
+    for (const e of errs) expect(e).toMatchObject({ code: "BAD_REQUEST", detail: "unknown request type: pragma.rpc.batch" });
+  });
+
+  it("fails every request of a batch that no queue takes with UNAVAILABLE", async () => {
+    const errs = await Promise.all([1, 2, 3].map((n) => broker.request("rpc.nobody", echo, { text: `${n}` }, { timeoutMs: 5000 }).catch((e) => e)));
+    for (const e of errs) expect(e).toMatchObject({ code: "UNAVAILABLE", detail: "service rpc.nobody unavailable" });
+  });
+
+  it("serves a batch: each request alone in its context, fast answers not held back by slow ones", async () => {
+    const { replyTo, got } = await rawClient();
+    const requests = [
+      { id: "r1", type: echo.type, correlationId: "req_one", headers: {}, data: { text: "x" } },
+      { id: "r2", type: slow.type, headers: {}, data: { ms: 400 } },
+      { id: "r3", type: fails.type, headers: {}, data: { kind: "app" } },
+      { id: "r4", type: "test.nobody.v1", headers: {}, data: {} },
+      { id: "r5", type: echo.type, correlationId: "req_five", headers: {}, data: { text: 5 } },
+    ];
+    adm.ch.sendToQueue("rpc.test", batchBody(requests), { type: "pragma.rpc.batch", messageId: "msg_batch1", replyTo });
+    await waitFor(async () => got.length >= 2, { message: "two batch replies" });
+    const [first, second] = got.map((m) => ({ type: m.properties.type, replies: JSON.parse(m.content.toString()).replies as { id: string; reply: any }[] }));
+    expect(first!.type).toBe("pragma.rpc.batch-reply");
+    expect(got[0]!.properties.headers).toMatchObject({ "x-request-message-id": "msg_batch1" });
+    const byId = Object.fromEntries([...first!.replies, ...second!.replies].map((r) => [r.id, r.reply]));
+    expect(first!.replies.map((r) => r.id).sort()).toEqual(["r1", "r3", "r4", "r5"]);
+    expect(second!.replies.map((r) => r.id)).toEqual(["r2"]);
+    expect(byId.r1).toEqual({ ok: true, data: { text: "X", correlationId: "req_one" } });
+    expect(byId.r2).toEqual({ ok: true, data: { done: true } });
+    expect(byId.r3).toEqual({ ok: false, error: { code: "NOT_FOUND", detail: "Thing not found: x" } });
+    expect(byId.r4).toMatchObject({ ok: false, error: { code: "BAD_REQUEST", detail: "unknown request type: test.nobody.v1" } });
+    expect(byId.r5).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
+  });
+
+  it("answers a batch whose envelope is wrong with one error, to the batch's id", async () => {
+    const { replyTo, got } = await rawClient();
+    adm.ch.sendToQueue("rpc.test", Buffer.from(JSON.stringify({ requests: [{ type: echo.type }] })), { type: "pragma.rpc.batch", messageId: "msg_bad", replyTo });
+    adm.ch.sendToQueue("rpc.test", Buffer.from("not json"), { type: "pragma.rpc.batch", messageId: "msg_bad2", replyTo });
+    await waitFor(async () => got.length === 2, { message: "two error replies" });
+    const byId = Object.fromEntries(got.map((m) => [m.properties.headers!["x-request-message-id"], JSON.parse(m.content.toString())]));
+    expect(byId.msg_bad).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
+    expect(JSON.stringify(byId.msg_bad.error.detail)).toContain("requests");
+    expect(byId.msg_bad2).toEqual({ ok: false, error: { code: "BAD_REQUEST", detail: "request body is not JSON" } });
   });
 });
 
