@@ -5,11 +5,14 @@ import { startBenchServer } from "./child";
 import { stopChild, type Tenant } from "./system";
 import { applyBody, waitSettled } from "./lifecycle";
 import type { StoreObserver } from "./store-observer";
+import { cpuMsPerItem, cpuSnapshot } from "./cpu-share";
 
 async function load(url: string, path: string, headers: Record<string, string>, seconds: number, connections: number) {
   // Warm-up pass (not reported), then the measured pass.
   await autocannon({ url, connections, duration: 2, requests: [{ method: "GET", path, headers }] });
+  const before = cpuSnapshot();
   const r = await autocannon({ url, connections, duration: seconds, timeout: 10, requests: [{ method: "GET", path, headers }] });
+  const cpu = cpuMsPerItem(before, cpuSnapshot(), r.requests.total);
   return {
     req_per_s: Math.round(r.requests.average),
     p50_ms: r.latency.p50,
@@ -18,6 +21,7 @@ async function load(url: string, path: string, headers: Record<string, string>, 
     non_2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
+    cpu_ms_per_request: cpu,
   };
 }
 

@@ -234,6 +234,7 @@ function tableRows(r: Record<string, any>): Row[] {
   if (g) {
     const fmt = (x: any) => `${x.req_per_s} req/s, p50 ${x.p50_ms} ms, p99 ${x.p99_ms} ms${x.non_2xx ? `, non-2xx ${x.non_2xx}` : ""}${x.errors ? `, errors ${x.errors}` : ""}`;
     rows.push({ benchmark: "gateway", measure: "authenticated GET /resources/{id} (rate limit on)", value: fmt(g.authenticated_get), target: "≥ 5,000 req/s", verdict: verdict(g.authenticated_get.req_per_s >= 5000 && !g.authenticated_get.non_2xx) });
+    if (g.authenticated_get.cpu_ms_per_request) rows.push({ benchmark: "gateway", measure: "authenticated GET: CPU ms per request, by process", value: formatCpu(g.authenticated_get.cpu_ms_per_request), verdict: "n/a" });
     rows.push({ benchmark: "gateway", measure: "GET /health", value: fmt(g.health), verdict: "n/a" });
     rows.push({ benchmark: "gateway", measure: "bare express hello-world", value: fmt(g.express_hello), verdict: "n/a" });
   }
