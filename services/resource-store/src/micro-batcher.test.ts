@@ -44,3 +44,31 @@ describe("MicroBatcher linger", () => {
     expect(seen).toEqual([["a", "b"]]);
   });
 });
+
+describe("MicroBatcher maxInFlight", () => {
+  it("runs up to maxInFlight batches at once; what arrives while all run waits for the next", async () => {
+    const seen: number[][] = [];
+    let running = 0;
+    let most = 0;
+    const b = new MicroBatcher<number, number>(
+      async (items) => {
+        seen.push(items);
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running -= 1;
+        return items.map((n) => ({ status: "fulfilled" as const, value: n }));
+      },
+      10,
+      0,
+      2,
+    );
+    const a = b.add(1);
+    await new Promise((r) => setImmediate(r));
+    const c = b.add(2);
+    await new Promise((r) => setImmediate(r));
+    const rest = [3, 4, 5].map((n) => b.add(n));
+    await Promise.all([a, c, ...rest]);
+    expect(most).toBe(2);
+    expect(seen).toEqual([[1], [2], [3, 4, 5]]);
+  });
+});

@@ -1,28 +1,40 @@
 /**
- * Natural batching: items added while a batch is running wait and go together in the
- * next one (at most `maxBatch`), so batches grow with load and a lone item waits only
- * for the current tick. One batch runs at a time.
+ * Natural batching: items added while `maxInFlight` batches are running wait and go
+ * together in the next one (at most `maxBatch`), so batches grow with load and a lone item
+ * waits only for the current tick. With maxInFlight 1 (the default) one batch runs at a
+ * time.
  */
 export class MicroBatcher<T, R> {
   private queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
+  private active = 0;
+  private scheduled = false;
 
   /** `lingerMs`: how long a batch that is not full waits for more before it runs (0: this tick only). */
   constructor(
     private readonly run: (items: T[]) => Promise<PromiseSettledResult<R>[]>,
     private readonly maxBatch: number,
     private readonly lingerMs = 0,
+    private readonly maxInFlight = 1,
   ) {}
 
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        if (this.lingerMs > 0) setTimeout(() => void this.drain(), this.lingerMs);
-        else setImmediate(() => void this.drain());
-      }
+      this.kick();
     });
+  }
+
+  /** Starts a runner at the end of this tick (or after the linger) if one may run and none is about to. */
+  private kick(): void {
+    if (this.scheduled || this.active >= this.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    this.active += 1;
+    const start = () => {
+      this.scheduled = false;
+      void this.drain();
+    };
+    if (this.lingerMs > 0) setTimeout(start, this.lingerMs);
+    else setImmediate(start);
   }
 
   private async drain(): Promise<void> {
@@ -39,6 +51,7 @@ export class MicroBatcher<T, R> {
         for (const b of batch) b.reject(err);
       }
     }
-    this.running = false;
+    this.active -= 1;
+    this.kick();
   }
 }

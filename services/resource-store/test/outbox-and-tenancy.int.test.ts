@@ -309,6 +309,46 @@ describe("single-read transactions (GET, list)", () => {
   });
 });
 
+describe("grouped reads (readInScope)", () => {
+  it("concurrent reads of several tenants share one read-only round trip, each seeing only its own scope; a read that fails fails alone", async () => {
+    const [a, b] = [scopeOf(), scopeOf()];
+    for (const scope of [a, b]) await applyResource(deps, scope, { provider: "pragma", resource: "config", name: "shared-trip", config: { org: scope.org_id } });
+    const { one, sent, deps: rec } = await recordingRepo();
+    try {
+      const id = "resource:pragma_config_shared-trip";
+      const reads = [a, b, a, b, scopeOf()].map((scope) => rec.repo.readInScope(scope, (tx) => tx.getResource(id)));
+      const got = await Promise.all(reads);
+      expect(got.map((r) => r?.config ?? null)).toEqual([{ org: a.org_id }, { org: b.org_id }, { org: a.org_id }, { org: b.org_id }, null]);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.match(/EXECUTE s_store_get_resource\(/g)).toHaveLength(5);
+      expect(sent[0]!.match(/EXECUTE s_store_act_as_tenant\(/g)).toHaveLength(5);
+      expect(sent[0]).toMatch(/^(PREPARE [^;]*;\n)*BEGIN;\n[\s\S]*COMMIT$/);
+      const leftover = await one.query("SELECT current_setting('pragma.org_id', true) AS org, now() = statement_timestamp() AS outside_tx");
+      expect(leftover.rows[0]).toEqual({ org: "", outside_tx: true });
+
+      // A statement that errors aborts the shared transaction: every read is then run alone, and only that one fails.
+      sent.length = 0;
+      const batcher = (rec.repo as unknown as { reads: { add(p: unknown): Promise<unknown[][]> } }).reads;
+      const mixed = await Promise.allSettled([
+        rec.repo.readInScope(a, (tx) => tx.getResource(id)),
+        batcher.add({ scope: b, statements: [{ name: "test.divide-by-zero", text: "SELECT 1 / 0", values: [] }] }),
+        rec.repo.readInScope(b, (tx) => tx.getResource(id)),
+      ]);
+      expect(mixed.map((m) => m.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect((mixed[1] as PromiseRejectedResult).reason).toMatchObject({ message: "division by zero" });
+      expect((mixed[2] as PromiseFulfilledResult<{ config: unknown }>).value.config).toEqual({ org: b.org_id });
+      // The shared round trip and its ROLLBACK; it carried a PREPARE, so the recorded
+      // connection was dropped (pg.ts) and the three reads ran alone on a new one.
+      expect(sent).toHaveLength(2);
+      expect(sent[0]!.match(/EXECUTE s_store_get_resource\(/g)).toHaveLength(2);
+      expect(sent[0]).toContain("EXECUTE s_test_divide_by_zero");
+      expect(sent[1]).toBe("ROLLBACK");
+    } finally {
+      await one.end();
+    }
+  });
+});
+
 describe("creating applies (tryCreate)", () => {
   const events = async (scope: TenantScope, resourceId: string) =>
     (await db.query("SELECT event_type, status FROM resource_store.outbox_events WHERE org_id = $1 AND resource_id = $2 ORDER BY event_id", [scope.org_id, resourceId])).rows;

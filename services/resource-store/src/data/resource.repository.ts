@@ -105,6 +105,21 @@ interface CreatePlan {
 /** Creates gathered while one batch is in flight go together in the next, up to this many. */
 const CREATE_BATCH_MAX = 32;
 
+/** What a read-only transaction (readInScope) hands over: its statements, in its tenant's scope. */
+interface ReadPlan {
+  scope: TenantScope;
+  statements: NamedStatement[];
+}
+type Rows = QueryResultRow[][];
+
+/**
+ * Reads gathered while READ_BATCHES_IN_FLIGHT batches are in flight go together in the
+ * next, up to READ_BATCH_MAX; several may run at once, so one slow read (a long list)
+ * holds back only its own batch, and reads leave most of the pool to the writers.
+ */
+const READ_BATCH_MAX = 32;
+const READ_BATCHES_IN_FLIGHT = 3;
+
 /**
  * The tenant role and scope as transaction-local settings, for a transaction already open,
  * with the values written in (the dead-letter paths, which find their results by position
@@ -127,6 +142,14 @@ export class PgResourceRepository implements ResourceRepository {
    * tried again on its own, so one bad apply fails alone.
    */
   private readonly creates = new MicroBatcher<CreatePlan, boolean>((plans) => this.createBatch(plans), CREATE_BATCH_MAX);
+  /**
+   * Reads (readInScope: one read, no writes) share round trips the same way: one
+   * read-only transaction carries each tenant's scope and its statements, in order. Each
+   * statement sees its own snapshot, as it would in a transaction of its own under READ
+   * COMMITTED, and row-level security still checks every row against the scope set just
+   * before it.
+   */
+  private readonly reads = new MicroBatcher<ReadPlan, Rows>((plans) => this.readGroup(plans), READ_BATCH_MAX, 0, READ_BATCHES_IN_FLIGHT);
 
   constructor(private readonly pool: Pool) {}
 
@@ -151,11 +174,34 @@ export class PgResourceRepository implements ResourceRepository {
   }
 
   async readInScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return fn(new GroupedReadTx(scope, (plan) => this.reads.add(plan)));
+  }
+
+  private async readGroup(plans: ReadPlan[]): Promise<PromiseSettledResult<Rows>[]> {
+    try {
+      return (await this.runReads(plans)).map((value) => ({ status: "fulfilled", value }));
+    } catch (err) {
+      // One failed statement aborts the transaction: each read on its own, so it fails alone.
+      if (plans.length === 1) return [{ status: "rejected", reason: err }];
+      return Promise.allSettled(plans.map(async (plan) => (await this.runReads([plan]))[0]!));
+    }
+  }
+
+  /** One read-only transaction, one round trip: BEGIN, per read its tenant's scope (unless the last one's) and its statements, COMMIT. */
+  private runReads(plans: ReadPlan[]): Promise<Rows[]> {
+    for (const plan of plans) if (!plan.scope.org_id || !plan.scope.project_id || !plan.scope.space_id) throw new Error("tenant scope is required");
     return withConnection(this.pool, async (client) => {
-      const tx = new PgStoreTx(client, scope, true);
-      const result = await fn(tx);
-      await tx.commit();
-      return result;
+      const statements = ["BEGIN"];
+      const at: number[] = [];
+      let scope: TenantScope | undefined;
+      for (const plan of plans) {
+        if (!scope || !sameScope(scope, plan.scope)) statements.push(actAsTenantPrepared(client, (scope = plan.scope)));
+        at.push(statements.length);
+        for (const q of plan.statements) statements.push(execute(client, q));
+      }
+      statements.push("COMMIT");
+      const results = await roundTrip(client, statements);
+      return plans.map((plan, i) => results.slice(at[i]!, at[i]! + plan.statements.length).map((r) => r.rows));
     });
   }
 
@@ -196,63 +242,26 @@ export class PgResourceRepository implements ResourceRepository {
 }
 
 /**
- * Round trips are what a transaction costs here, so statements travel together: BEGIN
- * and the scope go with the first read, writes are held and go with the next read or
- * with COMMIT, as one simple-protocol batch of EXECUTEs of statements prepared once per
- * connection (values as literals, see pg.ts `execute`). Order is preserved, so a read
- * always sees the writes before it. An apply on this path is two round trips: BEGIN +
- * scope + lock, then the writes + COMMIT (a first apply without dependencies takes
- * CreateOnlyTx instead, one round trip).
+ * The statements of a store transaction, all by key in its tenant's scope; how they reach
+ * PostgreSQL is the subclass's: PgStoreTx on a connection of its own, GroupedReadTx in a
+ * round trip shared with other reads.
  */
-class PgStoreTx implements StoreTx {
-  private readonly scopeValues: [string, string, string];
-  private held: string[];
-  private committed = false;
+abstract class ScopedTx implements StoreTx {
+  protected readonly scopeValues: [string, string, string];
   /** prefetchForResults: locked rows not yet handed out, and dependents per target. */
   private readonly prefetched = new Map<string, { resource: ResourceRecord; pendingConfig: Record<string, unknown> | null }>();
   private readonly prefetchedDependents = new Map<string, string[]>();
 
-  /** singleRead: the first read carries COMMIT too (readInScope), so the whole transaction is one round trip. */
-  constructor(
-    private readonly client: PoolClient,
-    readonly scope: TenantScope,
-    private readonly singleRead = false,
-  ) {
+  constructor(readonly scope: TenantScope) {
     this.scopeValues = [scope.org_id, scope.project_id, scope.space_id];
-    this.held = beginInScope(client, scope);
   }
+
+  /** Several reads in one round trip (each statement its own snapshot, in order); rows per read. */
+  protected abstract readBatch(qs: NamedStatement[]): Promise<QueryResultRow[][]>;
+  protected abstract write(q: NamedStatement): void;
 
   private async read<R extends QueryResultRow>(q: NamedStatement): Promise<R[]> {
     return (await this.readBatch([q]))[0] as R[];
-  }
-
-  /**
-   * Several reads in one round trip with whatever is held (each statement its own snapshot,
-   * in order); rows per read. In a single-read transaction the batch also carries COMMIT.
-   */
-  private async readBatch(qs: NamedStatement[]): Promise<QueryResultRow[][]> {
-    if (this.committed) throw new Error("readInScope allows a single read");
-    const batch = [...this.held, ...qs.map((q) => execute(this.client, q))];
-    this.held = [];
-    if (this.singleRead) {
-      batch.push("COMMIT");
-      this.committed = true;
-    }
-    const results = await roundTrip(this.client, batch);
-    const end = results.length - (this.singleRead ? 1 : 0);
-    return results.slice(end - qs.length, end).map((r) => r.rows);
-  }
-
-  /** Writes are always held, to go with the next read or COMMIT. */
-  private write(q: NamedStatement): void {
-    if (this.committed || this.singleRead) throw new Error("readInScope allows a single read");
-    this.held.push(execute(this.client, q));
-  }
-
-  async commit(): Promise<void> {
-    if (this.committed) return;
-    await roundTrip(this.client, [...this.held, "COMMIT"]);
-    this.held = [];
   }
 
   private async resources(name: string, where: string, extra: unknown[], suffix = ""): Promise<ResourceRecord[]> {
@@ -461,6 +470,70 @@ class PgStoreTx implements StoreTx {
         WHERE ${IN_SCOPE} AND event_id = $4`,
       values: [...this.scopeValues, eventId, change.status, json(change.payload), change.previousConfig !== undefined, json(change.previousConfig)],
     });
+  }
+}
+
+/**
+ * Round trips are what a transaction costs here, so statements travel together: BEGIN
+ * and the scope go with the first read, writes are held and go with the next read or
+ * with COMMIT, as one simple-protocol batch of EXECUTEs of statements prepared once per
+ * connection (values as literals, see pg.ts `execute`). Order is preserved, so a read
+ * always sees the writes before it. An apply on this path is two round trips: BEGIN +
+ * scope + lock, then the writes + COMMIT (a first apply without dependencies takes
+ * CreateOnlyTx instead, one round trip).
+ */
+class PgStoreTx extends ScopedTx {
+  private held: string[];
+
+  constructor(
+    private readonly client: PoolClient,
+    scope: TenantScope,
+  ) {
+    super(scope);
+    this.held = beginInScope(client, scope);
+  }
+
+  protected async readBatch(qs: NamedStatement[]): Promise<QueryResultRow[][]> {
+    const batch = [...this.held, ...qs.map((q) => execute(this.client, q))];
+    this.held = [];
+    const results = await roundTrip(this.client, batch);
+    return results.slice(results.length - qs.length).map((r) => r.rows);
+  }
+
+  /** Writes are always held, to go with the next read or COMMIT. */
+  protected write(q: NamedStatement): void {
+    this.held.push(execute(this.client, q));
+  }
+
+  async commit(): Promise<void> {
+    await roundTrip(this.client, [...this.held, "COMMIT"]);
+    this.held = [];
+  }
+}
+
+/**
+ * The transaction behind readInScope: one read (one or several statements), no writes,
+ * handed to the repository's read batcher, which runs it with other reads in one
+ * round trip.
+ */
+class GroupedReadTx extends ScopedTx {
+  private sent = false;
+
+  constructor(
+    scope: TenantScope,
+    private readonly submit: (plan: ReadPlan) => Promise<Rows>,
+  ) {
+    super(scope);
+  }
+
+  protected readBatch(qs: NamedStatement[]): Promise<QueryResultRow[][]> {
+    if (this.sent) throw new Error("readInScope allows a single read");
+    this.sent = true;
+    return this.submit({ scope: this.scope, statements: qs });
+  }
+
+  protected write(): void {
+    throw new Error("readInScope does not write");
   }
 }
 
