@@ -141,7 +141,7 @@ export class PgResourceRepository implements ResourceRepository {
    * trip as before). If a batch fails, nothing of it was committed and each create is
    * tried again on its own, so one bad apply fails alone.
    */
-  private readonly creates = new MicroBatcher<CreatePlan, boolean>((plans) => this.createBatch(plans), CREATE_BATCH_MAX);
+  private readonly creates = new MicroBatcher<CreatePlan, boolean>((plans) => togetherOrAlone(plans, (p) => this.writeCreates(p)), CREATE_BATCH_MAX);
   /**
    * Reads (readInScope: one read, no writes) share round trips the same way: one
    * read-only transaction carries each tenant's scope and its statements, in order. Each
@@ -149,7 +149,7 @@ export class PgResourceRepository implements ResourceRepository {
    * COMMITTED, and row-level security still checks every row against the scope set just
    * before it.
    */
-  private readonly reads = new MicroBatcher<ReadPlan, Rows>((plans) => this.readGroup(plans), READ_BATCH_MAX, 0, READ_BATCHES_IN_FLIGHT);
+  private readonly reads = new MicroBatcher<ReadPlan, Rows>((plans) => togetherOrAlone(plans, (p) => this.runReads(p)), READ_BATCH_MAX, 0, READ_BATCHES_IN_FLIGHT);
 
   constructor(private readonly pool: Pool) {}
 
@@ -177,16 +177,6 @@ export class PgResourceRepository implements ResourceRepository {
     return fn(new GroupedReadTx(scope, (plan) => this.reads.add(plan)));
   }
 
-  private async readGroup(plans: ReadPlan[]): Promise<PromiseSettledResult<Rows>[]> {
-    try {
-      return (await this.runReads(plans)).map((value) => ({ status: "fulfilled", value }));
-    } catch (err) {
-      // One failed statement aborts the transaction: each read on its own, so it fails alone.
-      if (plans.length === 1) return [{ status: "rejected", reason: err }];
-      return Promise.allSettled(plans.map(async (plan) => (await this.runReads([plan]))[0]!));
-    }
-  }
-
   /** One read-only transaction, one round trip: BEGIN, per read its tenant's scope (unless the last one's) and its statements, COMMIT. */
   private runReads(plans: ReadPlan[]): Promise<Rows[]> {
     for (const plan of plans) if (!plan.scope.org_id || !plan.scope.project_id || !plan.scope.space_id) throw new Error("tenant scope is required");
@@ -209,16 +199,6 @@ export class PgResourceRepository implements ResourceRepository {
     const tx = new CreateOnlyTx(scope);
     const result = await fn(tx);
     return (await this.creates.add(tx.plan())) ? result : undefined;
-  }
-
-  private async createBatch(plans: CreatePlan[]): Promise<PromiseSettledResult<boolean>[]> {
-    try {
-      return (await this.writeCreates(plans)).map((value) => ({ status: "fulfilled", value }));
-    } catch (err) {
-      // Rolled back as a whole (an error in one statement aborts the transaction): each on its own.
-      if (plans.length === 1) return [{ status: "rejected", reason: err }];
-      return Promise.allSettled(plans.map(async (plan) => (await this.writeCreates([plan]))[0]!));
-    }
   }
 
   /** One transaction, one round trip: BEGIN, per tenant its scope and its creates, COMMIT. Per plan: written or not. */
@@ -470,6 +450,20 @@ abstract class ScopedTx implements StoreTx {
         WHERE ${IN_SCOPE} AND event_id = $4`,
       values: [...this.scopeValues, eventId, change.status, json(change.payload), change.previousConfig !== undefined, json(change.previousConfig)],
     });
+  }
+}
+
+/**
+ * Runs `plans` in one transaction (`run` answers per plan); if it fails, nothing of it was
+ * committed (one failed statement aborts the transaction), so each plan is run again
+ * alone and a bad one fails alone.
+ */
+async function togetherOrAlone<P, R>(plans: P[], run: (plans: P[]) => Promise<R[]>): Promise<PromiseSettledResult<R>[]> {
+  try {
+    return (await run(plans)).map((value) => ({ status: "fulfilled", value }));
+  } catch (err) {
+    if (plans.length === 1) return [{ status: "rejected", reason: err }];
+    return Promise.allSettled(plans.map(async (plan) => (await run([plan]))[0]!));
   }
 }
 
