@@ -44,7 +44,6 @@ export const batchRequestSchema = z.object({
     .min(1)
     .max(BATCH_MAX_REQUESTS),
 });
-export type BatchEntry = z.infer<typeof batchRequestSchema>["requests"][number];
 
 /** What a request carries, with its body already serialised (`dataJson`). */
 export interface EntryParts {
