@@ -125,6 +125,21 @@ export const resourceRequests = {
   listTypes: defineRequest("resources.type.list.v1", z.object({ scope: TenantScope, provider: z.string().optional() }), z.object({ types: z.array(ResourceDefinition) })),
 } as const;
 
+// ---- change notifications (exchange pragma.events, routing key = message type) ----
+
+/**
+ * Published by the store after a commit that updated or deleted resources (several commits
+ * of one turn share a message): which resources changed, not how. Transient and
+ * best-effort: gateways drop their cached answers for these resources; a gateway that
+ * misses one still drops its entries when they expire.
+ */
+export const ChangedResource = z.object({ org_id: z.string(), project_id: z.string(), space_id: z.string(), resource_id: z.string() });
+export type ChangedResource = z.infer<typeof ChangedResource>;
+
+export const resourceEvents = {
+  changed: defineMessage("resources.resource.changed.v1", z.object({ resources: z.array(ChangedResource).min(1) })),
+} as const;
+
 // ---- work for provider workers (exchange pragma.work, routing key = provider) ----
 
 export const ResourceWork = z.object({

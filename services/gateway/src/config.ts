@@ -43,6 +43,11 @@ const envSchema = z
     /** Bulk dead-letter operations (retry-all, delete by provider/all) touch every entry. */
     BULK_RPC_TIMEOUT_MS: int(300_000, 100),
     BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
+    /** GET /resources/{id} answers are cached this long at most (change notifications drop them sooner); 0 turns the cache off. */
+    RESOURCE_CACHE_MS: int(5_000, 0, 600_000),
+    RESOURCE_CACHE_ENTRIES: int(10_000, 1),
+    /** Gateway processes sharing the port (Node cluster), each with its own cache; see main.ts. */
+    GATEWAY_PROCESSES: int(1, 1, 64),
   })
   .transform((env, ctx) => {
     const isProd = env.NODE_ENV === "production";
@@ -119,6 +124,8 @@ const envSchema = z
       rpcTimeoutMs: env.RPC_TIMEOUT_MS,
       bulkRpcTimeoutMs: env.BULK_RPC_TIMEOUT_MS,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      resourceCache: { ttlMs: env.RESOURCE_CACHE_MS, maxEntries: env.RESOURCE_CACHE_ENTRIES },
+      processes: env.GATEWAY_PROCESSES,
     };
   });
 

@@ -10,6 +10,9 @@ import { TokenService } from "./auth/tokens";
 import { Tenancy } from "./tenancy";
 import { TokenBucket } from "./rate-limit/token-bucket";
 import { createReadiness } from "./readiness";
+import { ResourceCache } from "./resource-cache";
+import { EXCHANGES, EXCHANGE_TYPES, resourceEvents } from "@pragma/contracts";
+import { newUlid } from "@pragma/ids";
 
 export interface GatewayHandle {
   port: number;
@@ -57,6 +60,9 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     redis.on("error", (err: Error) => logger.debug({ err: err.message }, "redis error"));
     broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs });
     const bus = createBus(broker, config.rpcTimeoutMs);
+    const b = broker;
+    const resources = new ResourceCache({ ...config.resourceCache, live: () => b.isConnected() });
+    if (config.resourceCache.ttlMs > 0) await subscribeToChanges(broker, resources);
     const app = createApp({
       config,
       logger,
@@ -65,6 +71,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
       tenancy: new Tenancy(bus, { scopeCacheMs: config.scopeCacheMs, orgCacheMs: config.rateLimit.orgSettingCacheMs }),
       bucket: new TokenBucket(redis),
       readiness: createReadiness({ bus, redis }),
+      resources,
     });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -97,4 +104,28 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     })());
 
   return { port, stop };
+}
+
+/**
+ * The store's change notifications, on a queue of this process's own (exclusive: it goes
+ * with the connection). The topology runs again on every new connection, and everything
+ * cached is dropped there first: notifications sent while the connection was down are lost,
+ * and while it is down the cache serves nothing (ResourceCache `live`).
+ */
+async function subscribeToChanges(broker: Broker, cache: ResourceCache): Promise<void> {
+  const queue = `gateway.resource-changes.${newUlid()}`;
+  await broker.addTopology(async (ch) => {
+    cache.clear();
+    await ch.assertExchange(EXCHANGES.events, EXCHANGE_TYPES[EXCHANGES.events], { durable: true });
+    await ch.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false, arguments: { "x-queue-type": "classic" } });
+    await ch.bindQueue(queue, EXCHANGES.events, resourceEvents.changed.type);
+  });
+  await broker.consume(
+    queue,
+    resourceEvents.changed,
+    async ({ payload }) => {
+      cache.invalidate(payload.resources);
+    },
+    { prefetch: 200 },
+  );
 }

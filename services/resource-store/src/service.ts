@@ -1,5 +1,5 @@
 import path from "node:path";
-import { resourceWork, type ResourceWork } from "@pragma/contracts";
+import { resourceEvents, resourceWork, type ResourceWork } from "@pragma/contracts";
 import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
 import { connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@pragma/messaging";
@@ -19,6 +19,7 @@ import { WorkerTypeCatalog } from "./amqp/worker-type-catalog";
 import { consumeDeadLetters, deadLetterTopology, workerAttemptHistory, workerTypeCatalog } from "./amqp/dead-letter.consumer";
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
 import { PrismaDeadLetterRepository } from "./data/dead-letter.repository";
+import { ChangeFeed } from "./amqp/change-feed";
 
 export interface RunningStore {
   stop(): Promise<void>;
@@ -36,12 +37,18 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
   const prisma = createPrisma(pool, config.DATABASE_SCHEMA);
-  const repo = new PgResourceRepository(pool);
   const clock = { now: () => new Date() };
 
   const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store" });
   await broker.addTopology((ch) => declareTopology(ch, storeTopology));
   await broker.addTopology(rpcQueueTopology(STORE_RPC_QUEUE));
+  const changes = new ChangeFeed(
+    (resources) =>
+      broker.publish(resourceEvents.changed, { resources }, { exchange: EXCHANGES.events, routingKey: resourceEvents.changed.type, persistent: false, mandatory: false }),
+    logger,
+  );
+  const onChanged = changes.changed.bind(changes);
+  const repo = new PgResourceRepository(pool, onChanged);
 
   const relayOutbox = new OutboxRepository(pool);
   const relay = new OutboxRelay({
@@ -76,7 +83,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
   await broker.addTopology((ch) => declareTopology(ch, deadLetterTopology));
   const deadLetterDeps = {
-    repo: new PrismaDeadLetterRepository(prisma, pool),
+    repo: new PrismaDeadLetterRepository(prisma, pool, onChanged),
     clock,
     logger,
     types: workerTypeCatalog(broker, { timeoutMs: 2_000, ttlMs: 60_000 }),

@@ -26,10 +26,15 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
     input: RouteInput<unknown, unknown, unknown>,
     contract: RequestContract<Q, R>,
     rest: Omit<Q, "scope">,
-    options: { bulk?: boolean } = {},
+    options: { bulk?: boolean; requeues?: boolean } = {},
   ) => {
     const scope = await deps.tenancy.resolveScope(input.principal!, input.req.headers);
-    return deps.bus.call(RPC_QUEUES.resourceStore, contract, { ...rest, scope } as Q, options.bulk ? { timeoutMs: deps.config.bulkRpcTimeoutMs } : {});
+    try {
+      return await deps.bus.call(RPC_QUEUES.resourceStore, contract, { ...rest, scope } as Q, options.bulk ? { timeoutMs: deps.config.bulkRpcTimeoutMs } : {});
+    } finally {
+      // A retry puts resources back to pending: what this process cached of the scope is stale.
+      if (options.requeues) deps.resources.dropScope(scope);
+    }
   };
   return [
     defineRoute({
@@ -75,7 +80,7 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       handler: async (input) => {
         // Every entry is re-queued in its own transaction, so this may take long (10,000
         // entries outlasted the default 10 s RPC timeout in the bench); BULK_RPC_TIMEOUT_MS bounds it.
-        input.res.json(await store(input, deadLetterRequests.retryAll, input.query.provider ? { provider: input.query.provider } : {}, { bulk: true }));
+        input.res.json(await store(input, deadLetterRequests.retryAll, input.query.provider ? { provider: input.query.provider } : {}, { bulk: true, requeues: true }));
       },
     }),
     defineRoute({
@@ -118,7 +123,7 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       params: EventIdParams,
       responses: { 200: { description: "The newly queued event", schema: QueuedEvent }, ...common, ...errorResponses(409) },
       handler: async (input) => {
-        input.res.json(await store(input, deadLetterRequests.retry, { event_id: input.params.event_id }));
+        input.res.json(await store(input, deadLetterRequests.retry, { event_id: input.params.event_id }, { requeues: true }));
       },
     }),
   ];

@@ -5,6 +5,7 @@ import type { TokenService } from "../auth/tokens";
 import type { Tenancy } from "../tenancy";
 import type { Readiness } from "../readiness";
 import type { TokenBucket } from "../rate-limit/token-bucket";
+import type { ResourceCache } from "../resource-cache";
 
 /** Everything routes may touch; built once by service.ts. */
 export interface GatewayDeps {
@@ -15,4 +16,5 @@ export interface GatewayDeps {
   tenancy: Tenancy;
   bucket: TokenBucket;
   readiness: Readiness;
+  resources: ResourceCache;
 }

@@ -88,7 +88,12 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "The stored resource", schema: Resource }, ...common, ...errorResponses(409, 413, 422) },
       handler: async ({ body, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.apply, { scope, body }));
+        try {
+          res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.apply, { scope, body }));
+        } finally {
+          // Read-your-writes through this process: an apply may change its dependents too.
+          deps.resources.dropScope(scope);
+        }
       },
     }),
     defineRoute({
@@ -147,7 +152,12 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "Pending deletion", schema: Resource }, 204: { description: "Deleted, or never existed" }, ...common, ...errorResponses(409) },
       handler: async ({ params, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        const { resource } = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.delete, { scope, id: params.resource_id });
+        let resource;
+        try {
+          ({ resource } = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.delete, { scope, id: params.resource_id }));
+        } finally {
+          deps.resources.dropScope(scope);
+        }
         if (resource) res.json(resource);
         else res.status(204).end();
       },
@@ -157,7 +167,7 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       path: "/resources/{resource_id}",
       operationId: "getResource",
       summary:
-        "Get a resource by id (`resource:{provider}_{type}_{name}`, or the legacy `provider/type/name` URL-encoded); sensitive outputs are redacted unless an admin passes `reveal=true`",
+        "Get a resource by id (`resource:{provider}_{type}_{name}`, or the legacy `provider/type/name` URL-encoded); sensitive outputs are redacted unless an admin passes `reveal=true`. May be answered from the gateway's cache, which a change drops within milliseconds (your own writes through the same gateway at once); `Cache-Control: no-cache` reads from the store",
       tags: ["resources"],
       auth: member,
       headers: TenancyHeaders,
@@ -169,9 +179,24 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
           throw new AppError("FORBIDDEN", `Role '${principal!.role}' cannot reveal sensitive outputs; it needs 'admin'`);
         }
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id, ...(query.reveal ? { reveal: true } : {}) });
-        if (query.reveal) res.setHeader("Cache-Control", "no-store");
-        res.json(resource);
+        if (query.reveal) {
+          // Revealed secrets are never cached, here or by the client.
+          res.setHeader("Cache-Control", "no-store");
+          res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id, reveal: true }));
+          return;
+        }
+        // The resource cache (services/gateway/README.md): `Cache-Control: no-cache` asks the store.
+        const cached = wantsFresh(req.headers["cache-control"]) ? undefined : deps.resources.get(scope, params.resource_id);
+        if (cached !== undefined) {
+          res.type("json").send(cached);
+          return;
+        }
+        const ticket = deps.resources.begin(scope, params.resource_id);
+        const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id });
+        const body = JSON.stringify(resource);
+        // Kept under the canonical id only (the one change notifications name), not a legacy alias.
+        if (resource.id === params.resource_id) deps.resources.fill(ticket, body);
+        res.type("json").send(body);
       },
     }),
     defineRoute({
@@ -206,4 +231,11 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       },
     }),
   ];
+}
+
+/** A request's `Cache-Control: no-cache` (or `max-age=0`): answer from the store, not the cache. */
+function wantsFresh(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const v = (Array.isArray(header) ? header.join(",") : header).toLowerCase();
+  return /(^|[\s,])(no-cache|no-store|max-age=0)\b/.test(v);
 }

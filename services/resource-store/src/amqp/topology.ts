@@ -7,6 +7,8 @@ export const storeTopology: TopologySpec = {
     { name: EXCHANGES.work, type: EXCHANGE_TYPES[EXCHANGES.work] },
     { name: EXCHANGES.results, type: EXCHANGE_TYPES[EXCHANGES.results] },
     { name: EXCHANGES.deadLetter, type: EXCHANGE_TYPES[EXCHANGES.deadLetter] },
+    // Change notifications for the gateways' caches (ChangeFeed).
+    { name: EXCHANGES.events, type: EXCHANGE_TYPES[EXCHANGES.events] },
   ],
   queues: [{ name: QUEUES.results, arguments: { ...QUORUM_DLX_ARGS } }],
   bindings: [{ source: EXCHANGES.results, destination: QUEUES.results, routingKey: "provider.event.#" }],

@@ -37,9 +37,11 @@ interface Row {
  * operator's reads and deletes stay on Prisma.
  */
 export class PrismaDeadLetterRepository implements DeadLetterRepository {
+  /** onChanged: after each commit that updated resources, which ones (the gateways' cache notifications). */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
+    private readonly onChanged: (scope: TenantScope, resourceIds: Set<string>) => void = () => undefined,
   ) {}
 
   async ingest(r: DeadLetterRecord): Promise<{ inserted: boolean; resourceFailed: boolean }> {
@@ -68,7 +70,9 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
           ),
           "COMMIT",
         ]);
-      return { inserted: (results[1]!.rowCount ?? 0) > 0, resourceFailed: (results[3]!.rowCount ?? 0) > 0 };
+      const resourceFailed = (results[3]!.rowCount ?? 0) > 0;
+      if (resourceFailed) this.onChanged(r.scope, new Set([r.resourceId]));
+      return { inserted: (results[1]!.rowCount ?? 0) > 0, resourceFailed };
     });
   }
 
@@ -120,6 +124,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
       const tx = new PgRequeueTx(client);
       const result = await fn(tx);
       await tx.commit();
+      for (const [scope, ids] of tx.changed.values()) this.onChanged(scope, ids);
       return result;
     });
   }
@@ -131,6 +136,8 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
  */
 class PgRequeueTx implements RequeueTx {
   private held: string[] = ["BEGIN"];
+  /** Resources marked pending, by scope: told to the gateways after COMMIT. */
+  readonly changed = new Map<string, [TenantScope, Set<string>]>();
 
   constructor(private readonly client: PoolClient) {}
 
@@ -200,6 +207,10 @@ class PgRequeueTx implements RequeueTx {
   }
 
   async markPending(scope: TenantScope, resourceId: string, eventId: string, now: Date): Promise<void> {
+    const key = `${scope.org_id}\u0000${scope.project_id}\u0000${scope.space_id}`;
+    const entry = this.changed.get(key) ?? [scope, new Set<string>()];
+    entry[1].add(resourceId);
+    this.changed.set(key, entry);
     this.held.push(
       inline(
         `UPDATE resources SET lifecycle_state = 'pending', pending_event_id = $5, error = NULL, updated_at = $6

@@ -151,7 +151,11 @@ export class PgResourceRepository implements ResourceRepository {
    */
   private readonly reads = new MicroBatcher<ReadPlan, Rows>((plans) => togetherOrAlone(plans, (p) => this.runReads(p)), READ_BATCH_MAX, 0, READ_BATCHES_IN_FLIGHT);
 
-  constructor(private readonly pool: Pool) {}
+  /** onChanged: after each commit that updated or deleted resources, which ones (the gateways' cache notifications). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly onChanged: (scope: TenantScope, resourceIds: Set<string>) => void = () => undefined,
+  ) {}
 
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -160,6 +164,7 @@ export class PgResourceRepository implements ResourceRepository {
           const tx = new PgStoreTx(client, scope);
           const result = await fn(tx);
           await tx.commit();
+          if (tx.changed.size > 0) this.onChanged(scope, tx.changed);
           return result;
         });
       } catch (err) {
@@ -228,6 +233,8 @@ export class PgResourceRepository implements ResourceRepository {
  */
 abstract class ScopedTx implements StoreTx {
   protected readonly scopeValues: [string, string, string];
+  /** Resources this transaction updated or deleted (a new row needs no notification: nothing cached it). */
+  readonly changed = new Set<string>();
   /** prefetchForResults: locked rows not yet handed out, and dependents per target. */
   private readonly prefetched = new Map<string, { resource: ResourceRecord; pendingConfig: Record<string, unknown> | null }>();
   private readonly prefetchedDependents = new Map<string, string[]>();
@@ -407,6 +414,7 @@ abstract class ScopedTx implements StoreTx {
 
   async updateResource(r: ResourceRecord): Promise<void> {
     this.forget(r.resourceId);
+    this.changed.add(r.resourceId);
     // Identity and created_at never change.
     this.write({
       name: "store.update-resource",
@@ -420,6 +428,7 @@ abstract class ScopedTx implements StoreTx {
 
   async deleteResource(resourceId: string): Promise<void> {
     this.forget(resourceId);
+    this.changed.add(resourceId);
     this.write({ name: "store.delete-resource", text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
   }
 
