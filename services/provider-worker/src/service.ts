@@ -14,6 +14,7 @@ import { DatabasePools } from "./data/databases";
 import { redisDedupe } from "./data/dedupe.repository";
 import { redisLocks } from "./data/resource-lock";
 import { redisResourceLog } from "./data/resource-log.repository";
+import { redisEventFinisher } from "./data/event-finisher";
 import { processEvent, type ProcessDeps } from "./domain/process-event";
 import { builtInProviders } from "./providers";
 
@@ -68,12 +69,15 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     });
     const heartbeat = locks.startHeartbeat();
     const shutdown = new AbortController();
+    const dedupe = redisDedupe(redis, config.REDIS_PREFIX, config.DEDUPE_TTL_SECS);
+    const resourceLog = redisResourceLog(redis, config.REDIS_PREFIX, config.RESOURCE_LOG_LINES, config.DEDUPE_TTL_SECS);
     const deps: ProcessDeps = {
       providers,
       ...brokerPublishers(broker),
-      dedupe: redisDedupe(redis, config.REDIS_PREFIX, config.DEDUPE_TTL_SECS),
+      dedupe,
       locks,
-      resourceLog: redisResourceLog(redis, config.REDIS_PREFIX, config.RESOURCE_LOG_LINES, config.DEDUPE_TTL_SECS),
+      resourceLog,
+      finisher: redisEventFinisher(redis, dedupe, resourceLog, config.DEDUPE_TTL_SECS),
       database: (scope, dbType, options) => databases.open(scope, dbType, options),
       knownSecrets: () => databases.secrets(),
       logger,

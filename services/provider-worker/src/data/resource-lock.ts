@@ -4,7 +4,12 @@ import { defineScript } from "./redis-script";
 export interface Lease {
   /** false once the lease could not be renewed (another holder may have taken over). */
   readonly held: boolean;
+  /** The lock key and this holder's token, for a script that releases the lease with other writes (EventFinisher). */
+  readonly key: string;
+  readonly token: string;
   release(): Promise<void>;
+  /** Released by such a script: stop renewing, without a command of its own. */
+  forget(): void;
 }
 
 export interface ResourceLocks {
@@ -85,10 +90,16 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
       get held() {
         return held;
       },
+      key,
+      token,
       async release() {
         clearInterval(timer);
         held = false;
         await releaseScript(key, token);
+      },
+      forget() {
+        clearInterval(timer);
+        held = false;
       },
     };
   }

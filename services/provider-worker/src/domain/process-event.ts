@@ -16,6 +16,7 @@ import {
 import type { DedupeRepository, StoredOutcome } from "../data/dedupe.repository";
 import type { ResourceLocks } from "../data/resource-lock";
 import type { ResourceLogRepository } from "../data/resource-log.repository";
+import type { EventFinisher } from "../data/event-finisher";
 import { scopedKey } from "../data/redis-keys";
 
 /** Our header for how often an event waited for another holder's lease (never counts as a retry). */
@@ -47,6 +48,7 @@ export interface ProcessDeps {
   dedupe: DedupeRepository;
   locks: ResourceLocks;
   resourceLog: ResourceLogRepository;
+  finisher: EventFinisher;
   database(scope: { orgId: string; projectId: string }, dbType?: DbType, options?: DatabaseOptions): Promise<SqlDatabase>;
   /** Values that must never appear in a result or dead letter (registry passwords seen so far). */
   knownSecrets(): string[];
@@ -156,6 +158,8 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   const held = lease;
 
   let hookSettled: Promise<unknown> = Promise.resolve();
+  /** Set once the finisher has released the lease with the outcome. */
+  let released = false;
   let startedLineTimer: NodeJS.Timeout | undefined;
   try {
     // The holder we waited for may have been another copy of this very event.
@@ -193,10 +197,16 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
 
     await started.settle();
     const payload = { ...base, event_type: work.event_type, outputs, at: now() };
-    // Remember first: if we crash after publishing, the redelivery republishes this.
-    await deps.dedupe.put(work.event_id, { kind: "succeeded", payload });
+    // Before publishing, in one Redis command: the outcome (if we crash after publishing,
+    // the redelivery republishes it), the log lines, and the lease (the hook is done, so
+    // the resource is free; the store ignores a result that is not for its pending event,
+    // whatever order two events' results arrive in).
+    clearTimeout(startedLineTimer);
+    const lines = [...(heldLine ? [heldLine] : []), { at: now(), level: "info" as const, message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } }];
+    heldLine = undefined;
+    await deps.finisher.finish(work.event_id, { kind: "succeeded", payload }, resourceKey, lines, held);
+    released = true;
     await deps.publishResult("succeeded", payload, input);
-    void appendLog({ level: "info", message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } });
     unredactedOf(deps.logger).info({ ...bindings, attempt }, "event succeeded");
   } finally {
     // Whatever ended the event (a failed publish too), a held line is not lost.
@@ -204,7 +214,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     flushHeldLine();
     // A hook that outlived its timeout keeps the resource until it really stops, so
     // the retry cannot run beside it.
-    void hookSettled.finally(() => held.release().catch(() => undefined));
+    if (!released) void hookSettled.finally(() => held.release().catch(() => undefined));
   }
 }
 
