@@ -7,9 +7,9 @@ const scope = { org_id: "o", project_id: "p", space_id: "s" };
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe("ChangeFeed", () => {
-  it("commits of one turn share a message, each resource named once; the next turn sends its own", async () => {
+  it("commits of one turn share a message, each resource named once; the next turn sends its own (no linger)", async () => {
     const sent: ChangedResource[][] = [];
-    const feed = new ChangeFeed(async (r) => void sent.push(r), createLogger({ service: "t", level: "silent" }));
+    const feed = new ChangeFeed(async (r) => void sent.push(r), createLogger({ service: "t", level: "silent" }), 0);
     feed.changed(scope, ["a", "b"]);
     feed.changed(scope, new Set(["b", "c"]));
     feed.changed({ ...scope, space_id: "s2" }, ["a"]);
@@ -28,15 +28,27 @@ describe("ChangeFeed", () => {
 
   it(`splits a large turn into messages of at most ${CHANGES_PER_MESSAGE}`, async () => {
     const sent: ChangedResource[][] = [];
-    const feed = new ChangeFeed(async (r) => void sent.push(r), createLogger({ service: "t", level: "silent" }));
+    const feed = new ChangeFeed(async (r) => void sent.push(r), createLogger({ service: "t", level: "silent" }), 0);
     feed.changed(scope, Array.from({ length: CHANGES_PER_MESSAGE * 2 + 1 }, (_, i) => `r${i}`));
     await turn();
     expect(sent.map((m) => m.length)).toEqual([CHANGES_PER_MESSAGE, CHANGES_PER_MESSAGE, 1]);
   });
 
+  it("with a linger, changes of several turns within it share one message", async () => {
+    const sent: ChangedResource[][] = [];
+    const feed = new ChangeFeed(async (r) => void sent.push(r), createLogger({ service: "t", level: "silent" }), 30);
+    feed.changed(scope, ["a"]);
+    await turn();
+    feed.changed(scope, ["b"]);
+    await turn();
+    expect(sent).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(sent.map((m) => m.map((r) => r.resource_id))).toEqual([["a", "b"]]);
+  });
+
   it("a failed publish is logged, not thrown (the write it follows has committed)", async () => {
     const logs = captureLogs();
-    const feed = new ChangeFeed(async () => Promise.reject(new Error("channel closed")), createLogger({ service: "t", level: "debug", destination: logs.destination }));
+    const feed = new ChangeFeed(async () => Promise.reject(new Error("channel closed")), createLogger({ service: "t", level: "debug", destination: logs.destination }), 0);
     feed.changed(scope, ["a"]);
     await turn();
     await turn();
