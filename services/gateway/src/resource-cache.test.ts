@@ -82,6 +82,22 @@ describe("ResourceCache", () => {
     expect(c.get(s1, "y")).toBeUndefined();
   });
 
+  it("abandon frees an entry in flight (a failed fetch leaves nothing behind), but not one claimed again or filled", () => {
+    const { c } = cache();
+    const failed = c.begin(s1, "gone");
+    c.abandon(failed);
+    expect(c.size).toBe(0);
+    const first = c.begin(s1, "r");
+    const second = c.begin(s1, "r");
+    c.abandon(first);
+    c.fill(second, "R");
+    expect(c.get(s1, "r")).toBe("R");
+    c.abandon(second);
+    expect(c.get(s1, "r")).toBe("R");
+    c.dropScope(s1);
+    expect(c.size).toBe(0);
+  });
+
   it("a TTL of 0 turns it off", () => {
     const { c, put } = cache({ ttlMs: 0 });
     put(s1, "r", "A");

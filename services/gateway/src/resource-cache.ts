@@ -100,6 +100,13 @@ export class ResourceCache {
     e.expiresAt = this.now() + this.opts.ttlMs;
   }
 
+  /** The fetch failed (or its answer is not to be kept): frees the entry it claimed, unless claimed again since. */
+  abandon(t: Ticket | undefined): void {
+    if (!t) return;
+    const e = this.entries.get(t.key);
+    if (e && e.ticket === t.ticket && e.body === undefined) this.remove(t.key, e);
+  }
+
   /** A change notification from the store. */
   invalidate(resources: readonly ChangedResource[]): void {
     for (const r of resources) {

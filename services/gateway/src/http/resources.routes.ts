@@ -192,10 +192,17 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
           return;
         }
         const ticket = deps.resources.begin(scope, params.resource_id);
-        const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id });
+        let resource;
+        try {
+          resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id: params.resource_id });
+        } catch (err) {
+          deps.resources.abandon(ticket); // errors (404 included) are not cached
+          throw err;
+        }
         const body = JSON.stringify(resource);
         // Kept under the canonical id only (the one change notifications name), not a legacy alias.
         if (resource.id === params.resource_id) deps.resources.fill(ticket, body);
+        else deps.resources.abandon(ticket);
         res.type("json").send(body);
       },
     }),
