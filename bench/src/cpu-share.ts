@@ -64,3 +64,11 @@ export function formatCpu(perItem: Record<string, number> | null): string {
     .map(([g, ms]) => `${g} ${ms.toFixed(2)}`)
     .join(" · ")} = ${total!.toFixed(2)}`;
 }
+
+/** Gateway processes serving requests now: with GATEWAY_PROCESSES > 1 one more process only forks them (services/gateway/src/main.ts). */
+export function gatewayProcesses(): number | null {
+  const snap = cpuSnapshot();
+  if (!snap) return null;
+  const n = [...snap.values()].filter((p) => p.group === "gateway").length;
+  return n > 1 ? n - 1 : n;
+}

@@ -27,8 +27,9 @@ async function load(url: string, path: string, headers: Record<string, string>, 
 
 /**
  * Authenticated GET /resources/{id} (JWT verify, per-org token bucket in Redis, scope
- * resolution, RPC to the store, one SELECT) against GET /health and a bare express app,
- * same autocannon settings, one after the other.
+ * resolution, then the gateway's resource cache: after the first request every answer is
+ * a hit), the same with `Cache-Control: no-cache` (RPC to the store, one SELECT, every
+ * time), GET /health and a bare express app; same autocannon settings, one after the other.
  */
 export async function gatewayBench(tenant: Tenant, observer: StoreObserver, opts: { seconds: number; connections: number }) {
   const name = `gw-${Date.now().toString(36)}`;
@@ -43,10 +44,12 @@ export async function gatewayBench(tenant: Tenant, observer: StoreObserver, opts
   try {
     const authed = await load(GATEWAY_URL, path, tenant.member, opts.seconds, opts.connections);
     await sleep(500);
+    const noCache = await load(GATEWAY_URL, path, { ...tenant.member, "cache-control": "no-cache" }, opts.seconds, opts.connections);
+    await sleep(500);
     const health = await load(GATEWAY_URL, "/health", {}, opts.seconds, opts.connections);
     await sleep(500);
     const bare = await load(`http://127.0.0.1:${hello.port}`, "/", {}, opts.seconds, opts.connections);
-    return { connections: opts.connections, seconds: opts.seconds, ratelimit_limit_header: limit ?? null, authenticated_get: authed, health, express_hello: bare };
+    return { connections: opts.connections, seconds: opts.seconds, ratelimit_limit_header: limit ?? null, authenticated_get: authed, authenticated_get_no_cache: noCache, health, express_hello: bare };
   } finally {
     await stopChild(hello.child);
   }

@@ -13,7 +13,7 @@ import { gatewayBench } from "./gateway";
 import { deadLetterBench } from "./dead-letter";
 import { referenceBench } from "./reference";
 import { workerBench } from "./worker";
-import { formatCpu } from "./cpu-share";
+import { formatCpu, gatewayProcesses } from "./cpu-share";
 
 const ALL = ["lifecycle", "worker", "gateway", "dead-letter", "reference", "versus"] as const;
 
@@ -37,6 +37,7 @@ const { values, positionals } = parseArgs({
     "timeout-seconds": { type: "string", default: "300" },
     rounds: { type: "string", default: "3" },
     "versus-replicas": { type: "string", default: "2" },
+    "gateway-processes": { type: "string", default: "2" },
   },
 });
 const selected = positionals.length ? positionals : [...ALL];
@@ -60,7 +61,7 @@ async function main() {
   let system;
   if (values.start) {
     say(`starting the system (scripts/start.mjs${values["no-build"] ? " --no-build" : ""}), log in bench/results/${stamp}-system.log`);
-    system = await startSystem({ build: !values["no-build"], logFile: join(resultsDir, `${stamp}-system.log`), profileDir });
+    system = await startSystem({ build: !values["no-build"], logFile: join(resultsDir, `${stamp}-system.log`), profileDir, gatewayProcesses: num("gateway-processes") });
   } else {
     await waitHealthy(GATEWAY_URL, 5000, "/health").catch(() => {
       throw new Error(`no system at ${GATEWAY_URL}: run \`npm start\` in another terminal, or pass --start`);
@@ -68,6 +69,9 @@ async function main() {
   }
   const ready = await call(GATEWAY_URL, "GET", "/health/ready");
   if (ready.status !== 200) throw new Error(`/health/ready → ${ready.status}: ${ready.text}`);
+  // What serves the run, read off the machine rather than taken from our own options.
+  const gateways = gatewayProcesses();
+  say(`gateway processes: ${gateways ?? "unknown"}`);
 
   const observer = new StoreObserver();
   const results: Record<string, any> = {};
@@ -139,9 +143,10 @@ async function main() {
     "Lifecycle ready time = the store's `updated_at` on the row that became ready (its own clock, same machine); latency counts from when the apply was due (open loop), so driver lag cannot hide queueing. A 1-in-10 sample is polled over HTTP every 10 ms as a cross-check; saturation runs GET a 200-resource sample to check the API shows them ready.",
     "Reference = one process: express 5 POST /items inserting a row and enqueueing a pg-boss 10 job in the same transaction, 4 pg-boss workers (batch 50, notifyWorker after each commit) marking rows done; measured with the same drivers and the same timestamp rule.",
     "Load generator and system share the same 2 cores; nothing here is network-bound.",
+    `Gateway processes serving this run: ${gateways ?? "unknown"} (GATEWAY_PROCESSES; --start sets it from --gateway-processes). The authenticated GET reads one resource over and over, so after the first request it is answered from the gateway's resource cache; the no-cache row sends Cache-Control: no-cache, which reads from the store every time.`,
     "Before each of our saturation runs the bench runs VACUUM (ANALYZE) on the store's tables: this machine's PostgreSQL has autovacuum off, and the reference gets a fresh database every run.",
   ];
-  const run = { started_at: startedAt.toISOString(), machine, options: values, rows, notes, results };
+  const run = { started_at: startedAt.toISOString(), machine, gateway_processes: gateways, options: values, rows, notes, results };
   const md = markdown(run);
   writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify(run, null, 2));
   writeFileSync(join(resultsDir, `${stamp}.md`), md + "\n## Details\n\n```json\n" + JSON.stringify(results, null, 2) + "\n```\n");
@@ -235,6 +240,10 @@ function tableRows(r: Record<string, any>): Row[] {
     const fmt = (x: any) => `${x.req_per_s} req/s, p50 ${x.p50_ms} ms, p99 ${x.p99_ms} ms${x.non_2xx ? `, non-2xx ${x.non_2xx}` : ""}${x.errors ? `, errors ${x.errors}` : ""}`;
     rows.push({ benchmark: "gateway", measure: "authenticated GET /resources/{id} (rate limit on)", value: fmt(g.authenticated_get), target: "≥ 5,000 req/s", verdict: verdict(g.authenticated_get.req_per_s >= 5000 && !g.authenticated_get.non_2xx) });
     if (g.authenticated_get.cpu_ms_per_request) rows.push({ benchmark: "gateway", measure: "authenticated GET: CPU ms per request, by process", value: formatCpu(g.authenticated_get.cpu_ms_per_request), verdict: "n/a" });
+    if (g.authenticated_get_no_cache) {
+      rows.push({ benchmark: "gateway", measure: "authenticated GET, Cache-Control: no-cache (read from the store)", value: fmt(g.authenticated_get_no_cache), verdict: "n/a" });
+      if (g.authenticated_get_no_cache.cpu_ms_per_request) rows.push({ benchmark: "gateway", measure: "authenticated GET, no-cache: CPU ms per request, by process", value: formatCpu(g.authenticated_get_no_cache.cpu_ms_per_request), verdict: "n/a" });
+    }
     rows.push({ benchmark: "gateway", measure: "GET /health", value: fmt(g.health), verdict: "n/a" });
     rows.push({ benchmark: "gateway", measure: "bare express hello-world", value: fmt(g.express_hello), verdict: "n/a" });
   }

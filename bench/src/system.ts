@@ -68,10 +68,10 @@ export async function waitHealthy(baseUrl: string, timeoutMs: number, path = "/h
  * `--start`: runs `node scripts/start.mjs` (what `npm start` runs) as a child, its output
  * to a log file, and waits until the gateway reports every dependency ready.
  */
-export async function startSystem(opts: { build: boolean; logFile: string; profileDir?: string }): Promise<ChildProcess> {
+export async function startSystem(opts: { build: boolean; logFile: string; profileDir?: string; gatewayProcesses: number }): Promise<ChildProcess> {
   const health = await call(GATEWAY_URL, "GET", "/health", { timeoutMs: 1000 }).catch(() => undefined);
   if (health) throw new Error(`something already answers ${GATEWAY_URL}/health: stop it, or run without --start`);
-  const env: Record<string, string> = { ...systemEnv(), WORKER_REPLICAS: "1" };
+  const env: Record<string, string> = { ...systemEnv(), WORKER_REPLICAS: "1", GATEWAY_PROCESSES: String(opts.gatewayProcesses) };
   if (opts.profileDir) {
     mkdirSync(opts.profileDir, { recursive: true });
     Object.assign(env, profileEnv(opts.profileDir, env));
