@@ -4,7 +4,7 @@ import { createLogger } from "@pragma/logger";
 import { connectBroker, declareTopology, handler, rpcQueueTopology, type Broker } from "@pragma/messaging";
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
 import { AppError } from "@pragma/errors";
-import { EXCHANGES, QUEUES, RPC_QUEUES, deadLetterRequests, resourceWork, workerRequests, type ResourceWork, type TenantScope } from "@pragma/contracts";
+import { EXCHANGES, QUEUES, RPC_QUEUES, deadLetterRequests, resourceEvents, resourceWork, workerRequests, type ResourceWork, type TenantScope } from "@pragma/contracts";
 import { readConfig } from "../src/config";
 import { startResourceStore, type RunningStore } from "../src/service";
 
@@ -24,6 +24,8 @@ describe("resource store: dead letters", () => {
   let bus: Broker;
   let db: Client;
   const work: { payload: ResourceWork; headers: Record<string, unknown> }[] = [];
+  /** Resource ids named by the store's change notifications (what the gateways' caches drop). */
+  const changed: string[] = [];
 
   beforeAll(async () => {
     env = await createTestEnv("store-dead-letter");
@@ -58,6 +60,14 @@ describe("resource store: dead letters", () => {
       })),
     });
     await bus.consume(QUEUES.workFor(PROVIDER), resourceWork, async (d) => void work.push({ payload: d.payload, headers: d.headers }), { prefetch: 10 });
+    await bus.addTopology((ch) =>
+      declareTopology(ch, {
+        exchanges: [],
+        queues: [{ name: "test.resource-changes", arguments: { "x-queue-type": "classic" } }],
+        bindings: [{ source: EXCHANGES.events, destination: "test.resource-changes", routingKey: resourceEvents.changed.type }],
+      }),
+    );
+    await bus.consume("test.resource-changes", resourceEvents.changed, async (d) => void changed.push(...d.payload.resources.map((r) => r.resource_id)), { prefetch: 50 });
     db = new Client({ connectionString: env.databaseUrl });
     await db.connect();
   });
@@ -124,6 +134,7 @@ describe("resource store: dead letters", () => {
     const r = await resource("crashy");
     expect(r.pending_event_id).toBeNull();
     expect(r.error).toMatch(/delivery limit reached/);
+    await waitFor(() => changed.includes(`resource:${PROVIDER}_thing_crashy`) || undefined, { timeoutMs: 5_000, message: "no change notification for the failed resource" });
     await new Promise((ok) => setTimeout(ok, 300));
     const rows = (await entries()).filter((e) => e.event_id === eventId);
     expect(rows).toHaveLength(1);
@@ -195,6 +206,7 @@ describe("resource store: dead letters", () => {
     // An operator fixed the config since the failure: the retry must carry it.
     await db.query(`UPDATE resource_store.resources SET config = '{"size": 2}' WHERE resource_id = $1`, [`resource:${PROVIDER}_thing_racy`]);
 
+    const notifiedBefore = changed.filter((id) => id === `resource:${PROVIDER}_thing_racy`).length;
     const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retry, { scope, event_id: eventId })));
     const ok = outcomes.filter((o) => o.status === "fulfilled");
     const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
@@ -206,6 +218,10 @@ describe("resource store: dead letters", () => {
 
     const r = await resource("racy");
     expect(r).toMatchObject({ lifecycle_state: "pending", pending_event_id: queued.event_id, error: null });
+    await waitFor(() => changed.filter((id) => id === `resource:${PROVIDER}_thing_racy`).length > notifiedBefore || undefined, {
+      timeoutMs: 5_000,
+      message: "no change notification for the re-queued resource",
+    });
     const events = (await db.query(`SELECT event_id FROM resource_store.outbox_events WHERE resource_id = $1`, [`resource:${PROVIDER}_thing_racy`])).rows;
     expect(events.map((e) => e.event_id)).toEqual([queued.event_id]);
 
