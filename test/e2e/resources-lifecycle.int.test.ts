@@ -9,7 +9,10 @@ let tap: BusTap;
 let org: Org;
 let c: Client;
 beforeAll(async () => {
-  sys = await startSystem("res-lifecycle");
+  // The gateway's resource cache keeps answers for 10 minutes here, so every state change
+  // these tests wait for over GET /resources/{id} (a worker's result, above all) must reach
+  // it as the store's change notification, not by expiry.
+  sys = await startSystem("res-lifecycle", { RESOURCE_CACHE_MS: "600000" });
   tap = await tapBus(sys.env.amqpUrl);
   org = await createOrg(sys.baseUrl);
   c = org.client();
