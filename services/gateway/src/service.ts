@@ -117,7 +117,9 @@ async function subscribeToChanges(broker: Broker, cache: ResourceCache): Promise
   await broker.addTopology(async (ch) => {
     cache.clear();
     await ch.assertExchange(EXCHANGES.events, EXCHANGE_TYPES[EXCHANGES.events], { durable: true });
-    await ch.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false, arguments: { "x-queue-type": "classic" } });
+    // Bounded: a process that stops reading (a blocked event loop) loses the oldest
+    // notifications, not the broker's memory; its entries still expire within the TTL.
+    await ch.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false, arguments: { "x-queue-type": "classic", "x-max-length": 10_000, "x-overflow": "drop-head" } });
     await ch.bindQueue(queue, EXCHANGES.events, resourceEvents.changed.type);
   });
   await broker.consume(
