@@ -129,7 +129,7 @@ export const resourceRequests = {
 
 /**
  * Published by the store after a commit that updated or deleted resources (several commits
- * of one turn share a message): which resources changed, not how. Transient and
+ * within 10 ms share a message): which resources changed, not how. Transient and
  * best-effort: gateways drop their cached answers for these resources; a gateway that
  * misses one still drops its entries when they expire.
  */

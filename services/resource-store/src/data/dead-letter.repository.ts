@@ -41,7 +41,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
-    private readonly onChanged: (scope: TenantScope, resourceIds: Set<string>) => void = () => undefined,
+    private readonly onChanged: (scope: TenantScope, resourceIds: Iterable<string>) => void = () => undefined,
   ) {}
 
   async ingest(r: DeadLetterRecord): Promise<{ inserted: boolean; resourceFailed: boolean }> {
@@ -71,7 +71,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
           "COMMIT",
         ]);
       const resourceFailed = (results[3]!.rowCount ?? 0) > 0;
-      if (resourceFailed) this.onChanged(r.scope, new Set([r.resourceId]));
+      if (resourceFailed) this.onChanged(r.scope, [r.resourceId]);
       return { inserted: (results[1]!.rowCount ?? 0) > 0, resourceFailed };
     });
   }
@@ -124,7 +124,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
       const tx = new PgRequeueTx(client);
       const result = await fn(tx);
       await tx.commit();
-      for (const [scope, ids] of tx.changed.values()) this.onChanged(scope, ids);
+      for (const c of tx.changed) this.onChanged(c.scope, [c.resourceId]);
       return result;
     });
   }
@@ -136,8 +136,8 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
  */
 class PgRequeueTx implements RequeueTx {
   private held: string[] = ["BEGIN"];
-  /** Resources marked pending, by scope: told to the gateways after COMMIT. */
-  readonly changed = new Map<string, [TenantScope, Set<string>]>();
+  /** Resources marked pending: told to the gateways after COMMIT (the feed merges and dedupes them). */
+  readonly changed: { scope: TenantScope; resourceId: string }[] = [];
 
   constructor(private readonly client: PoolClient) {}
 
@@ -207,10 +207,7 @@ class PgRequeueTx implements RequeueTx {
   }
 
   async markPending(scope: TenantScope, resourceId: string, eventId: string, now: Date): Promise<void> {
-    const key = `${scope.org_id}\u0000${scope.project_id}\u0000${scope.space_id}`;
-    const entry = this.changed.get(key) ?? [scope, new Set<string>()];
-    entry[1].add(resourceId);
-    this.changed.set(key, entry);
+    this.changed.push({ scope, resourceId });
     this.held.push(
       inline(
         `UPDATE resources SET lifecycle_state = 'pending', pending_event_id = $5, error = NULL, updated_at = $6

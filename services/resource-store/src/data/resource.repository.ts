@@ -154,7 +154,7 @@ export class PgResourceRepository implements ResourceRepository {
   /** onChanged: after each commit that updated or deleted resources, which ones (the gateways' cache notifications). */
   constructor(
     private readonly pool: Pool,
-    private readonly onChanged: (scope: TenantScope, resourceIds: Set<string>) => void = () => undefined,
+    private readonly onChanged: (scope: TenantScope, resourceIds: Iterable<string>) => void = () => undefined,
   ) {}
 
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
