@@ -98,6 +98,20 @@ describe("ResourceCache", () => {
     expect(c.size).toBe(0);
   });
 
+  it("afterWrite drops the scope once the write is done, also when it fails (the store may have committed before the error)", async () => {
+    const { c, put } = cache();
+    put(s1, "a", "A");
+    put(s2, "b", "B");
+    let seenDuring: string | undefined;
+    expect(await c.afterWrite(s1, async () => ((seenDuring = c.get(s1, "a")), "done"))).toBe("done");
+    expect(seenDuring).toBe("A");
+    expect(c.get(s1, "a")).toBeUndefined();
+    put(s1, "a", "A2");
+    await expect(c.afterWrite(s1, async () => Promise.reject(new Error("timeout")))).rejects.toThrow("timeout");
+    expect(c.get(s1, "a")).toBeUndefined();
+    expect(c.get(s2, "b")).toBe("B");
+  });
+
   it("a TTL of 0 turns it off", () => {
     const { c, put } = cache({ ttlMs: 0 });
     put(s1, "r", "A");

@@ -116,6 +116,15 @@ export class ResourceCache {
     }
   }
 
+  /** Runs a write to this scope (apply, delete, retry) and then drops the scope's entries, whatever its outcome: read-your-writes through this process. */
+  async afterWrite<T>(scope: TenantScope, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.dropScope(scope);
+    }
+  }
+
   /** A write to this scope passed through this process. */
   dropScope(scope: TenantScope): void {
     const scopeKey = scopeKeyOf(scope.org_id, scope.project_id, scope.space_id);

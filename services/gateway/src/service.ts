@@ -60,8 +60,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     redis.on("error", (err: Error) => logger.debug({ err: err.message }, "redis error"));
     broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs });
     const bus = createBus(broker, config.rpcTimeoutMs);
-    const b = broker;
-    const resources = new ResourceCache({ ...config.resourceCache, live: () => b.isConnected() });
+    const resources = new ResourceCache({ ...config.resourceCache, live: () => broker?.isConnected() ?? false });
     if (config.resourceCache.ttlMs > 0) await subscribeToChanges(broker, resources);
     const app = createApp({
       config,

@@ -29,12 +29,9 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
     options: { bulk?: boolean; requeues?: boolean } = {},
   ) => {
     const scope = await deps.tenancy.resolveScope(input.principal!, input.req.headers);
-    try {
-      return await deps.bus.call(RPC_QUEUES.resourceStore, contract, { ...rest, scope } as Q, options.bulk ? { timeoutMs: deps.config.bulkRpcTimeoutMs } : {});
-    } finally {
-      // A retry puts resources back to pending: what this process cached of the scope is stale.
-      if (options.requeues) deps.resources.dropScope(scope);
-    }
+    const call = () => deps.bus.call(RPC_QUEUES.resourceStore, contract, { ...rest, scope } as Q, options.bulk ? { timeoutMs: deps.config.bulkRpcTimeoutMs } : {});
+    // A retry puts resources back to pending: what this process cached of the scope is stale.
+    return options.requeues ? deps.resources.afterWrite(scope, call) : call();
   };
   return [
     defineRoute({

@@ -88,12 +88,8 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "The stored resource", schema: Resource }, ...common, ...errorResponses(409, 413, 422) },
       handler: async ({ body, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        try {
-          res.json(await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.apply, { scope, body }));
-        } finally {
-          // Read-your-writes through this process: an apply may change its dependents too.
-          deps.resources.dropScope(scope);
-        }
+        // The whole scope: an apply may change its dependents too.
+        res.json(await deps.resources.afterWrite(scope, () => deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.apply, { scope, body })));
       },
     }),
     defineRoute({
@@ -152,12 +148,7 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "Pending deletion", schema: Resource }, 204: { description: "Deleted, or never existed" }, ...common, ...errorResponses(409) },
       handler: async ({ params, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        let resource;
-        try {
-          ({ resource } = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.delete, { scope, id: params.resource_id }));
-        } finally {
-          deps.resources.dropScope(scope);
-        }
+        const { resource } = await deps.resources.afterWrite(scope, () => deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.delete, { scope, id: params.resource_id }));
         if (resource) res.json(resource);
         else res.status(204).end();
       },
