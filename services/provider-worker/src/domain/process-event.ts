@@ -200,8 +200,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     // Before publishing, in one Redis command: the outcome (if we crash after publishing,
     // the redelivery republishes it), the log lines, and the lease (the hook is done, so
     // the resource is free; the store ignores a result that is not for its pending event,
-    // whatever order two events' results arrive in).
-    clearTimeout(startedLineTimer);
+    // whatever order two events' results arrive in). The held "started" line goes with it.
     const lines = [...(heldLine ? [heldLine] : []), { at: now(), level: "info" as const, message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } }];
     heldLine = undefined;
     await deps.finisher.finish(work.event_id, { kind: "succeeded", payload }, resourceKey, lines, held);
