@@ -214,7 +214,7 @@ function tableRows(r: Record<string, any>): Row[] {
   }
   for (const [key, v] of Object.entries<any>(r.worker ?? {})) {
     const n = key.split("_")[1];
-    rows.push({ benchmark: `worker path (${n} replica${n === "1" ? "" : "s"})`, measure: "no-op events: work message → succeeded result", value: `${v.events_per_s} events/s (${v.succeeded}/${v.events} in ${v.seconds} s)`, verdict: "n/a" });
+    rows.push({ benchmark: `worker path (${n} replica${n === "1" ? "" : "s"})`, measure: "no-op events: work message → succeeded result", value: `${v.events_per_s} events/s (${v.succeeded}/${v.events} in ${v.seconds} s${v.result_messages === undefined ? "" : `; ${v.result_messages} result messages`})`, verdict: "n/a" });
   }
   if (ref) {
     rows.push({ benchmark: "reference (express + pg-boss)", measure: "saturation: items/s, request → done", value: `${ref.saturation.items_per_s} (requests alone ${ref.saturation.request_http_rps}/s)`, verdict: "n/a" });

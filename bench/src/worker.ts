@@ -7,8 +7,8 @@ import { round } from "./stats";
  * The worker path alone: `count` pragma/config work messages (a hook that only echoes
  * its config, no I/O) published straight to pragma.work with confirms, and the time until
  * every one of them has a `succeeded` result on pragma.results. Everything a real event
- * costs a worker is in it: delivery, dedupe, the per-resource lease, two confirmed result
- * publishes, the resource log, the ack. The store also sees these results and drops them
+ * costs a worker is in it: delivery, dedupe, the per-resource lease, the confirmed result
+ * publish (shared with the results finished in the same turn), the resource log, the ack. The store also sees these results and drops them
  * as stale (no such resource), which is cheap but on the same cores.
  */
 export async function workerBench(opts: { count: number; timeoutMs: number }) {
@@ -18,8 +18,11 @@ export async function workerBench(opts: { count: number; timeoutMs: number }) {
     const tag = randomBytes(4).toString("hex");
     const { queue } = await ch.assertQueue("", { exclusive: true, autoDelete: true });
     await ch.bindQueue(queue, "pragma.results", "provider.event.succeeded.v1");
+    // Results a worker finished together travel as one message (provider.event.reported.v1).
+    await ch.bindQueue(queue, "pragma.results", "provider.event.reported.v1");
     const scope = { org_id: `01BENCH${tag.toUpperCase()}`, project_id: `prj_bench${tag}`, space_id: `spc_bench${tag}` };
     const done = new Set<string>();
+    let messages = 0;
     let lastAt = 0;
     let resolveAll: () => void = () => undefined;
     const all = new Promise<void>((r) => (resolveAll = r));
@@ -27,12 +30,18 @@ export async function workerBench(opts: { count: number; timeoutMs: number }) {
       queue,
       (msg) => {
         if (!msg) return;
-        const id = (JSON.parse(msg.content.toString()) as { event_id?: string }).event_id;
-        if (id?.startsWith(`evt_bench${tag}_`) && !done.has(id)) {
-          done.add(id);
-          lastAt = Date.now();
-          if (done.size === opts.count) resolveAll();
+        const body = JSON.parse(msg.content.toString()) as { event_id?: string; results?: { type: string; data: { event_id?: string } }[] };
+        const ids = msg.properties.type === "provider.event.reported.v1" ? (body.results ?? []).filter((r) => r.type === "provider.event.succeeded.v1").map((r) => r.data.event_id) : [body.event_id];
+        let ours = false;
+        for (const id of ids) {
+          if (id?.startsWith(`evt_bench${tag}_`) && !done.has(id)) {
+            ours = true;
+            done.add(id);
+            lastAt = Date.now();
+            if (done.size === opts.count) resolveAll();
+          }
         }
+        if (ours) messages += 1;
       },
       { noAck: true },
     );
@@ -74,6 +83,8 @@ export async function workerBench(opts: { count: number; timeoutMs: number }) {
       publish_seconds: round((publishedAt - started) / 1000, 2),
       seconds: round(seconds, 2),
       events_per_s: round(done.size / seconds, 1),
+      /** Result messages that carried them (fewer than results when a worker batched them). */
+      result_messages: messages,
     };
   } finally {
     await conn.close().catch(() => undefined);

@@ -3,10 +3,22 @@
  * event the store publishes, counted per resource) and a way to publish worker results
  * by hand, for the states a real provider is not asked to reach on cue.
  */
-import { EXCHANGES, providerResults, resourceWork, type MessageContract, type ResourceWork } from "@pragma/contracts";
+import { EXCHANGES, RESULT_MESSAGE_CONTRACTS, providerResults, providerResultsReported, resourceWork, resultsOf, type MessageContract, type ResourceWork, type ResultKind } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { connectBroker, type Broker } from "@pragma/messaging";
+
+type ResultIds = { event_id: string; resource_id: string; org_id: string; project_id: string; space_id: string };
+
+/** A result body as a worker would send it; `extra` overrides the defaults. */
+function resultPayload(kind: ResultKind, r: ResultIds, extra: Record<string, unknown> = {}) {
+  const base = { event_id: r.event_id, resource_id: r.resource_id, org_id: r.org_id, project_id: r.project_id, space_id: r.space_id, at: new Date().toISOString() };
+  return kind === "started"
+    ? { ...base, attempt: 0 }
+    : kind === "succeeded"
+      ? { ...base, event_type: "CREATE", outputs: {}, ...extra }
+      : { ...base, event_type: "CREATE", error: "boom", permanent: true, ...extra };
+}
 
 export interface BusTap {
   broker: Broker;
@@ -14,7 +26,9 @@ export interface BusTap {
   eventsFor(resourceId: string): ResourceWork[];
   /** Worker results seen on the results exchange: type and event id. */
   results: { type: string; event_id: string; resource_id: string }[];
-  publishResult(kind: "started" | "succeeded" | "failed", r: { event_id: string; resource_id: string; org_id: string; project_id: string; space_id: string }, extra?: Record<string, unknown>): Promise<void>;
+  publishResult(kind: ResultKind, r: ResultIds, extra?: Record<string, unknown>): Promise<void>;
+  /** Several results in one provider.event.reported.v1 message, as a worker sends what it finished together. */
+  publishReported(entries: { kind: ResultKind; r: ResultIds; extra?: Record<string, unknown> }[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,23 +48,27 @@ export async function tapBus(amqpUrl: string, providers = ["pragma", "postgres",
   const events: ResourceWork[] = [];
   const results: BusTap["results"] = [];
   const consumer = await broker.consume(queue, resourceWork, async (d) => void events.push(d.payload), { prefetch: 100 });
-  const resultContracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<{ event_id: string; resource_id: string }>[];
-  const resultsConsumer = await broker.consume(resultsQueue, resultContracts, async (d) => void results.push({ type: d.type, event_id: d.payload.event_id, resource_id: d.payload.resource_id }), { prefetch: 100 });
+  // One result per message, or several a worker finished together (provider.event.reported.v1): recorded one by one.
+  const resultsConsumer = await broker.consume(
+    resultsQueue,
+    RESULT_MESSAGE_CONTRACTS as unknown as MessageContract<unknown>[],
+    async (d) => {
+      for (const r of resultsOf(d.type, d.payload, d)) results.push({ type: providerResults[r.kind].type, event_id: r.payload.event_id, resource_id: r.payload.resource_id });
+    },
+    { prefetch: 100 },
+  );
   return {
     broker,
     events,
     results,
     eventsFor: (id) => events.filter((e) => e.resource_id === id),
     async publishResult(kind, r, extra = {}) {
-      const base = { event_id: r.event_id, resource_id: r.resource_id, org_id: r.org_id, project_id: r.project_id, space_id: r.space_id, at: new Date().toISOString() };
       const contract = providerResults[kind];
-      const payload =
-        kind === "started"
-          ? { ...base, attempt: 0 }
-          : kind === "succeeded"
-            ? { ...base, event_type: "CREATE", outputs: {}, ...extra }
-            : { ...base, event_type: "CREATE", error: "boom", permanent: true, ...extra };
-      await broker.publish(contract as typeof providerResults.failed, payload as never, { exchange: EXCHANGES.results, routingKey: contract.type });
+      await broker.publish(contract as typeof providerResults.failed, resultPayload(kind, r, extra) as never, { exchange: EXCHANGES.results, routingKey: contract.type });
+    },
+    async publishReported(entries) {
+      const results = entries.map(({ kind, r, extra }) => ({ type: providerResults[kind].type, message_id: `${r.event_id}:${kind}`, data: resultPayload(kind, r, extra) }));
+      await broker.publish(providerResultsReported, { results } as never, { exchange: EXCHANGES.results, routingKey: providerResultsReported.type });
     },
     async close() {
       await consumer.cancel();

@@ -134,6 +134,24 @@ describe("transition table", () => {
     expect(again.body.lifecycle_state).toBe("pending");
   });
 
+  it("results a worker sends together in one message are each recorded, in order, and a stale one among them is inert", async () => {
+    await c.apply(cfg("gate3"));
+    const a = (await c.apply(cfg("batched-a", { k: 1 }, { depends_on: ["pragma/config/gate3"], lifecycle_state: "pending" }))).body;
+    const b = (await c.apply(cfg("batched-b", { k: 2 }, { depends_on: ["pragma/config/gate3"], lifecycle_state: "pending" }))).body;
+    const old = (await c.apply(cfg("batched-c", { k: 3 }, { depends_on: ["pragma/config/gate3"], lifecycle_state: "pending" }))).body;
+    await tap.publishReported([
+      { kind: "started", r: scopeOf(a) },
+      { kind: "succeeded", r: scopeOf(a), extra: { outputs: { from: "batch" } } },
+      { kind: "failed", r: scopeOf(b), extra: { error: "batched no" } },
+      // An event id the resource is not waiting for: ignored, like a stale result of its own.
+      { kind: "succeeded", r: { ...scopeOf(old), event_id: "evt_01STALESTALESTALESTALESTA" }, extra: { outputs: { stale: true } } },
+    ]);
+    expect((await c.waitFor(a.id, "ready")).body).toMatchObject({ outputs: { from: "batch" }, provisioned: true, pending_event_id: null });
+    expect((await c.waitFor(b.id, "failed")).body).toMatchObject({ error: "batched no", pending_event_id: null });
+    const still = await c.get(old.id);
+    expect(still.body).toMatchObject({ lifecycle_state: "pending", pending_event_id: old.pending_event_id });
+  });
+
   it("ids never split on '_': a colliding triple is 409, the stored one is untouched", async () => {
     const first = await c.apply({ provider: "pragma", resource: "b_c", name: "d", config: {} });
     expect(first.status).toBe(200);

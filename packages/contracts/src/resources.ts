@@ -185,3 +185,59 @@ export const providerResults = {
     resultBase.extend({ event_type: EventType, error: z.string(), permanent: z.boolean() }),
   ),
 } as const;
+
+export type ResultKind = keyof typeof providerResults;
+export type ProviderResult = { [K in ResultKind]: { kind: K; payload: z.infer<(typeof providerResults)[K]["schema"]> } }[ResultKind];
+
+const reportedEntry = <K extends ResultKind>(kind: K) =>
+  z.object({
+    /** The type the result has as a message of its own. */
+    type: z.literal(providerResults[kind].type),
+    /** The message id and correlation id it has as a message of its own. */
+    message_id: z.string(),
+    correlation_id: z.string().optional(),
+    data: providerResults[kind].schema as (typeof providerResults)[K]["schema"],
+  });
+
+/**
+ * Several results in one message: what one worker finished in the same turn of its event
+ * loop. Each entry is exactly a result message of its own (type, ids, body), so a
+ * consumer treats them one by one, in order. A worker publishes a lone result as the
+ * plain message; a batch appears only when there is something to share. Routed with key
+ * `provider.event.reported.v1`, which the `provider.event.#` binding already covers.
+ */
+export const providerResultsReported = defineMessage(
+  "provider.event.reported.v1",
+  z.object({
+    results: z
+      .array(z.discriminatedUnion("type", [reportedEntry("started"), reportedEntry("succeeded"), reportedEntry("failed")]))
+      .min(1)
+      .max(256),
+  }),
+);
+
+const RESULT_KIND_OF = new Map<string, ResultKind>(
+  (Object.keys(providerResults) as ResultKind[]).map((k) => [providerResults[k].type, k]),
+);
+
+/** Every result message type a results consumer accepts: the three plain ones and the batch. */
+export const RESULT_MESSAGE_CONTRACTS = [providerResults.started, providerResults.succeeded, providerResults.failed, providerResultsReported] as const;
+
+/**
+ * The results a delivery of one of RESULT_MESSAGE_CONTRACTS carries (already validated
+ * against its contract), in order, each with the ids it has as a message of its own.
+ */
+export function resultsOf(
+  type: string,
+  payload: unknown,
+  ids: { messageId: string; correlationId?: string | undefined },
+): (ProviderResult & { messageId: string; correlationId?: string | undefined })[] {
+  if (type === providerResultsReported.type) {
+    return (payload as z.infer<typeof providerResultsReported.schema>).results.map(
+      (e) => ({ kind: RESULT_KIND_OF.get(e.type)!, payload: e.data, messageId: e.message_id, correlationId: e.correlation_id }) as ProviderResult & { messageId: string; correlationId?: string },
+    );
+  }
+  const kind = RESULT_KIND_OF.get(type);
+  if (!kind) throw new Error(`not a result message type: ${type}`);
+  return [{ kind, payload, messageId: ids.messageId, correlationId: ids.correlationId } as ProviderResult & { messageId: string; correlationId?: string }];
+}

@@ -1,4 +1,4 @@
-import { EXCHANGES, providerResults, resourceWork, type ResourceWork } from "@pragma/contracts";
+import { EXCHANGES, RESULT_MESSAGE_CONTRACTS, resourceWork, resultsOf, type ResourceWork } from "@pragma/contracts";
 import { newId, newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { connectBroker, declareTopology, type Broker, type Delivery } from "@pragma/messaging";
@@ -7,7 +7,7 @@ import { loadWorkerConfig, type WorkerConfig } from "../src/config";
 import { startWorker, type RunningWorker, type StartOptions } from "../src/service";
 import { testProvider } from "./fixtures/test-provider";
 
-export type ResultRecord = { kind: "started" | "succeeded" | "failed"; payload: Record<string, any>; at: number };
+export type ResultRecord = { kind: "started" | "succeeded" | "failed"; payload: Record<string, any>; at: number; messageId: string; correlationId?: string | undefined };
 export type DeadLetter = { payload: ResourceWork; headers: Record<string, unknown> };
 
 export const TEST_RESULTS_QUEUE = "test.results";
@@ -59,6 +59,9 @@ export async function startTestProviderRig(name: string, overrides: Record<strin
 /** The test's side of the bus: publishes work like the store's relay, and records every result and dead letter. */
 export class Observer {
   readonly results: ResultRecord[] = [];
+  /** Messages the results arrived in (several results can share one: provider.event.reported.v1). */
+  resultMessages = 0;
+  private readonly correlations = new Map<string, string>();
   readonly deadLetters: DeadLetter[] = [];
   private constructor(readonly broker: Broker) {}
 
@@ -73,16 +76,12 @@ export class Observer {
         bindings: [{ source: EXCHANGES.results, destination: TEST_RESULTS_QUEUE, routingKey: "provider.event.#" }],
       }),
     );
-    const kinds = new Map<string, ResultRecord["kind"]>([
-      [providerResults.started.type, "started"],
-      [providerResults.succeeded.type, "succeeded"],
-      [providerResults.failed.type, "failed"],
-    ]);
     await broker.consume(
       TEST_RESULTS_QUEUE,
-      [providerResults.started, providerResults.succeeded, providerResults.failed] as never,
+      RESULT_MESSAGE_CONTRACTS as never,
       async (d: Delivery<Record<string, any>>) => {
-        o.results.push({ kind: kinds.get(d.type)!, payload: d.payload, at: Date.now() });
+        o.resultMessages += 1;
+        for (const r of resultsOf(d.type, d.payload, d)) o.results.push({ kind: r.kind, payload: r.payload as Record<string, any>, at: Date.now(), messageId: r.messageId, correlationId: r.correlationId });
       },
       { prefetch: 500 },
     );
@@ -101,9 +100,16 @@ export class Observer {
       exchange: EXCHANGES.work,
       routingKey: work.provider,
       messageId: work.event_id,
-      correlationId: newId("request"),
+      correlationId: this.correlationOf(work.event_id),
       headers: { "x-resource-id": work.resource_id, ...headers },
     });
+  }
+
+  /** The correlation id the observer publishes an event's work with (one per event, made on first use). */
+  correlationOf(eventId: string): string {
+    let id = this.correlations.get(eventId);
+    if (!id) this.correlations.set(eventId, (id = newId("request")));
+    return id;
   }
 
   of(eventId: string, kind?: ResultRecord["kind"]): ResultRecord[] {

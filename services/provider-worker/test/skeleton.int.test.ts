@@ -50,6 +50,20 @@ describe("walking skeleton: pragma/config through the worker", () => {
     }
   });
 
+  it("sends the results it finishes together as one message, each with its own ids", async () => {
+    const events = Array.from({ length: 16 }, (_, i) => work({ provider: "pragma", resource_type: "config", resource_name: `together-${i}`, config: { i } }));
+    const messagesBefore = bus.resultMessages;
+    await Promise.all(events.map((w) => bus.publish(w)));
+    const outcomes = await Promise.all(events.map((w) => bus.outcome(w.event_id)));
+    outcomes.forEach((o, i) => {
+      expect(o).toMatchObject({ kind: "succeeded", messageId: `${events[i]!.event_id}:succeeded`, correlationId: bus.correlationOf(events[i]!.event_id) });
+      expect(o.payload).toMatchObject({ event_id: events[i]!.event_id, outputs: { i } });
+    });
+    // The worker takes up to WORKER_CONCURRENCY (8) at once, and their Redis replies come
+    // back together: fewer messages than results.
+    expect(bus.resultMessages - messagesBefore).toBeLessThan(events.length);
+  });
+
   it("answers an unknown resource type with a permanent failure and a dead letter", async () => {
     const w = work({ provider: "pragma", resource_type: "nope", resource_name: "x" });
     await bus.publish(w);

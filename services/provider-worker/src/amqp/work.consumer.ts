@@ -1,18 +1,17 @@
-import { EXCHANGES, HEADERS, QUEUES, providerResults, resourceWork, type ResourceWork } from "@pragma/contracts";
+import { EXCHANGES, HEADERS, QUEUES, resourceWork, type ResourceWork } from "@pragma/contracts";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import type { ResultKind, WorkInput } from "../domain/process-event";
-
-const RESULT_CONTRACTS = { started: providerResults.started, succeeded: providerResults.succeeded, failed: providerResults.failed } as const;
+import { resultPublisher } from "./result-publisher";
 
 /** The broker side of processEvent: every publish is confirmed before it resolves. */
 export function brokerPublishers(broker: Broker) {
+  const publish = resultPublisher(broker);
   return {
     publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void> {
-      const contract = RESULT_CONTRACTS[kind];
-      return broker.publish(contract as typeof providerResults.succeeded, payload as never, {
-        exchange: EXCHANGES.results,
-        routingKey: contract.type,
-        // One id per (event, kind): the store dedupes results by message id too.
+      return publish({
+        kind,
+        payload,
+        // One id per (event, kind), the same on every redelivery of the event.
         messageId: `${input.work.event_id}:${kind}`,
         correlationId: input.correlationId,
         headers: tenantHeaders(input.work),

@@ -4,7 +4,7 @@ import {
   EXCHANGES,
   QUEUES,
   RPC_QUEUES,
-  providerResults,
+  RESULT_MESSAGE_CONTRACTS,
   resourceWork,
   workerRequests,
   type DeadLetterAttempt,
@@ -30,7 +30,7 @@ export const deadLetterTopology: TopologySpec = {
 // body here and let the use case decide what it can attribute. Result messages land
 // here when the store's results consumer rejected them; they carry no work to retry.
 const anyWork: MessageContract<unknown> = { kind: "message", type: resourceWork.type, schema: z.unknown() };
-const RESULT_TYPES = new Set<string>([providerResults.started.type, providerResults.succeeded.type, providerResults.failed.type]);
+const RESULT_TYPES = new Set<string>(RESULT_MESSAGE_CONTRACTS.map((c) => c.type));
 const anyResults = [...RESULT_TYPES].map((type): MessageContract<unknown> => ({ kind: "message", type, schema: z.unknown() }));
 
 export async function consumeDeadLetters(broker: Broker, deps: IngestDeps & { logger: Logger }, prefetch: number): Promise<ConsumerHandle> {

@@ -1,15 +1,9 @@
-import { providerResults, type MessageContract } from "@pragma/contracts";
+import { QUEUES, RESULT_MESSAGE_CONTRACTS, resultsOf, type MessageContract } from "@pragma/contracts";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
-import type { Logger } from "@pragma/logger";
+import { runWithContext, type Logger } from "@pragma/logger";
 import { recordResults, type ResultOutcome, type WorkerResult } from "../domain/resources/record-result";
 import { MicroBatcher } from "../micro-batcher";
 import type { Clock, ResourceRepository } from "../domain/resources/ports";
-import { QUEUES } from "@pragma/contracts";
-
-type AnyResult =
-  | (typeof providerResults.started extends MessageContract<infer T> ? T : never)
-  | (typeof providerResults.succeeded extends MessageContract<infer T> ? T : never)
-  | (typeof providerResults.failed extends MessageContract<infer T> ? T : never);
 
 // Two lanes: a batch costs two round trips whatever its size (see prefetchForResults), so
 // fewer, fuller batches; four lanes cost ~15% more PostgreSQL CPU per resource at saturation
@@ -22,7 +16,6 @@ export async function consumeResults(
   prefetch: number,
   lingerMs = 5,
 ): Promise<ConsumerHandle> {
-  const contracts = [providerResults.started, providerResults.succeeded, providerResults.failed] as MessageContract<AnyResult>[];
   // Deliveries in flight (up to the prefetch) are recorded together: one transaction per
   // tenant per batch. Each delivery is still acked only after its own result committed.
   // Batches run in RESULT_LANES lanes at once; a resource always goes to the same lane,
@@ -42,23 +35,35 @@ export async function consumeResults(
     for (let i = 0; i < resourceId.length; i++) h = (h * 31 + resourceId.charCodeAt(i)) | 0;
     return lanes[Math.abs(h) % lanes.length]!;
   };
-  return broker.consume<AnyResult>(
+  // A delivery is one result, or several a worker finished together
+  // (provider.event.reported.v1): each goes to its lane, and the delivery is acked once
+  // all of them are recorded (a failure requeues it whole; recording is idempotent: a
+  // result whose event is no longer pending is inert).
+  return broker.consume<unknown>(
     QUEUES.results,
-    contracts,
+    RESULT_MESSAGE_CONTRACTS as unknown as MessageContract<unknown>[],
     async (delivery) => {
-      const p = delivery.payload;
-      const scope = { org_id: p.org_id, project_id: p.project_id, space_id: p.space_id };
-      const base = { eventId: p.event_id, resourceId: p.resource_id, scope };
-      let result: WorkerResult;
-      if (delivery.type === providerResults.started.type) result = { kind: "started", ...base };
-      else if (delivery.type === providerResults.succeeded.type && "outputs" in p)
-        result = { kind: "succeeded", ...base, eventType: p.event_type, outputs: p.outputs };
-      else if ("error" in p) result = { kind: "failed", ...base, error: p.error };
-      else return { action: "dead-letter", reason: "unrecognised result" };
-
-      const outcome = await laneOf(result.resourceId).add(result);
-      deps.logger.debug({ eventId: p.event_id, resourceId: p.resource_id, kind: result.kind, outcome }, "worker result recorded");
-      if (outcome === "applied") deps.onApplied?.(result);
+      const entries = resultsOf(delivery.type, delivery.payload, delivery);
+      await Promise.all(
+        entries.map(async (e) => {
+          const p = e.payload;
+          const scope = { org_id: p.org_id, project_id: p.project_id, space_id: p.space_id };
+          const base = { eventId: p.event_id, resourceId: p.resource_id, scope };
+          const result: WorkerResult =
+            e.kind === "started"
+              ? { kind: "started", ...base }
+              : e.kind === "succeeded"
+                ? { kind: "succeeded", ...base, eventType: e.payload.event_type, outputs: e.payload.outputs }
+                : { kind: "failed", ...base, error: e.payload.error };
+          const outcome = await laneOf(result.resourceId).add(result);
+          if (deps.logger.isLevelEnabled("debug")) {
+            const log = () => deps.logger.debug({ eventId: p.event_id, resourceId: p.resource_id, kind: result.kind, outcome }, "worker result recorded");
+            if (e.correlationId && entries.length > 1) runWithContext({ requestId: e.correlationId }, log);
+            else log();
+          }
+          if (outcome === "applied") deps.onApplied?.(result);
+        }),
+      );
     },
     { prefetch },
   );
