@@ -53,6 +53,19 @@ describe("result publisher", () => {
     expect(bus.results.slice(4).map((r) => r.payload.event_id)).toEqual(many.map((r) => r.payload.event_id));
   });
 
+  it("large results are not gathered past the byte cap: a big one goes alone, small ones still share", async () => {
+    const publish = resultPublisher(broker, 64, 4096);
+    const before = { results: bus.results.length, messages: bus.resultMessages };
+    const big = succeeded();
+    (big.payload.outputs as Record<string, unknown>).blob = "x".repeat(5000);
+    const turn = [succeeded(), succeeded(), big, succeeded(), succeeded()];
+    await Promise.all(turn.map(publish));
+    await until(before.results + 5);
+    // [small, small] then [big] then [small, small].
+    expect(bus.resultMessages - before.messages).toBe(3);
+    expect(bus.results.slice(before.results).map((r) => r.payload.event_id)).toEqual(turn.map((r) => r.payload.event_id));
+  });
+
   it("a result that fails its contract fails alone: the rest of its turn is still published", async () => {
     const publish = resultPublisher(broker);
     const before = bus.results.length;

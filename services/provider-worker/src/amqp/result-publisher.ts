@@ -4,6 +4,11 @@ import { MessageValidationError, type Broker } from "@pragma/messaging";
 
 /** At most this many results in one message; more finished in one turn go as several. */
 export const RESULTS_PER_MESSAGE = 64;
+/**
+ * And about this many bytes of result bodies (outputs can be large: a batch of big ones
+ * must not become one huge quorum-queue entry); a result larger than this goes alone.
+ */
+export const RESULT_BYTES_PER_MESSAGE = 256 * 1024;
 
 export interface ResultToPublish {
   kind: ResultKind;
@@ -16,6 +21,8 @@ export interface ResultToPublish {
 }
 
 interface Queued extends ResultToPublish {
+  /** The body's JSON length (measured once, at hand-over). */
+  bytes: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -39,7 +46,7 @@ const outsideContext = AsyncResource.bind((fn: () => void) => fn());
  * one fails, as it would have on its own. Any other failure (connection lost, nack)
  * fails every result of the batch, and each event is requeued as before.
  */
-export function resultPublisher(broker: Broker, perMessage = RESULTS_PER_MESSAGE) {
+export function resultPublisher(broker: Broker, perMessage = RESULTS_PER_MESSAGE, bytesPerMessage = RESULT_BYTES_PER_MESSAGE) {
   let queue: Queued[] = [];
 
   const alone = (r: Queued) => {
@@ -73,19 +80,31 @@ export function resultPublisher(broker: Broker, perMessage = RESULTS_PER_MESSAGE
       );
   };
 
+  const send = (chunk: Queued[]) => {
+    if (chunk.length === 1) alone(chunk[0]!);
+    else if (chunk.length > 1) together(chunk);
+  };
+
   const flush = () => {
     const all = queue;
     queue = [];
-    for (let i = 0; i < all.length; i += perMessage) {
-      const chunk = all.slice(i, i + perMessage);
-      if (chunk.length === 1) alone(chunk[0]!);
-      else together(chunk);
+    let chunk: Queued[] = [];
+    let bytes = 0;
+    for (const r of all) {
+      if (chunk.length >= perMessage || (chunk.length > 0 && bytes + r.bytes > bytesPerMessage)) {
+        send(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(r);
+      bytes += r.bytes;
     }
+    send(chunk);
   };
 
   return function publishResult(result: ResultToPublish): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (queue.push({ ...result, resolve, reject }) === 1) outsideContext(() => setImmediate(flush));
+      if (queue.push({ ...result, bytes: JSON.stringify(result.payload).length, resolve, reject }) === 1) outsideContext(() => setImmediate(flush));
     });
   };
 }

@@ -37,14 +37,15 @@ export async function consumeResults(
   };
   // A delivery is one result, or several a worker finished together
   // (provider.event.reported.v1): each goes to its lane, and the delivery is acked once
-  // all of them are recorded (a failure requeues it whole; recording is idempotent: a
-  // result whose event is no longer pending is inert).
+  // all of them are recorded. If one fails, the others are still waited for, then the
+  // delivery is requeued whole (recording is idempotent: a result whose event is no
+  // longer pending is inert).
   return broker.consume<unknown>(
     QUEUES.results,
     RESULT_MESSAGE_CONTRACTS as unknown as MessageContract<unknown>[],
     async (delivery) => {
       const entries = resultsOf(delivery.type, delivery.payload, delivery);
-      await Promise.all(
+      const settled = await Promise.allSettled(
         entries.map(async (e) => {
           const p = e.payload;
           const scope = { org_id: p.org_id, project_id: p.project_id, space_id: p.space_id };
@@ -64,6 +65,8 @@ export async function consumeResults(
           if (outcome === "applied") deps.onApplied?.(result);
         }),
       );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failed) throw failed.reason;
     },
     { prefetch },
   );
