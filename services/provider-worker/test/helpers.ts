@@ -1,4 +1,4 @@
-import { EXCHANGES, RESULT_MESSAGE_CONTRACTS, resourceWork, resultsOf, type ResourceWork } from "@pragma/contracts";
+import { EXCHANGES, RESULT_MESSAGE_CONTRACTS, resourceWork, resultsOf, type ResourceWork, type ResultKind } from "@pragma/contracts";
 import { newId, newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { connectBroker, declareTopology, type Broker, type Delivery } from "@pragma/messaging";
@@ -7,7 +7,7 @@ import { loadWorkerConfig, type WorkerConfig } from "../src/config";
 import { startWorker, type RunningWorker, type StartOptions } from "../src/service";
 import { testProvider } from "./fixtures/test-provider";
 
-export type ResultRecord = { kind: "started" | "succeeded" | "failed"; payload: Record<string, any>; at: number; messageId: string; correlationId?: string | undefined };
+export type ResultRecord = { kind: ResultKind; payload: Record<string, any>; at: number; messageId: string; correlationId?: string | undefined };
 export type DeadLetter = { payload: ResourceWork; headers: Record<string, unknown> };
 
 export const TEST_RESULTS_QUEUE = "test.results";

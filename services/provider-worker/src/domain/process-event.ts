@@ -1,4 +1,4 @@
-import { HEADERS, type ResourceWork } from "@pragma/contracts";
+import { HEADERS, type ResourceWork, type ResultKind } from "@pragma/contracts";
 import { lazyChild, unredactedChild, type Logger } from "@pragma/logger";
 import {
   PermanentError,
@@ -37,7 +37,7 @@ export interface WorkInput {
   correlationId: string | undefined;
 }
 
-export type ResultKind = "started" | "succeeded" | "failed";
+export type { ResultKind } from "@pragma/contracts";
 
 export interface ProcessDeps {
   providers: ReadonlyMap<string, Provider>;
