@@ -43,6 +43,12 @@ export interface PublishOptions {
    */
   mandatory?: boolean;
   expiration?: string | number;
+  /**
+   * Refuse (MessageTooLargeError, nothing sent) a body longer than this many bytes: for
+   * a caller that gathers several payloads into one message and splits it when it grew
+   * too large, without serialising anything twice.
+   */
+  maxBytes?: number;
 }
 
 export interface Delivery<T> {

@@ -33,7 +33,7 @@ import {
   type RpcServerHandle,
   type TopologyFn,
 } from "./api";
-import { ConnectionLostError, MessageValidationError, NackError, UnroutableError, toValidationIssues } from "./errors";
+import { ConnectionLostError, MessageTooLargeError, MessageValidationError, NackError, UnroutableError, toValidationIssues } from "./errors";
 import {
   BATCH_REPLY_TYPE,
   BATCH_REQUEST_TYPE,
@@ -382,6 +382,7 @@ class AmqpBroker implements Broker {
     const parsed = contract.schema.safeParse(payload);
     if (!parsed.success) throw new MessageValidationError(contract.type, toValidationIssues(parsed.error));
     const body = Buffer.from(JSON.stringify(parsed.data));
+    if (options.maxBytes !== undefined && body.length > options.maxBytes) throw new MessageTooLargeError(contract.type, body.length, options.maxBytes);
     const ctx = currentContext();
     const messageId = options.messageId ?? newId("message");
     const props: Options.Publish = withoutUndefined({

@@ -60,6 +60,14 @@ export class MessageValidationError extends AppError {
   }
 }
 
+/** A body longer than the publish's `maxBytes`; nothing was sent. */
+export class MessageTooLargeError extends AppError {
+  constructor(type: string, bytes: number, maxBytes: number) {
+    super("VALIDATION_FAILED", `${type} body of ${bytes} bytes is over the ${maxBytes} allowed`);
+    this.name = "MessageTooLargeError";
+  }
+}
+
 /** zod issues in pragma's 422 list form. */
 export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
   return error.issues.map((i) => ({ loc: i.path.map((p) => (typeof p === "number" ? p : String(p))), msg: i.message, type: i.code }));

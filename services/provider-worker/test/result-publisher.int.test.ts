@@ -53,7 +53,7 @@ describe("result publisher", () => {
     expect(bus.results.slice(4).map((r) => r.payload.event_id)).toEqual(many.map((r) => r.payload.event_id));
   });
 
-  it("large results are not gathered past the byte cap: a big one goes alone, small ones still share", async () => {
+  it("a batch over the byte cap is split until it fits: a big result goes alone, small ones still share", async () => {
     const publish = resultPublisher(broker, 64, 4096);
     const before = { results: bus.results.length, messages: bus.resultMessages };
     const big = succeeded();
@@ -61,9 +61,10 @@ describe("result publisher", () => {
     const turn = [succeeded(), succeeded(), big, succeeded(), succeeded()];
     await Promise.all(turn.map(publish));
     await until(before.results + 5);
-    // [small, small] then [big] then [small, small].
+    // Five is too large: [s, s, big] + [s, s]; [s, s, big] is too large: [s, s] + [big].
     expect(bus.resultMessages - before.messages).toBe(3);
-    expect(bus.results.slice(before.results).map((r) => r.payload.event_id)).toEqual(turn.map((r) => r.payload.event_id));
+    expect(bus.results.slice(before.results).map((r) => r.payload.event_id).sort()).toEqual(turn.map((r) => r.payload.event_id).sort());
+    expect(bus.results.slice(before.results).find((r) => r.payload.event_id === big.payload.event_id)?.payload.outputs.blob).toHaveLength(5000);
   });
 
   it("a result that fails its contract fails alone: the rest of its turn is still published", async () => {

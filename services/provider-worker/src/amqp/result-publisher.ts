@@ -1,12 +1,14 @@
 import { AsyncResource } from "node:async_hooks";
 import { EXCHANGES, providerResults, providerResultsReported, type ResultKind } from "@pragma/contracts";
-import { MessageValidationError, type Broker } from "@pragma/messaging";
+import { MessageTooLargeError, MessageValidationError, type Broker } from "@pragma/messaging";
 
 /** At most this many results in one message; more finished in one turn go as several. */
 export const RESULTS_PER_MESSAGE = 64;
 /**
- * And about this many bytes of result bodies (outputs can be large: a batch of big ones
- * must not become one huge quorum-queue entry); a result larger than this goes alone.
+ * And at most this many bytes (outputs can be large: a batch of big ones must not become
+ * one huge quorum-queue entry). A batch that serialises larger is split in two and each
+ * half tried again (the broker refuses it before sending: MessageTooLargeError); a lone
+ * result is never refused for its size.
  */
 export const RESULT_BYTES_PER_MESSAGE = 256 * 1024;
 
@@ -21,8 +23,6 @@ export interface ResultToPublish {
 }
 
 interface Queued extends ResultToPublish {
-  /** The body's JSON length (measured once, at hand-over). */
-  bytes: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -69,12 +69,20 @@ export function resultPublisher(broker: Broker, perMessage = RESULTS_PER_MESSAGE
       ...(r.correlationId === undefined ? {} : { correlation_id: r.correlationId }),
       data: r.payload,
     }));
+    // The size check comes before anything is sent. The halves of a split batch can go
+    // out after other results of the same turn, which the store does not mind: results of
+    // different events may arrive in any order (the lease is released before the
+    // publish), and a started that arrives after its outcome is stale.
     broker
-      .publish(providerResultsReported, { results } as never, { exchange: EXCHANGES.results, routingKey: providerResultsReported.type })
+      .publish(providerResultsReported, { results } as never, { exchange: EXCHANGES.results, routingKey: providerResultsReported.type, maxBytes: bytesPerMessage })
       .then(
         () => batch.forEach((r) => r.resolve()),
         (err: unknown) => {
-          if (err instanceof MessageValidationError) batch.forEach(alone);
+          if (err instanceof MessageTooLargeError) {
+            const half = Math.ceil(batch.length / 2);
+            send(batch.slice(0, half));
+            send(batch.slice(half));
+          } else if (err instanceof MessageValidationError) batch.forEach(alone);
           else batch.forEach((r) => r.reject(err));
         },
       );
@@ -88,23 +96,12 @@ export function resultPublisher(broker: Broker, perMessage = RESULTS_PER_MESSAGE
   const flush = () => {
     const all = queue;
     queue = [];
-    let chunk: Queued[] = [];
-    let bytes = 0;
-    for (const r of all) {
-      if (chunk.length >= perMessage || (chunk.length > 0 && bytes + r.bytes > bytesPerMessage)) {
-        send(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(r);
-      bytes += r.bytes;
-    }
-    send(chunk);
+    for (let i = 0; i < all.length; i += perMessage) send(all.slice(i, i + perMessage));
   };
 
   return function publishResult(result: ResultToPublish): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (queue.push({ ...result, bytes: JSON.stringify(result.payload).length, resolve, reject }) === 1) outsideContext(() => setImmediate(flush));
+      if (queue.push({ ...result, resolve, reject }) === 1) outsideContext(() => setImmediate(flush));
     });
   };
 }
