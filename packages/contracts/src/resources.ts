@@ -227,17 +227,16 @@ export const RESULT_MESSAGE_CONTRACTS = [providerResults.started, providerResult
  * The results a delivery of one of RESULT_MESSAGE_CONTRACTS carries (already validated
  * against its contract), in order, each with the ids it has as a message of its own.
  */
-export function resultsOf(
-  type: string,
-  payload: unknown,
-  ids: { messageId: string; correlationId?: string | undefined },
-): (ProviderResult & { messageId: string; correlationId?: string | undefined })[] {
+export function resultsOf(type: string, payload: unknown, ids: { messageId: string; correlationId?: string | undefined }): ReportedResult[] {
   if (type === providerResultsReported.type) {
     return (payload as z.infer<typeof providerResultsReported.schema>).results.map(
-      (e) => ({ kind: RESULT_KIND_OF.get(e.type)!, payload: e.data, messageId: e.message_id, correlationId: e.correlation_id }) as ProviderResult & { messageId: string; correlationId?: string },
+      (e) => ({ kind: RESULT_KIND_OF.get(e.type)!, payload: e.data, messageId: e.message_id, correlationId: e.correlation_id }) as ReportedResult,
     );
   }
   const kind = RESULT_KIND_OF.get(type);
   if (!kind) throw new Error(`not a result message type: ${type}`);
-  return [{ kind, payload, messageId: ids.messageId, correlationId: ids.correlationId } as ProviderResult & { messageId: string; correlationId?: string }];
+  return [{ kind, payload, messageId: ids.messageId, correlationId: ids.correlationId } as ReportedResult];
 }
+
+/** One result as resultsOf gives it: its kind and body, and the ids it has as a message of its own. */
+export type ReportedResult = ProviderResult & { messageId: string; correlationId?: string | undefined };

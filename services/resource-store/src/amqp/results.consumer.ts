@@ -58,8 +58,9 @@ export async function consumeResults(
                 : { kind: "failed", ...base, error: e.payload.error };
           const outcome = await laneOf(result.resourceId).add(result);
           if (deps.logger.isLevelEnabled("debug")) {
+            // Under the result's own request id (a batch's message carries none of its own).
             const log = () => deps.logger.debug({ eventId: p.event_id, resourceId: p.resource_id, kind: result.kind, outcome }, "worker result recorded");
-            if (e.correlationId && entries.length > 1) runWithContext({ requestId: e.correlationId }, log);
+            if (e.correlationId) runWithContext({ requestId: e.correlationId }, log);
             else log();
           }
           if (outcome === "applied") deps.onApplied?.(result);
