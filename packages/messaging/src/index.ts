@@ -2,3 +2,4 @@ export * from "./api";
 export { connectBroker, DIRECT_REPLY_TO, REQUEST_MESSAGE_ID_HEADER, isPermanentError } from "./broker";
 export { UnroutableError, NackError, ConnectionLostError, MessageValidationError, MessageTooLargeError } from "./errors";
 export * from "./topology";
+export { subscribeToNotifications, type NotificationSubscription } from "./notifications";

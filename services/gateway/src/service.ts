@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { Redis } from "ioredis";
 import { createLogger, type Logger } from "@pragma/logger";
-import { connectBroker, type Broker } from "@pragma/messaging";
+import { connectBroker, subscribeToNotifications, type Broker } from "@pragma/messaging";
 import type { GatewayConfig } from "./config";
 import { createApp } from "./app";
 import { createBus } from "./bus";
@@ -11,7 +11,7 @@ import { Tenancy } from "./tenancy";
 import { TokenBucket } from "./rate-limit/token-bucket";
 import { createReadiness } from "./readiness";
 import { ResourceCache } from "./resource-cache";
-import { EXCHANGES, EXCHANGE_TYPES, resourceEvents } from "@pragma/contracts";
+import { resourceEvents } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
 
 export interface GatewayHandle {
@@ -106,27 +106,15 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
 }
 
 /**
- * The store's change notifications, on a queue of this process's own (exclusive: it goes
- * with the connection). The topology runs again on every new connection, and everything
- * cached is dropped there first: notifications sent while the connection was down are lost,
- * and while it is down the cache serves nothing (ResourceCache `live`).
+ * The store's change notifications, on a queue of this process's own. Everything cached is
+ * dropped on every new connection (notifications sent while it was down are lost), and
+ * while it is down the cache serves nothing (ResourceCache `live`).
  */
 async function subscribeToChanges(broker: Broker, cache: ResourceCache): Promise<void> {
-  const queue = `gateway.resource-changes.${newUlid()}`;
-  await broker.addTopology(async (ch) => {
-    cache.clear();
-    await ch.assertExchange(EXCHANGES.events, EXCHANGE_TYPES[EXCHANGES.events], { durable: true });
-    // Bounded: a process that stops reading (a blocked event loop) loses the oldest
-    // notifications, not the broker's memory; its entries still expire within the TTL.
-    await ch.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false, arguments: { "x-queue-type": "classic", "x-max-length": 10_000, "x-overflow": "drop-head" } });
-    await ch.bindQueue(queue, EXCHANGES.events, resourceEvents.changed.type);
+  await subscribeToNotifications(broker, {
+    queue: `gateway.resource-changes.${newUlid()}`,
+    contract: resourceEvents.changed,
+    onConnect: () => cache.clear(),
+    handle: (payload) => cache.invalidate(payload.resources),
   });
-  await broker.consume(
-    queue,
-    resourceEvents.changed,
-    async ({ payload }) => {
-      cache.invalidate(payload.resources);
-    },
-    { prefetch: 200 },
-  );
 }
