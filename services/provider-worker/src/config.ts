@@ -45,6 +45,8 @@ export const WorkerConfigSchema = z
     /** Lines kept per resource for GET /resources/{id}/logs. */
     RESOURCE_LOG_LINES: int(1000, 10, 100_000),
     REGISTRY_TIMEOUT_MS: int(10_000, 100),
+    /** How long a project's database credentials from the registry are reused (dropped at once when the registry announces a change to the project); 0 asks the registry on every use. */
+    CREDENTIALS_CACHE_MS: int(5_000, 0, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
   });
 

@@ -1,16 +1,17 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
+import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { newUlid } from "@pragma/ids";
 import { createLogger, type Logger } from "@pragma/logger";
-import { connectBroker, declareTopology, rpcQueueTopology, type ConsumerHandle } from "@pragma/messaging";
+import { connectBroker, declareTopology, rpcQueueTopology, subscribeToNotifications, type Broker, type ConsumerHandle } from "@pragma/messaging";
 import { PermanentError, RetryableError, type Provider } from "@pragma/provider-sdk";
 import type { WorkerConfig } from "./config";
 import { workerTopology } from "./amqp/topology";
 import { brokerPublishers, consumeWork } from "./amqp/work.consumer";
 import { workerRpcHandlers } from "./amqp/rpc.handlers";
 import { DatabasePools } from "./data/databases";
+import { CredentialsCache } from "./data/credentials-cache";
 import { redisDedupe } from "./data/dedupe.repository";
 import { redisLocks } from "./data/resource-lock";
 import { redisResourceLog } from "./data/resource-log.repository";
@@ -49,15 +50,20 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     await broker.addTopology((ch) => declareTopology(ch, workerTopology(served, config.RETRY_TIERS_MS)));
     await broker.addTopology(rpcQueueTopology(RPC_QUEUES.providerWorker));
 
-    const databases = new DatabasePools(async ({ orgId, projectId }): Promise<DatabaseCredentials[]> => {
-      try {
-        const r = await broker.request(RPC_QUEUES.registry, registryRequests.getCredentials, { org_id: orgId, project_id: projectId }, { timeoutMs: config.REGISTRY_TIMEOUT_MS });
-        return r.databases;
-      } catch (err) {
-        if (err instanceof AppError && err.code === "NOT_FOUND") throw new PermanentError(`project ${projectId} not found in the registry`);
-        throw new RetryableError(`registry unavailable: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }, logger);
+    const credentials = new CredentialsCache(
+      async ({ orgId, projectId }): Promise<DatabaseCredentials[]> => {
+        try {
+          const r = await broker.request(RPC_QUEUES.registry, registryRequests.getCredentials, { org_id: orgId, project_id: projectId }, { timeoutMs: config.REGISTRY_TIMEOUT_MS });
+          return r.databases;
+        } catch (err) {
+          if (err instanceof AppError && err.code === "NOT_FOUND") throw new PermanentError(`project ${projectId} not found in the registry`);
+          throw new RetryableError(`registry unavailable: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      },
+      { ttlMs: config.CREDENTIALS_CACHE_MS, live: () => broker.isConnected() },
+    );
+    if (config.CREDENTIALS_CACHE_MS > 0) await subscribeToProjectUpdates(broker, credentials, instanceId);
+    const databases = new DatabasePools(credentials.get, logger);
 
     const locks = redisLocks(redis, {
       prefix: config.REDIS_PREFIX,
@@ -127,4 +133,19 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     await Promise.allSettled([broker.close(), redis.quit()]);
     throw err;
   }
+}
+
+/**
+ * The registry's project notifications, on a queue of this replica's own, so a PATCHed
+ * project's credentials are fetched again on their next use. The cache is emptied on every
+ * new connection: notifications sent while it was down are lost.
+ */
+async function subscribeToProjectUpdates(broker: Broker, cache: CredentialsCache, instanceId: string): Promise<void> {
+  await subscribeToNotifications(broker, {
+    queue: `provider-worker.project-updates.${instanceId}`,
+    contract: registryEvents.projectUpdated,
+    onConnect: () => cache.clear(),
+    handle: (payload) => cache.drop(payload.project.org_id, payload.project.project_id),
+    prefetch: 50,
+  });
 }
