@@ -4,8 +4,9 @@
  * publishing and of consuming.
  */
 import { closeConnections, createVhost, waitFor, waitForConnections, type TestVhost } from "@pragma/testing";
-import { ConnectionLostError, type Broker } from "../src";
-import { EXCHANGE, admin, messageCount, queueWithDlq, sleep, startBroker, thingCreated } from "./helpers";
+import { EXCHANGES } from "@pragma/contracts";
+import { ConnectionLostError, subscribeToNotifications, type Broker } from "../src";
+import { EXCHANGE, admin, messageCount, queueWithDlq, sleep, startBroker, thingCreated, thingDeleted } from "./helpers";
 
 jest.setTimeout(30_000);
 
@@ -189,6 +190,38 @@ it("re-runs topology after a reconnect before re-attaching consumers", async () 
     await publishUntilDelivered(broker, 2);
     await waitFor(async () => got.includes(2), { message: "consumer handles after reconnect" });
     expect(channelErrors(logs.text())).toEqual([]);
+  } finally {
+    await broker.close();
+  }
+});
+
+it("a notification subscription forgets what it kept on every new connection, then receives again", async () => {
+  const { broker, logs } = await startBroker(vh.amqpUrl, { connectionName: "notifications" });
+  try {
+    const events: string[] = [];
+    await subscribeToNotifications(broker, {
+      queue: "q.notifications.test",
+      contract: thingDeleted,
+      onConnect: () => events.push("connect"),
+      handle: (p) => void events.push(p.id),
+    });
+    const notify = (id: string) => broker.publish(thingDeleted, { id }, { exchange: EXCHANGES.events, routingKey: thingDeleted.type, mandatory: false });
+    await notify("a");
+    await waitFor(async () => events.includes("a"), { message: "first notification" });
+    await waitForConnections(vh.vhost, 1);
+
+    expect(await closeConnections(vh.vhost)).toBe(1);
+    await waitFor(async () => broker.isConnected() && logs.text().includes("re-attaching consumers"), { message: "reconnected" });
+    // The queue died with the old connection (exclusive); it is bound again before anything is received.
+    await waitFor(
+      async () => {
+        await notify("b");
+        return events.includes("b");
+      },
+      { timeoutMs: 5000, message: "a notification after the reconnect" },
+    );
+    expect(events.slice(0, 3)).toEqual(["connect", "a", "connect"]);
+    expect(events.indexOf("connect", 1)).toBeLessThan(events.indexOf("b"));
   } finally {
     await broker.close();
   }
