@@ -75,10 +75,6 @@ export class CredentialsCache {
     this.epoch += 1;
     this.entries.clear();
   }
-
-  size(): number {
-    return this.entries.size;
-  }
 }
 
 function keyOf(orgId: string, projectId: string): string {
