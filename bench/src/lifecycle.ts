@@ -36,6 +36,7 @@ export async function lifecycleSaturation(tenant: Tenant, observer: StoreObserve
   let rejected = 0;
   const cpu0 = cpuSnapshot();
   const t0 = Date.now();
+  let lastResponse = t0;
   const result = await autocannon({
     url: GATEWAY_URL,
     connections: opts.connections,
@@ -53,11 +54,13 @@ export async function lifecycleSaturation(tenant: Tenant, observer: StoreObserve
         onResponse: (status: number, body: string) => {
           if (status === 200) accepted.push(JSON.parse(body).name);
           else rejected++;
+          lastResponse = Date.now();
         },
       } as any,
     ],
   });
-  const applyEnd = Date.now();
+  // Not Date.now(): autocannon resolves at its next 1-second sample tick, not at the last response.
+  const applyEnd = lastResponse;
   const { counts, timedOut } = await waitSettled(observer, tenant, prefix, accepted.length, opts.timeoutMs);
   const cpu1 = cpuSnapshot();
   const ready = counts.ready?.n ?? 0;

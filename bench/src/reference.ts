@@ -57,6 +57,7 @@ export async function referenceBench(opts: { count: number; connections: number;
     let next = 0;
     let accepted = 0;
     const t0 = Date.now();
+    let lastResponse = t0;
     const sat = await autocannon({
       url: base,
       connections: opts.connections,
@@ -70,11 +71,13 @@ export async function referenceBench(opts: { count: number; connections: number;
           setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ name: `sat-${next++}` }) }),
           onResponse: (status: number) => {
             if (status === 200) accepted++;
+            lastResponse = Date.now();
           },
         } as any,
       ],
     });
-    const applyEnd = Date.now();
+    // Not Date.now(): autocannon resolves at its next 1-second sample tick, not at the last response.
+    const applyEnd = lastResponse;
     const done = await waitDone(db, from, accepted, opts.timeoutMs);
     const seconds = (done.last - t0) / 1000;
     const saturation = {

@@ -56,8 +56,6 @@ const profileDir = values.profile ? join(resultsDir, `${stamp}-profiles`) : unde
 const say = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 async function main() {
-  const machine = await machineFacts();
-  say(`machine: ${JSON.stringify(machine)}`);
   let system;
   if (values.start) {
     say(`starting the system (scripts/start.mjs${values["no-build"] ? " --no-build" : ""}), log in bench/results/${stamp}-system.log`);
@@ -69,6 +67,9 @@ async function main() {
   }
   const ready = await call(GATEWAY_URL, "GET", "/health/ready");
   if (ready.status !== 200) throw new Error(`/health/ready → ${ready.status}: ${ready.text}`);
+  // Queried once the system is up: on a fresh machine its database exists only from then on.
+  const machine = await machineFacts();
+  say(`machine: ${JSON.stringify(machine)}`);
   // What serves the run, read off the machine rather than taken from our own options.
   const gateways = gatewayProcesses();
   say(`gateway processes: ${gateways ?? "unknown"}`);
