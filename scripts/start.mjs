@@ -4,7 +4,11 @@
 //
 // - Development (NODE_ENV unset or != production): secrets are generated once into
 //   .pragma/dev.env and reused; anything already in the environment wins.
-// - Each service runs as `node services/<name>/dist/main.js`, its output prefixed by name.
+// - Each service runs as `node services/<name>/dist/main.js`. At a terminal its lines are
+//   prefixed by name (and coloured). Redirected, the output stays one JSON object per line
+//   (`npm start | jq`), each with its `service`: to a file the services write themselves,
+//   to a pipe whole lines are passed through unchanged (a copy per chunk, no string work).
+//   stderr (rare, and often not JSON: a crash's stack trace) is always prefixed.
 //   WORKER_REPLICAS=N starts N provider workers (they share the work queues).
 // - Ctrl-C / SIGTERM: SIGTERM to every service, wait for them to drain (SIGKILL after
 //   15 s, or at once on a second Ctrl-C), exit 0.
@@ -13,7 +17,7 @@
 // - Env START_TIMEOUT_SECONDS (default 120): how long to wait for the gateway's /health.
 // - `npm start -- --no-build` skips install and build (you just ran them).
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, fstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { build, SERVICES } from "./build.mjs";
@@ -75,12 +79,45 @@ function prefixLines(stream, out, label) {
   rl.on("line", (line) => out.write(`${label} ${line}\n`));
 }
 
+/** Copies whole lines only, so the services' lines never interleave mid-line in `out`. */
+function passLines(stream, out) {
+  let rest = null;
+  stream.on("data", (chunk) => {
+    const end = chunk.lastIndexOf(10) + 1; // after the last "\n"
+    if (end === 0) {
+      rest = rest ? Buffer.concat([rest, chunk]) : chunk;
+      return;
+    }
+    out.write(rest ? Buffer.concat([rest, chunk.subarray(0, end)]) : chunk.subarray(0, end));
+    rest = end < chunk.length ? chunk.subarray(end) : null;
+  });
+  stream.on("end", () => {
+    if (rest) out.write(Buffer.concat([rest, Buffer.from("\n")]));
+  });
+}
+
+// Written to a file, the services write to it themselves: the kernel keeps each write()
+// whole on a regular file, so lines cannot interleave, and nothing needs relaying.
+const stdoutIsFile = (() => {
+  try {
+    return fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
+})();
+
+function relay(stream, out, label) {
+  if (out.isTTY) prefixLines(stream, out, label);
+  else passLines(stream, out);
+}
+
 function startService(name, svc, i) {
   const label = useColor ? `\x1b[${COLORS[i % COLORS.length]}m${name.padEnd(width)} |\x1b[0m` : `${name.padEnd(width)} |`;
   // detached: its own process group, so a terminal Ctrl-C reaches only us and each
   // service gets exactly one SIGTERM (from us) rather than SIGINT and SIGTERM.
-  const child = spawn(process.execPath, [join("services", svc, "dist", "main.js")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  prefixLines(child.stdout, process.stdout, label);
+  const child = spawn(process.execPath, [join("services", svc, "dist", "main.js")], { cwd: root, env, stdio: ["ignore", stdoutIsFile ? "inherit" : "pipe", "pipe"], detached: true });
+  if (!stdoutIsFile) relay(child.stdout, process.stdout, label);
+  // stderr is rare and often not JSON (a crash's stack trace): always say whose it is.
   prefixLines(child.stderr, process.stderr, label);
   const exited = new Promise((resolve) => {
     child.on("error", (err) => {
@@ -177,6 +214,7 @@ if (!stopping) {
     lines.push("Ctrl-C stops every service.");
     const w = Math.max(...lines.map((l) => l.length));
     const bar = "=".repeat(w + 4);
-    process.stdout.write(`\n${bar}\n${lines.map((l) => `| ${l.padEnd(w)} |`).join("\n")}\n${bar}\n\n`);
+    // stderr, with the runner's other messages: stdout carries only the services' lines.
+    process.stderr.write(`\n${bar}\n${lines.map((l) => `| ${l.padEnd(w)} |`).join("\n")}\n${bar}\n\n`);
   }
 }

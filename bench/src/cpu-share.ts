@@ -13,6 +13,8 @@ const GROUPS: [string, (cmd: string) => boolean][] = [
   ["resource-store", (c) => c.includes("services/resource-store/dist/main.js")],
   ["provider-worker", (c) => c.includes("services/provider-worker/dist/main.js")],
   ["registry", (c) => c.includes("services/registry/dist/main.js")],
+  // The dev runner (`npm start`): it relays every service's output, so its CPU is part of what a line of log costs.
+  ["runner", (c) => c.includes("scripts/start.mjs")],
 ];
 
 export type CpuSnapshot = Map<string, { group: string; ticks: number }> | null;

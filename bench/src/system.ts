@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { call, mustCall } from "./http";
@@ -8,6 +8,20 @@ import { GATEWAY_URL, ROOT, sleep, systemEnv } from "./env";
 /** Env that makes a Node process write a CPU profile on exit (see cpu-profile.cjs). */
 export function profileEnv(dir: string, base: Record<string, string | undefined> = {}): Record<string, string> {
   return { BENCH_CPU_PROF_DIR: dir, NODE_OPTIONS: `${base.NODE_OPTIONS ?? ""} --require ${join(__dirname, "cpu-profile.cjs")}`.trim() };
+}
+
+/**
+ * The child writes its output straight into the log file (opened for appending, so its
+ * stdout and stderr interleave by whole writes): relayed through the bench, every log line
+ * of the system would cost the load generator CPU that the run counts as the bench's.
+ */
+function spawnLogged(args: string[], env: Record<string, string | undefined>, logFile: string): ChildProcess {
+  const fd = openSync(logFile, "a");
+  try {
+    return track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", fd, fd] }));
+  } finally {
+    closeSync(fd); // the child holds its own copy
+  }
 }
 
 /** Processes the bench started; all are stopped with SIGTERM (by pid) before it exits. */
@@ -77,10 +91,7 @@ export async function startSystem(opts: { build: boolean; logFile: string; profi
     Object.assign(env, profileEnv(opts.profileDir, env));
   }
   const args = [join(ROOT, "scripts", "start.mjs"), ...(opts.build ? [] : ["--no-build"])];
-  const log = createWriteStream(opts.logFile);
-  const child = track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] }));
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  const child = spawnLogged(args, env, opts.logFile);
   const died = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`scripts/start.mjs exited (${code}); see ${opts.logFile}`))));
   await Promise.race([waitHealthy(GATEWAY_URL, 300_000, "/health"), died]);
   await Promise.race([waitHealthy(GATEWAY_URL, 60_000, "/health/ready"), died]);
@@ -93,10 +104,7 @@ export async function startExtraWorker(opts: { logFile: string; profileDir?: str
   if (!existsSync(main)) throw new Error(`${main} not built (run npm run build or npm start once)`);
   const env = systemEnv();
   if (opts.profileDir) Object.assign(env, profileEnv(opts.profileDir, env));
-  const log = createWriteStream(opts.logFile);
-  const child = track(spawn(process.execPath, [main], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] }));
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  const child = spawnLogged([main], env, opts.logFile);
   await sleep(3000); // connect, declare topology, start consuming
   if (child.exitCode !== null) throw new Error(`extra worker exited (${child.exitCode}); see ${opts.logFile}`);
   return child;
