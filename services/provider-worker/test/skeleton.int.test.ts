@@ -59,7 +59,7 @@ describe("walking skeleton: pragma/config through the worker", () => {
       expect(o).toMatchObject({ kind: "succeeded", messageId: `${events[i]!.event_id}:succeeded`, correlationId: bus.correlationOf(events[i]!.event_id) });
       expect(o.payload).toMatchObject({ event_id: events[i]!.event_id, outputs: { i } });
     });
-    // The worker takes up to WORKER_CONCURRENCY (8) at once, and their Redis replies come
+    // The worker takes up to WORKER_CONCURRENCY (32 by default) at once, and their Redis replies come
     // back together: fewer messages than results.
     expect(bus.resultMessages - messagesBefore).toBeLessThan(events.length);
   });

@@ -39,7 +39,7 @@ const outsideContext = AsyncResource.bind((fn: () => void) => fn());
  * Why: every message costs the broker (a quorum-queue entry, a confirm, a delivery, an
  * ack), the worker and the store a fixed amount whatever it carries, and at saturation a
  * worker finishes about 3.5 results per turn (counted on the lifecycle bench, one worker,
- * prefetch 8). Nothing waits longer than the current turn.
+ * prefetch 8; more at the default 32). Nothing waits longer than the current turn.
  *
  * A batch the contract refuses (a result that fails its schema) is not allowed to take
  * the others down with it: each of its results is then published alone, so only the bad
