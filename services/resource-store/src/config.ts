@@ -19,6 +19,8 @@ export const configSchema = z.object({
   RESULTS_PREFETCH: int(100, 1, 10_000),
   /** How long an idle results lane waits for more before it records what it has (0: this tick only). */
   RESULTS_LINGER_MS: int(5, 0, 1_000),
+  /** Dead-letter entries per retry-all transaction (each holds its entries' and resources' row locks until it commits). */
+  DEAD_LETTER_RETRY_CHUNK: int(500, 1, 10_000),
   /** How long the type catalogue from the provider workers is reused before asking again. */
   TYPES_CACHE_MS: int(30_000, 0, 3_600_000),
   /** How long to wait for a provider worker to list its types. */

@@ -29,7 +29,10 @@ describe("resource store: dead letters", () => {
 
   beforeAll(async () => {
     env = await createTestEnv("store-dead-letter");
-    store = await startResourceStore(readConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: env.databaseUrl, AMQP_URL: env.amqpUrl, OUTBOX_POLL_MS: "50" }));
+    store = await startResourceStore(readConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: env.databaseUrl, AMQP_URL: env.amqpUrl, OUTBOX_POLL_MS: "50",
+      // Retry-all in chunks of 2 entries, so a resource's entries and the ones retried and
+      // skipped are spread over several transactions in every retry-all test here.
+      DEAD_LETTER_RETRY_CHUNK: "2" }));
     bus = await connectBroker({ url: env.amqpUrl, logger: createLogger({ service: "test", level: "silent" }), connectionName: "test", requestTimeoutMs: 5000 });
     await bus.addTopology((ch) =>
       declareTopology(ch, {
@@ -266,6 +269,29 @@ describe("resource store: dead letters", () => {
     const left = (await entries()).map((e) => e.event_id).filter((id) => ours.has(id));
     expect(left.sort()).toEqual([...newer].sort());
     for (const n of names) expect((await resource(n)).lifecycle_state).toBe("pending");
+  });
+
+  it("retry-all re-queues a resource once when two of its entries share a transaction (the older goes, the newer stays)", async () => {
+    // Alone in the store, the two entries make one chunk of 2.
+    await bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.deleteMany, { scope, all: true });
+    await seedResource("twice", "failed", null);
+    const [first, second] = [`evt_${newUlid()}`, `evt_${newUlid()}`];
+    await deadLetter(workFor("twice", first), brokerDeath("rejected"));
+    await deadLetter(workFor("twice", second), brokerDeath("rejected"));
+    await waitFor(async () => (await entries()).filter((e) => e.event_id === first || e.event_id === second).length === 2 || undefined, { timeoutMs: 10_000 });
+    const queuedBefore = work.length;
+
+    const all = await bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.retryAll, { scope, provider: PROVIDER });
+    expect(all.retried_count).toBe(1);
+    const left = (await entries()).map((e) => e.event_id);
+    expect(left).toContain(second);
+    expect(left).not.toContain(first);
+    const r = await resource("twice");
+    expect(r.lifecycle_state).toBe("pending");
+    const queued = await waitFor(async () => work.slice(queuedBefore).find((w) => w.payload.resource_name === "twice"), { message: "the re-queued event" });
+    expect(queued.payload.event_id).toBe(r.pending_event_id);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(work.slice(queuedBefore).filter((w) => w.payload.resource_name === "twice")).toHaveLength(1);
   });
 
   it("drops what it cannot attribute to a tenant and resource, and keeps draining", async () => {

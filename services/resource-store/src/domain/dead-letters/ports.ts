@@ -12,11 +12,31 @@ export interface DeadLetterRepository {
   list(scope: TenantScope, filter: DeadLetterFilter): Promise<DeadLetterRecord[]>;
   get(scope: TenantScope, eventId: string): Promise<DeadLetterRecord | null>;
   /** Oldest first. */
-  entryKeys(scope: TenantScope, filter: DeadLetterFilter): Promise<{ eventId: string; resourceId: string }[]>;
+  entryKeys(scope: TenantScope, filter: DeadLetterFilter): Promise<EntryKey[]>;
   delete(scope: TenantScope, eventId: string): Promise<number>;
   deleteMany(scope: TenantScope, filter: DeadLetterFilter): Promise<number>;
   /** Runs fn in one transaction; a throw rolls everything back (the entry stays). */
   requeue<T>(fn: (tx: RequeueTx) => Promise<T>): Promise<T>;
+  /**
+   * Retry-all's unit of work, one transaction for a chunk of entries (keys as entryKeys
+   * gives them): locks those entries that are still stored (oldest first) and their
+   * resources (in resource id order, as every multi-resource lock in this service), lets
+   * `plan` pick the entries to retry and build their events, then removes exactly those
+   * entries, writes the events and puts their resources back to pending. Returns how many.
+   * Anything plan leaves out stays as it was; a throw rolls the whole chunk back.
+   */
+  requeueMany(scope: TenantScope, keys: readonly EntryKey[], plan: (entries: DeadLetterRecord[], targets: ReadonlyMap<string, RequeueTarget>) => PlannedRequeue[]): Promise<number>;
+}
+
+export interface EntryKey {
+  eventId: string;
+  resourceId: string;
+}
+
+export interface PlannedRequeue {
+  /** The entry this event replaces. */
+  entryId: string;
+  event: NewOutboxEvent;
 }
 
 export interface RequeueTx {

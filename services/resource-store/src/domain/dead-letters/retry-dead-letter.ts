@@ -15,6 +15,8 @@ export interface RetryDeps {
   onEventWritten?: () => void;
   /** The operator's request id: the new event descends from the retry, not from the failed attempt. */
   correlationId?: () => string | undefined;
+  /** Entries per retry-all transaction (RETRY_ALL_CHUNK when unset). */
+  retryAllChunk?: number;
 }
 
 export const notFound = (eventId: string) => new AppError("NOT_FOUND", `Dead-letter event not found: ${eventId}`);
@@ -38,8 +40,7 @@ export async function retryDeadLetter(deps: RetryDeps, scope: TenantScope, event
     if (!target) {
       throw new AppError("CONFLICT", `Resource ${entry.provider}/${entry.resourceType}/${entry.resourceName} no longer exists; delete this dead-letter entry instead`);
     }
-    // Another event owns the resource; queuing a second would break one-outstanding-event.
-    if (target.lifecycleState === "pending" || target.lifecycleState === "processing") throw new AppError("CONFLICT", BUSY_MESSAGE);
+    if (!isRetryable(target)) throw new AppError("CONFLICT", BUSY_MESSAGE);
     const now = deps.clock.now();
     const next = buildEvent(entry, target, scope, now, deps.correlationId?.());
     await tx.insertEvent(next);
@@ -51,7 +52,12 @@ export async function retryDeadLetter(deps: RetryDeps, scope: TenantScope, event
   return presentQueuedEvent(event, redactWorkPayload(event.payload, fields).payload);
 }
 
-function buildEvent(entry: DeadLetterRecord, r: RequeueTarget, scope: TenantScope, now: Date, correlationId: string | undefined): NewOutboxEvent {
+/** Another event owns a pending or processing resource; queuing a second would break one-outstanding-event. */
+export function isRetryable(target: RequeueTarget): boolean {
+  return target.lifecycleState !== "pending" && target.lifecycleState !== "processing";
+}
+
+export function buildEvent(entry: DeadLetterRecord, r: RequeueTarget, scope: TenantScope, now: Date, correlationId: string | undefined): NewOutboxEvent {
   const eventId = newId("event");
   const eventType = entry.eventType === "DELETE" ? "DELETE" : r.provisioned ? "UPDATE" : "CREATE";
   const previousConfig = eventType === "UPDATE" ? r.appliedConfig : null;
