@@ -6,7 +6,7 @@
 //   .pragma/dev.env and reused; anything already in the environment wins.
 // - Each service runs as `node services/<name>/dist/main.js`. At a terminal its lines are
 //   prefixed by name (and coloured). Redirected, the output stays one JSON object per line
-//   (`npm start | jq`), each with its `service`: to a file the services write themselves,
+//   (`npm start --silent | jq`), each with its `service`: to a file the services write themselves,
 //   to a pipe whole lines are passed through unchanged (a copy per chunk, no string work).
 //   stderr (rare, and often not JSON: a crash's stack trace) is always prefixed.
 //   WORKER_REPLICAS=N starts N provider workers (they share the work queues).

@@ -1,4 +1,5 @@
 import { common, int, loadConfig, z } from "@pragma/config";
+import { RETRY_ALL_CHUNK } from "./domain/dead-letters/manage-dead-letters";
 
 export const configSchema = z.object({
   NODE_ENV: common.NODE_ENV,
@@ -20,7 +21,7 @@ export const configSchema = z.object({
   /** How long an idle results lane waits for more before it records what it has (0: this tick only). */
   RESULTS_LINGER_MS: int(5, 0, 1_000),
   /** Dead-letter entries per retry-all transaction (each holds its entries' and resources' row locks until it commits). */
-  DEAD_LETTER_RETRY_CHUNK: int(500, 1, 10_000),
+  DEAD_LETTER_RETRY_CHUNK: int(RETRY_ALL_CHUNK, 1, 10_000),
   /** How long the type catalogue from the provider workers is reused before asking again. */
   TYPES_CACHE_MS: int(30_000, 0, 3_600_000),
   /** How long to wait for a provider worker to list its types. */
