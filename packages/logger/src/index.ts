@@ -24,7 +24,8 @@ export function currentContext(): RequestContext | undefined {
 /**
  * Paths whose values never reach a log line. pino's redaction works on paths, so
  * the list covers the shapes we log: headers, request bodies, database entries,
- * config objects and provider outputs.
+ * config objects and provider outputs. The key-name rule for everything that is not
+ * a fixed path (API answers, dead letters, errors) is isSensitiveKey in sensitive.ts.
  */
 export const REDACT_PATHS = [
   "password",
@@ -79,6 +80,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
   return pino(options, opts.destination ?? pino.destination({ dest: 1, sync: false }));
 }
 export { runService, type RunningService } from "./run-service";
+export { REDACTED, SECRET_KEY_WORDS, isSensitiveKey, redactText } from "./sensitive";
 
 /**
  * A child that skips redaction, for lines whose fields are fixed by the caller and can hold

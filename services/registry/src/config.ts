@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { common, loadConfig, z } from "@pragma/config";
-import { parseKeyList } from "./crypto/password-cipher";
+import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
 const envSchema = z
   .object({
@@ -10,40 +9,21 @@ const envSchema = z
     // Interpolated into DDL by the migration runner and used as the adapter's schema.
     DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("registry"),
     AMQP_URL: common.AMQP_URL,
-    PRAGMA_ENCRYPTION_KEYS: z.string().optional(),
-    PRAGMA_ENCRYPTION_ACTIVE_KEY: z.string().optional(),
+    ...encryptionEnv,
   })
   .transform((env, ctx) => {
-    let keys: Map<string, Buffer>;
-    let ephemeralKey = false;
-    if (env.PRAGMA_ENCRYPTION_KEYS && env.PRAGMA_ENCRYPTION_KEYS.trim() !== "") {
-      try {
-        keys = parseKeyList(env.PRAGMA_ENCRYPTION_KEYS);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", path: ["PRAGMA_ENCRYPTION_KEYS"], message: (err as Error).message });
-        return z.NEVER;
-      }
-    } else if (env.NODE_ENV === "production") {
-      ctx.addIssue({ code: "custom", path: ["PRAGMA_ENCRYPTION_KEYS"], message: "required in production (kid:base64 of 32 bytes, comma-separated)" });
-      return z.NEVER;
-    } else {
-      // Development convenience: passwords stored under this key are unreadable after a restart.
-      keys = new Map([["dev-ephemeral", randomBytes(32)]]);
-      ephemeralKey = true;
-    }
-    // The newest key is appended last, so it is the default for new writes.
-    const activeKeyId = env.PRAGMA_ENCRYPTION_ACTIVE_KEY?.trim() || [...keys.keys()].at(-1)!;
-    if (!keys.has(activeKeyId)) {
-      ctx.addIssue({ code: "custom", path: ["PRAGMA_ENCRYPTION_ACTIVE_KEY"], message: `"${activeKeyId}" is not one of the keys in PRAGMA_ENCRYPTION_KEYS` });
-      return z.NEVER;
-    }
+    // Development without keys: an ephemeral key (stored passwords are unreadable after a restart).
+    const enc = readEncryptionKeys(env, ctx, "ephemeral");
+    if (enc === z.NEVER) return z.NEVER;
+    const { keys, activeKeyId } = enc;
+    const ephemeralKey = enc.fallback !== null;
     return {
       nodeEnv: env.NODE_ENV,
       logLevel: env.LOG_LEVEL,
       databaseUrl: env.DATABASE_URL,
       databaseSchema: env.DATABASE_SCHEMA,
       amqpUrl: env.AMQP_URL,
-      encryption: { keys: keys as ReadonlyMap<string, Buffer>, activeKeyId, ephemeralKey },
+      encryption: { keys, activeKeyId, ephemeralKey },
     };
   });
 

@@ -1,7 +1,7 @@
 import type { Logger } from "@pragma/logger";
 import type { Broker } from "@pragma/messaging";
 import type { RegistryConfig } from "./config";
-import { AesGcmPasswordCipher } from "./crypto/password-cipher";
+import { AesGcmCipher, PURPOSES } from "@pragma/crypto";
 import type { EventSink, RegistryDeps } from "./domain/ports";
 import { PrismaApiKeyRepository } from "./data/api-key.repository";
 import { DriverDatabaseProbe } from "./data/database-probe";
@@ -11,8 +11,8 @@ import type { Db } from "./data/prisma";
 import { PrismaSpaceRepository } from "./data/space.repository";
 import { BrokerEventSink } from "./amqp/event-sink";
 
-export function buildCipher(config: RegistryConfig): AesGcmPasswordCipher {
-  return new AesGcmPasswordCipher(config.encryption.keys, config.encryption.activeKeyId);
+export function buildCipher(config: RegistryConfig): AesGcmCipher {
+  return new AesGcmCipher(config.encryption.keys, config.encryption.activeKeyId, PURPOSES.registryPassword);
 }
 
 /** The one place the real adapters are chosen; the re-encrypt command passes a no-op event sink. */

@@ -6,7 +6,7 @@ import { AppError } from "@pragma/errors";
 import { createLogger } from "@pragma/logger";
 import { waitFor } from "@pragma/testing";
 import { readConfig } from "../src/config";
-import { AesGcmPasswordCipher } from "../src/crypto/password-cipher";
+import { AesGcmCipher, PURPOSES } from "@pragma/crypto";
 import { runReencrypt } from "../src/reencrypt";
 import { captureEvents, orgBody, projectBody, startHarness, testKey, type CapturedEvent, type Harness } from "./support";
 
@@ -159,7 +159,7 @@ it("re-encrypts every password under the newest key, and is a no-op when run aga
     const { rows } = await pg.query<{ project_id: string; password_ciphertext: string }>("SELECT project_id, password_ciphertext FROM registry.project_databases");
     expect(rows.every((row) => row.password_ciphertext.startsWith("v1:k2:"))).toBe(true);
     // Readable with the new key alone: the old one can now be retired.
-    const onlyK2 = new AesGcmPasswordCipher(new Map([["k2", Buffer.from(k2, "base64")]]), "k2");
+    const onlyK2 = new AesGcmCipher(new Map([["k2", Buffer.from(k2, "base64")]]), "k2", PURPOSES.registryPassword);
     expect(onlyK2.decrypt(rows.find((row) => row.project_id === p.project_id)!.password_ciphertext)).toBe("rotate-me");
   } finally {
     await pg.end();

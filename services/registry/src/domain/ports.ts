@@ -4,7 +4,7 @@
  * command build the same deps, so nothing here knows about Prisma or amqplib.
  */
 import type { ApiKey, DatabaseEntry, MessageContract, Org, Role } from "@pragma/contracts";
-import type { PasswordCipher } from "../crypto/password-cipher";
+import type { Cipher as PasswordCipher } from "@pragma/crypto";
 
 /** Thrown by repositories when an insert or update hits a unique constraint. */
 export class UniqueViolation extends Error {

@@ -1,6 +1,6 @@
 import type { DatabaseCredentials } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
-import type { PasswordCipher } from "../../crypto/password-cipher";
+import type { Cipher as PasswordCipher } from "@pragma/crypto";
 import type { ProjectRepository } from "../ports";
 import { presentDatabase } from "../projects/present";
 

@@ -1,4 +1,4 @@
-import type { PasswordCipher } from "../../crypto/password-cipher";
+import type { Cipher as PasswordCipher } from "@pragma/crypto";
 import type { ProjectRepository } from "../ports";
 
 export interface ReencryptResult {

@@ -2,7 +2,7 @@ import type { CreateProjectBody, Project } from "@pragma/contracts";
 import { registryEvents } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { newId } from "@pragma/ids";
-import type { PasswordCipher } from "../../crypto/password-cipher";
+import type { Cipher as PasswordCipher } from "@pragma/crypto";
 import { UniqueViolation, type DatabaseProbe, type EventSink, type OrgRepository, type ProjectRepository } from "../ports";
 import { presentProject } from "./present";
 import { sealDatabases, verifyDatabases } from "./seal-databases";

@@ -1,7 +1,7 @@
 import type { DatabaseEntryInput } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { ValidationIssue } from "@pragma/errors";
-import type { PasswordCipher } from "../../crypto/password-cipher";
+import type { Cipher as PasswordCipher } from "@pragma/crypto";
 import type { DatabaseProbe, StoredDatabase } from "../ports";
 
 /**

@@ -1,7 +1,7 @@
 import type { DatabaseEntryInput, Project } from "@pragma/contracts";
 import { registryEvents } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
-import type { PasswordCipher } from "../../crypto/password-cipher";
+import type { Cipher as PasswordCipher } from "@pragma/crypto";
 import type { DatabaseProbe, EventSink, ProjectPatch, ProjectRepository } from "../ports";
 import { presentProject } from "./present";
 import { sealDatabases, verifyDatabases } from "./seal-databases";

@@ -5,30 +5,9 @@
  * told us, and by key-name heuristics always, since a pushed or unknown type may
  * declare nothing and config is free-form.
  */
-export const REDACTED = "[REDACTED]";
+import { REDACTED, isSensitiveKey, redactText } from "@pragma/logger";
 
-// Matched against the key with separators dropped, so apiKey, api_key and API-KEY agree.
-const SENSITIVE_KEY =
-  /(password|passwd|pwd|secret|token|apikey|accesskey|privatekey|secretkey|connectionstring|connstr|credential|authorization|dsn|cookie|passphrase)/;
-
-export function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key.toLowerCase().replace(/[^a-z0-9]/g, ""));
-}
-
-// scheme://user:password@host -> scheme://user:[REDACTED]@host (also inside longer text).
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)[^@\s/]+@/gi;
-// key=value pairs as in libpq DSNs and query strings: password=..., &token=...
-const PAIR_SECRET = /\b((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"()]+)/gi;
-
-/** Scrubs known secret values, URL passwords and key=value secrets out of free text. */
-export function redactText(text: string, secrets: Iterable<string> = []): string {
-  let out = text;
-  // Longest first, so a secret that contains another is not half-replaced; very short
-  // values would wipe out ordinary words.
-  const list = [...new Set([...secrets].filter((s) => typeof s === "string" && s.length >= 4))].sort((a, b) => b.length - a.length);
-  for (const s of list) out = out.split(s).join(REDACTED);
-  return out.replace(URL_PASSWORD, `$1${REDACTED}@`).replace(PAIR_SECRET, `$1${REDACTED}`);
-}
+export { REDACTED, isSensitiveKey, redactText };
 
 export interface SensitiveFields {
   /** Top-level config keys the type marks sensitive. */

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { AesGcmPasswordCipher, parseKeyList } from "./password-cipher";
+import { AesGcmCipher, PURPOSES, parseKeyList } from "./cipher";
 
 const k = () => randomBytes(32);
+const P = PURPOSES.registryPassword;
 
-describe("AesGcmPasswordCipher", () => {
+describe("AesGcmCipher", () => {
   it("round-trips under the active key and names that key in the ciphertext", () => {
-    const c = new AesGcmPasswordCipher(new Map([["a", k()]]), "a");
+    const c = new AesGcmCipher(new Map([["a", k()]]), "a", P);
     const sealed = c.encrypt("hunter2");
     expect(sealed).toMatch(/^v1:a:/);
     expect(sealed).not.toContain("hunter2");
@@ -16,14 +17,20 @@ describe("AesGcmPasswordCipher", () => {
 
   it("reads old ciphertexts after rotation and refuses a tampered one", () => {
     const a = k();
-    const old = new AesGcmPasswordCipher(new Map([["a", a]]), "a").encrypt("pw");
-    const rotated = new AesGcmPasswordCipher(new Map([["a", a], ["b", k()]]), "b");
+    const old = new AesGcmCipher(new Map([["a", a]]), "a", P).encrypt("pw");
+    const rotated = new AesGcmCipher(new Map([["a", a], ["b", k()]]), "b", P);
     expect(rotated.decrypt(old)).toBe("pw");
     expect(rotated.keyIdOf(rotated.encrypt("pw"))).toBe("b");
     const parts = old.split(":");
     parts[4] = Buffer.from("px").toString("base64");
     expect(() => rotated.decrypt(parts.join(":"))).toThrow();
-    expect(() => new AesGcmPasswordCipher(new Map([["b", k()]]), "b").decrypt(old)).toThrow(/key a/);
+    expect(() => new AesGcmCipher(new Map([["b", k()]]), "b", P).decrypt(old)).toThrow(/key a/);
+  });
+
+  it("a ciphertext sealed for one purpose does not open for another", () => {
+    const keys = new Map([["a", k()]]);
+    const sealed = new AesGcmCipher(keys, "a", PURPOSES.resourceValue).encrypt("pw");
+    expect(() => new AesGcmCipher(keys, "a", PURPOSES.registryPassword).decrypt(sealed)).toThrow();
   });
 });
 

@@ -1,12 +1,13 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
 /**
- * AES-256-GCM for database passwords at rest. Every ciphertext names the key that
- * sealed it (`v1:<kid>:<iv>:<tag>:<ct>`, base64 parts) so keys can rotate: new
- * writes use the active key, old rows stay readable while their key is configured,
- * and `reencrypt` moves them onto the active key.
+ * AES-256-GCM for secrets at rest (the registry's database passwords, the store's
+ * sensitive resource values). Every ciphertext names the key that sealed it
+ * (`v1:<kid>:<iv>:<tag>:<ct>`, base64 parts) so keys can rotate: new writes use the
+ * active key, old ciphertexts stay readable while their key is configured, and a
+ * re-encrypt pass moves them onto the active key.
  */
-export interface PasswordCipher {
+export interface Cipher {
   encrypt(plaintext: string): string;
   decrypt(sealed: string): string;
   /** Key id a ciphertext was sealed with. */
@@ -15,15 +16,21 @@ export interface PasswordCipher {
 }
 
 const VERSION = "v1";
-// Binds the ciphertext to its purpose, so a sealed value copied from another use of
-// the same key cannot be passed off as a database password.
-const AAD = Buffer.from("pragma.registry.database-password");
 
-export class AesGcmPasswordCipher implements PasswordCipher {
+/** What a ciphertext is for; bound into it as associated data. */
+export const PURPOSES = {
+  registryPassword: "pragma.registry.database-password",
+  resourceValue: "pragma.store.sensitive-value",
+} as const;
+
+export class AesGcmCipher implements Cipher {
   readonly activeKeyId: string;
   private readonly keys: ReadonlyMap<string, Buffer>;
+  // Binds the ciphertext to its purpose, so a value sealed for one use of the same key
+  // (a resource's secret) cannot be passed off as another (a database password).
+  private readonly aad: Buffer;
 
-  constructor(keys: ReadonlyMap<string, Buffer>, activeKeyId: string) {
+  constructor(keys: ReadonlyMap<string, Buffer>, activeKeyId: string, purpose: string) {
     for (const [kid, key] of keys) {
       if (key.length !== 32) throw new Error(`encryption key ${kid} must be 32 bytes`);
       if (kid.includes(":")) throw new Error(`encryption key id ${kid} must not contain ':'`);
@@ -31,13 +38,14 @@ export class AesGcmPasswordCipher implements PasswordCipher {
     if (!keys.has(activeKeyId)) throw new Error(`active encryption key ${activeKeyId} is not configured`);
     this.keys = keys;
     this.activeKeyId = activeKeyId;
+    this.aad = Buffer.from(purpose);
   }
 
   encrypt(plaintext: string): string {
     const key = this.keys.get(this.activeKeyId)!;
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", key, iv);
-    cipher.setAAD(AAD);
+    cipher.setAAD(this.aad);
     const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     const tag = cipher.getAuthTag();
     return [VERSION, this.activeKeyId, iv.toString("base64"), tag.toString("base64"), ct.toString("base64")].join(":");
@@ -48,7 +56,7 @@ export class AesGcmPasswordCipher implements PasswordCipher {
     const key = this.keys.get(kid);
     if (!key) throw new Error(`ciphertext was sealed with key ${kid}, which is not configured`);
     const decipher = createDecipheriv("aes-256-gcm", key, iv);
-    decipher.setAAD(AAD);
+    decipher.setAAD(this.aad);
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(ct), decipher.final()]).toString("utf8");
   }
