@@ -105,8 +105,12 @@ export const DeleteResourceResult = z.object({ resource: Resource.nullable() });
 
 export const resourceRequests = {
   apply: defineRequest("resources.resource.apply.v1", z.object({ scope: TenantScope, body: ApplyResourceBody }), Resource),
-  /** `reveal`: sensitive outputs in clear (the gateway sets it only for an admin who asked); otherwise redacted. */
-  get: defineRequest("resources.resource.get.v1", z.object({ scope: TenantScope, id: z.string(), reveal: z.boolean().optional() }), Resource),
+  /**
+   * `reveal`: sensitive config and outputs in clear (the gateway sets it only for an admin
+   * who asked); `sealed`: as stored, sensitive values sealed (for a provider worker, which
+   * opens them itself: nothing in clear on the bus); otherwise redacted.
+   */
+  get: defineRequest("resources.resource.get.v1", z.object({ scope: TenantScope, id: z.string(), reveal: z.boolean().optional(), sealed: z.boolean().optional() }), Resource),
   status: defineRequest("resources.resource.status.v1", z.object({ scope: TenantScope, id: z.string() }), ResourceStatus),
   list: defineRequest(
     "resources.resource.list.v1",

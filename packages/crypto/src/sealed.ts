@@ -26,6 +26,10 @@ export interface Opened {
 export class ValueSealer {
   constructor(private readonly cipher: Cipher) {}
 
+  isSealed(v: unknown): v is string {
+    return isSealed(v);
+  }
+
   seal(value: unknown, parts: readonly string[] = []): string {
     if (isSealed(value) && parts.length === 0) return value;
     return SEALED_PREFIX + this.cipher.encrypt(JSON.stringify(parts.length > 0 ? { v: value, p: parts } : { v: value }));

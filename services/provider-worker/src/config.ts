@@ -1,4 +1,5 @@
 import { common, int, list, loadConfig, z } from "@pragma/config";
+import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
 export const BUILT_IN_PROVIDERS = ["pragma", "postgres", "mysql"] as const;
 
@@ -52,9 +53,17 @@ export const WorkerConfigSchema = z
     /** How long a project's database credentials from the registry are reused (dropped at once when the registry announces a change to the project); 0 asks the registry on every use. */
     CREDENTIALS_CACHE_MS: int(5_000, 0, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
+    /** The store's keys: sealed values in work messages are opened with them, sensitive outputs sealed. */
+    ...encryptionEnv,
+  })
+  .transform((env, ctx) => {
+    // Development without keys: the published development key, the store's fallback too.
+    const encryption = readEncryptionKeys(env, ctx, "development");
+    if (encryption === z.NEVER) return z.NEVER;
+    return { ...env, encryption };
   });
 
-export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
 
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env, options?: { onError?: "exit" | "throw" }): WorkerConfig {
   return loadConfig(WorkerConfigSchema, env, options);

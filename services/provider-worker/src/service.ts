@@ -1,3 +1,4 @@
+import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
@@ -77,8 +78,11 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     const shutdown = new AbortController();
     const dedupe = redisDedupe(redis, config.REDIS_PREFIX, config.DEDUPE_TTL_SECS);
     const resourceLog = redisResourceLog(redis, config.REDIS_PREFIX, config.RESOURCE_LOG_LINES, config.DEDUPE_TTL_SECS);
+    if (config.encryption.fallback) logger.warn({ keyId: config.encryption.activeKeyId }, "no PRAGMA_ENCRYPTION_KEYS: opening and sealing sensitive values with the published development key");
+    const sealer = new ValueSealer(new AesGcmCipher(config.encryption.keys, config.encryption.activeKeyId, PURPOSES.resourceValue));
     const deps: ProcessDeps = {
       providers,
+      sealer,
       ...brokerPublishers(broker),
       dedupe,
       locks,
@@ -99,7 +103,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     for (const p of served) consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
-      workerRpcHandlers({ providers, served, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
+      workerRpcHandlers({ providers, served, sealer, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
     );
     logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId }, "provider worker started");
 

@@ -1,7 +1,8 @@
 import { common, int, loadConfig, z } from "@pragma/config";
+import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 import { RETRY_ALL_CHUNK } from "./domain/dead-letters/manage-dead-letters";
 
-export const configSchema = z.object({
+const envSchema = z.object({
   NODE_ENV: common.NODE_ENV,
   LOG_LEVEL: common.LOG_LEVEL,
   DATABASE_URL: common.DATABASE_URL,
@@ -26,9 +27,19 @@ export const configSchema = z.object({
   TYPES_CACHE_MS: int(30_000, 0, 3_600_000),
   /** How long to wait for a provider worker to list its types. */
   WORKER_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
+  /** Keys sealing sensitive resource values at rest and in work messages (the workers need the same). */
+  ...encryptionEnv,
 });
 
-export type Config = z.infer<typeof configSchema>;
+export const configSchema = envSchema.transform((env, ctx) => {
+  // Development without keys: the published development key, since the workers must open
+  // what the store seals (an ephemeral key of our own would be unreadable to them).
+  const encryption = readEncryptionKeys(env, ctx, "development");
+  if (encryption === z.NEVER) return z.NEVER;
+  return { ...env, encryption };
+});
+
+export type Config = z.output<typeof configSchema>;
 
 export function readConfig(env: Record<string, string | undefined> = process.env): Config {
   return loadConfig(configSchema, env);

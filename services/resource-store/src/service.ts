@@ -1,5 +1,6 @@
 import path from "node:path";
 import { resourceEvents, resourceWork, type ResourceWork } from "@pragma/contracts";
+import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
 import { connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@pragma/messaging";
@@ -38,6 +39,8 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
   const prisma = createPrisma(pool, config.DATABASE_SCHEMA);
   const clock = { now: () => new Date() };
+  if (config.encryption.fallback) logger.warn({ keyId: config.encryption.activeKeyId }, "no PRAGMA_ENCRYPTION_KEYS: sealing sensitive values with the published development key");
+  const sealer = new ValueSealer(new AesGcmCipher(config.encryption.keys, config.encryption.activeKeyId, PURPOSES.resourceValue));
 
   const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store" });
   await broker.addTopology((ch) => declareTopology(ch, storeTopology));
@@ -76,6 +79,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const applyDeps = {
     repo,
     clock,
+    sealer,
     types: new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
     onEventWritten: () => relay.kick(),
     correlationId: () => currentContext()?.requestId,
@@ -86,6 +90,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const deadLetterDeps = {
     repo: new PrismaDeadLetterRepository(prisma, pool, onChanged),
     clock,
+    sealer,
     logger,
     types: workerTypeCatalog(broker, { timeoutMs: 2_000, ttlMs: 60_000 }),
     history: workerAttemptHistory(broker, { timeoutMs: 2_000 }),
@@ -94,7 +99,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   };
 
   const rpc = await broker.serve(STORE_RPC_QUEUE, { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) });
-  const results = await consumeResults(broker, { repo, clock, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH, config.RESULTS_LINGER_MS);
+  const results = await consumeResults(broker, { repo, clock, sealer, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH, config.RESULTS_LINGER_MS);
   const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
   relay.start();
   pruner.start();

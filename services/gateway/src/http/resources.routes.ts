@@ -28,7 +28,7 @@ const LogsQuery = z.object({
 const TypesQuery = z.object({ provider: z.string().optional() });
 
 const GetQuery = z.object({
-  reveal: queryFlag('Show sensitive outputs (passwords, connection strings, secret values) in clear; admin role only. Otherwise they read "[REDACTED]".'),
+  reveal: queryFlag('Show sensitive config and outputs (passwords, connection strings, secret values) in clear; admin role only. Otherwise they read "[REDACTED]".'),
 });
 
 const LogsBody = z.object({ resource_id: z.string(), lines: z.array(ResourceLogLine) });
@@ -54,8 +54,9 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
   /** Workers keep no resource state: the store's copy (in the caller's scope, so 404 across tenants) goes with the question. */
   const loadForWorker = async (principal: Parameters<typeof deps.tenancy.resolveScope>[0], headers: Parameters<typeof deps.tenancy.resolveScope>[1], id: string) => {
     const scope = await deps.tenancy.resolveScope(principal, headers);
-    // The worker that checks health may need the real outputs; they go to it, never to the client.
-    const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id, reveal: true });
+    // The worker that checks health may need the real values; they go to it sealed (it
+    // opens them), never to the client, and never in clear on the bus.
+    const resource = await deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.get, { scope, id, sealed: true });
     return inspected(scope, resource);
   };
   return [

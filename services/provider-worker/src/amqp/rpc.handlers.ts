@@ -2,12 +2,15 @@ import { AppError } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
 import { handler, type RpcHandlers } from "@pragma/messaging";
 import { redactText, typeDefinitions, type DbType, type DatabaseOptions, type InspectContext, type Provider, type SqlDatabase } from "@pragma/provider-sdk";
+import type { ValueSealer } from "@pragma/crypto";
 import type { ResourceLogRepository } from "../data/resource-log.repository";
 import { scopedKey } from "../data/redis-keys";
 import { workerRequests, type InspectedResource } from "../worker-contracts";
 
 export interface RpcDeps {
   providers: ReadonlyMap<string, Provider>;
+  /** The resource comes with its sensitive values sealed; they are opened here, in memory. */
+  sealer: Pick<ValueSealer, "openDeep">;
   /** Providers this replica serves; types of others are not listed or inspected here. */
   served: readonly string[];
   resourceLog: ResourceLogRepository;
@@ -25,10 +28,11 @@ function typeOf(deps: RpcDeps, r: InspectedResource) {
 
 function inspectContext(deps: RpcDeps, r: InspectedResource, signal: AbortSignal): InspectContext<any, any> {
   const type = typeOf(deps, r);
-  const parsed = type.config.safeParse(r.config);
+  const { config, outputs } = deps.sealer.openDeep({ config: r.config, outputs: r.outputs }).value;
+  const parsed = type.config.safeParse(config);
   return {
-    config: parsed.success ? parsed.data : r.config,
-    outputs: r.outputs,
+    config: parsed.success ? parsed.data : config,
+    outputs,
     resource: { provider: r.provider, type: r.resource_type, name: r.resource_name, id: r.resource_id, orgId: r.org_id, projectId: r.project_id, spaceId: r.space_id },
     logger: deps.logger.child({ resourceId: r.resource_id }),
     signal,
@@ -36,7 +40,7 @@ function inspectContext(deps: RpcDeps, r: InspectedResource, signal: AbortSignal
   };
 }
 
-async function bounded<T>(deps: RpcDeps, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function bounded<T>(deps: RpcDeps, r: InspectedResource, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), deps.inspectTimeoutMs);
   try {
@@ -44,9 +48,18 @@ async function bounded<T>(deps: RpcDeps, what: string, fn: (signal: AbortSignal)
   } catch (err) {
     if (err instanceof AppError) throw err;
     // The provider's own failure is the upstream's, and may quote a connection string.
-    throw new AppError("UPSTREAM_ERROR", `${what} failed: ${redactText(err instanceof Error ? err.message : String(err), deps.knownSecrets())}`);
+    const secrets = [...deps.knownSecrets(), ...openedSecrets(deps, r)];
+    throw new AppError("UPSTREAM_ERROR", `${what} failed: ${redactText(err instanceof Error ? err.message : String(err), secrets)}`);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+function openedSecrets(deps: RpcDeps, r: InspectedResource): string[] {
+  try {
+    return deps.sealer.openDeep({ config: r.config, outputs: r.outputs }).secrets;
+  } catch {
+    return [];
   }
 }
 
@@ -56,7 +69,7 @@ export function workerRpcHandlers(deps: RpcDeps): RpcHandlers {
       const type = typeOf(deps, r);
       if (!type.health) throw new AppError("NOT_FOUND", `Resource type ${r.provider}/${r.resource_type} has no health check`);
       const health = type.health.bind(type);
-      const h = await bounded(deps, "health check", (signal) => health(inspectContext(deps, r, signal)));
+      const h = await bounded(deps, r, "health check", (signal) => health(inspectContext(deps, r, signal)));
       return { resource_id: r.resource_id, status: h.status, message: h.message ?? null, details: h.details ?? null, checked_at: new Date().toISOString() };
     }),
     [workerRequests.logs.type]: handler(workerRequests.logs, async (r) => {
@@ -65,7 +78,7 @@ export function workerRpcHandlers(deps: RpcDeps): RpcHandlers {
       const query = since ? { tail: r.tail, since } : { tail: r.tail };
       if (type.logs) {
         const logs = type.logs.bind(type);
-        const lines = await bounded(deps, "logs", (signal) => logs(inspectContext(deps, r, signal), query));
+        const lines = await bounded(deps, r, "logs", (signal) => logs(inspectContext(deps, r, signal), query));
         return { resource_id: r.resource_id, lines: lines.slice(-r.tail) };
       }
       return { resource_id: r.resource_id, lines: await deps.resourceLog.tail(scopedKey(r), r.tail, since) };

@@ -13,6 +13,7 @@ import {
   type ResourceType,
   type SqlDatabase,
 } from "@pragma/provider-sdk";
+import type { ValueSealer } from "@pragma/crypto";
 import type { DedupeRepository, StoredOutcome } from "../data/dedupe.repository";
 import type { ResourceLocks } from "../data/resource-lock";
 import type { ResourceLogRepository } from "../data/resource-log.repository";
@@ -41,6 +42,8 @@ export type { ResultKind } from "@pragma/contracts";
 
 export interface ProcessDeps {
   providers: ReadonlyMap<string, Provider>;
+  /** Opens the sealed (sensitive) values of a work message in memory; seals sensitive outputs before they are published. */
+  sealer: Pick<ValueSealer, "openDeep" | "sealSensitive">;
   /** Each resolves only once the broker confirmed. */
   publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void>;
   publishRetry(input: WorkInput, headers: Record<string, unknown>, delayMs: number): Promise<void>;
@@ -180,14 +183,21 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     let outputs: Record<string, unknown>;
     let secrets: string[] = [];
     try {
-      const parsedConfig = parseConfig(type, work.config, "config");
-      const previousConfig = work.previous_config ? safeConfig(type, work.previous_config) : null;
-      secrets = sensitiveValues(type, work);
-      const ctx = hookContext(deps, work, type, parsedConfig, previousConfig, attempt, log, appendLog);
+      // Sensitive values travel sealed (spec §4.3) and are opened here, in memory only;
+      // every one of them is scrubbed from what this event writes (errors, log lines).
+      const clear = openWork(deps, work);
+      secrets = [...clear.secrets, ...sensitiveValues(type, clear.work)];
+      const parsedConfig = parseConfig(type, clear.work.config, "config");
+      const previousConfig = clear.work.previous_config ? safeConfig(type, clear.work.previous_config) : null;
+      const scrub = (text: string) => redactText(text, [...secrets, ...deps.knownSecrets()]);
+      const ctx = hookContext(deps, clear.work, type, parsedConfig, previousConfig, attempt, log, appendLog, scrub);
       const run = runHook(type, ctx.ctx, work.event_type);
       hookSettled = run.catch(() => undefined);
       const raw = await withTimeout(run, deps.hookTimeoutMs, ctx.abort, deps.shutdown);
-      outputs = work.event_type === "DELETE" ? {} : parseOutputs(type, raw);
+      // Outputs the type marks sensitive, secret-named ones and any that echo a sensitive
+      // input (pragma/config) leave sealed: the result message, the store and its dump
+      // never hold them in clear.
+      outputs = work.event_type === "DELETE" ? {} : deps.sealer.sealSensitive(parseOutputs(type, raw), type.sensitiveOutputs, secrets);
     } catch (err) {
       await started.settle();
       await fail(deps, input, log, base, err, secrets, retryCount);
@@ -302,6 +312,17 @@ function parseOutputs(type: ResourceType, outputs: unknown): Record<string, unkn
   return r.data as Record<string, unknown>;
 }
 
+/** The work with its sealed values opened, and those values (what must be scrubbed). A key we lack is a permanent error. */
+function openWork(deps: ProcessDeps, work: ResourceWork): { work: ResourceWork; secrets: string[] } {
+  try {
+    const opened = deps.sealer.openDeep({ config: work.config, previous_config: work.previous_config, outputs: work.outputs });
+    return { work: { ...work, ...opened.value }, secrets: opened.secrets };
+  } catch (err) {
+    // The message names the missing key id, never key material or plaintext.
+    throw new PermanentError(`cannot open the event's sensitive values: ${errMessage(err)}`);
+  }
+}
+
 function sensitiveValues(type: ResourceType, work: ResourceWork): string[] {
   const out: string[] = [];
   const collect = (obj: Record<string, unknown> | null, keys: string[]) => {
@@ -322,6 +343,7 @@ function hookContext(
   attempt: number,
   logger: Logger,
   appendLog: (line: Omit<LogLine, "at">) => Promise<void>,
+  scrub: (text: string) => string,
 ): { ctx: HookContext<any, any>; abort: AbortController } {
   const abort = new AbortController();
   const scope = { orgId: work.org_id, projectId: work.project_id };
@@ -335,13 +357,23 @@ function hookContext(
     attempt,
     logger,
     signal: abort.signal,
-    log(message, fields) {
+    log(rawMessage, rawFields) {
+      // A provider may quote what it was given: its lines lose every sensitive value first.
+      const message = scrub(rawMessage);
+      const fields = rawFields ? (scrubValue(rawFields, scrub) as Record<string, unknown>) : undefined;
       logger.info(fields ?? {}, message);
       void appendLog({ level: "info", message, ...(fields ? { fields } : {}) });
     },
     database: (dbType, options) => deps.database(scope, dbType, options),
   };
   return { ctx, abort };
+}
+
+function scrubValue(v: unknown, scrub: (text: string) => string): unknown {
+  if (typeof v === "string") return scrub(v);
+  if (Array.isArray(v)) return v.map((x) => scrubValue(x, scrub));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubValue(x, scrub)]));
+  return v;
 }
 
 function runHook(type: ResourceType, ctx: HookContext<any, any>, eventType: ResourceWork["event_type"]): Promise<unknown> {

@@ -5,25 +5,21 @@ import { getResource, getResourceStatus } from "../domain/resources/get-resource
 import { deleteResource } from "../domain/resources/delete-resource";
 import { listResources } from "../domain/resources/list-resources";
 import type { ResourceRecord } from "../domain/resources/model";
-import { presentResource } from "../domain/resources/present";
-import { outputRedactor } from "../domain/resources/sensitive-outputs";
+import { presentResource, presentSensitive } from "../domain/resources/present";
 
 /** Thin: contract in, use case, wire shape out. */
 export function resourceHandlers(deps: ApplyDeps): RpcHandlers {
-  /** Sensitive outputs are redacted unless the caller (the gateway, for an admin) asked to reveal them. */
-  const presenter = async (scope: TenantScope, reveal = false): Promise<(r: ResourceRecord) => Resource> => {
-    if (reveal) return presentResource;
-    const redact = outputRedactor(await deps.types.list(scope).catch(() => null));
-    return (r) => ({ ...presentResource(r), outputs: redact(r.provider, r.resourceType, r.outputs) });
-  };
+  /** Sensitive config and outputs are redacted unless the caller (the gateway, for an admin) asked to reveal them. */
+  const presenter = async (scope: TenantScope, reveal = false): Promise<(r: ResourceRecord) => Resource> =>
+    presentSensitive(reveal ? { reveal: deps.sealer } : { types: await deps.types.list(scope).catch(() => null) });
   return {
     [resourceRequests.apply.type]: handler(resourceRequests.apply, async ({ scope, body }) => {
       const r = await applyResource(deps, scope, body);
       return (await presenter(scope))(r);
     }),
-    [resourceRequests.get.type]: handler(resourceRequests.get, async ({ scope, id, reveal }) => {
+    [resourceRequests.get.type]: handler(resourceRequests.get, async ({ scope, id, reveal, sealed }) => {
       const r = await getResource(deps, scope, id);
-      return (await presenter(scope, reveal))(r);
+      return sealed ? presentResource(r) : (await presenter(scope, reveal))(r);
     }),
     [resourceRequests.status.type]: handler(resourceRequests.status, async ({ scope, id }) => getResourceStatus(deps, scope, id)),
     [resourceRequests.list.type]: handler(resourceRequests.list, async ({ scope, ...q }) => {

@@ -3,7 +3,7 @@ import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import { runWithContext, type Logger } from "@pragma/logger";
 import { recordResults, type ResultOutcome, type WorkerResult } from "../domain/resources/record-result";
 import { MicroBatcher } from "../micro-batcher";
-import type { Clock, ResourceRepository } from "../domain/resources/ports";
+import type { Clock, ResourceRepository, Sealer } from "../domain/resources/ports";
 
 // Two lanes: a batch costs two round trips whatever its size (see prefetchForResults), so
 // fewer, fuller batches; four lanes cost ~15% more PostgreSQL CPU per resource at saturation
@@ -12,7 +12,7 @@ const RESULT_LANES = 2;
 
 export async function consumeResults(
   broker: Broker,
-  deps: { repo: ResourceRepository; clock: Clock; logger: Logger; onEventWritten?: () => void; onApplied?: (r: WorkerResult) => void },
+  deps: { repo: ResourceRepository; clock: Clock; sealer: Sealer; logger: Logger; onEventWritten?: () => void; onApplied?: (r: WorkerResult) => void },
   prefetch: number,
   lingerMs = 5,
 ): Promise<ConsumerHandle> {

@@ -1,6 +1,7 @@
 import { EventType, HEADERS, resourceId as idOf, type DeadLetterAttempt, type InspectedResource, type TenantScope } from "@pragma/contracts";
 import type { DeadLetterRecord } from "./model";
 import type { AttemptHistory, Clock, DeadLetterRepository, TypeCatalog } from "./ports";
+import type { Sealer } from "../resources/ports";
 import { NO_SENSITIVE_FIELDS, redactText, redactWorkPayload } from "./redact";
 import { attemptCountFromHeaders, attemptsFromXDeath, classifyReason, errorFromHeaders, headerString, xDeaths } from "./classify";
 
@@ -19,6 +20,8 @@ export interface IngestDeps {
   clock: Clock;
   types?: TypeCatalog;
   history?: AttemptHistory;
+  /** Opens the sealed values the dead-lettered work message carried, to scrub error text of them. */
+  sealer?: Pick<Sealer, "openDeep">;
 }
 
 export type IngestOutcome =
@@ -62,7 +65,10 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
 
   const fields = (await deps.types?.sensitiveFields(provider, resourceType).catch(() => null)) ?? NO_SENSITIVE_FIELDS;
   const { payload, secrets } = redactWorkPayload(work, fields);
-  const scrub = (s: string) => redactText(s, secrets);
+  // Every sensitive value the event carried (spec §4.3): the worker scrubbed its errors
+  // already; this is the store's own check, for whatever wrote the headers.
+  const sealed = deps.sealer ? openedSecrets(deps.sealer, work) : [];
+  const scrub = (s: string) => redactText(s, [...secrets, ...sealed]);
   const errorMessage = scrub(errorFromHeaders(h));
 
   const inspected: InspectedResource = {
@@ -111,4 +117,13 @@ function buildAttempts(history: DeadLetterAttempt[] | null, headers: Record<stri
     return out;
   }
   return [...attemptsFromXDeath(headers).slice(0, -1), { at: failedAt.toISOString(), error: errorMessage }];
+}
+
+/** The values of the sealed secrets in a work message; none if a key is missing (then the heuristics still apply). */
+function openedSecrets(sealer: Pick<Sealer, "openDeep">, work: Record<string, unknown>): string[] {
+  try {
+    return sealer.openDeep({ config: work.config, previous_config: work.previous_config, outputs: work.outputs }).secrets;
+  } catch {
+    return [];
+  }
 }

@@ -5,6 +5,7 @@
  * told us, and by key-name heuristics always, since a pushed or unknown type may
  * declare nothing and config is free-form.
  */
+import { redactSealed } from "@pragma/crypto";
 import { REDACTED, isSensitiveKey, redactText } from "@pragma/logger";
 
 export { REDACTED, isSensitiveKey, redactText };
@@ -65,7 +66,10 @@ export function collectSecrets(value: unknown, declared: readonly string[] = [])
  * type's sensitive config keys, outputs by its sensitive output keys, every part by
  * the heuristics. Returns the secrets it found too, for scrubbing error text.
  */
-export function redactWorkPayload(payload: Record<string, unknown>, fields: SensitiveFields): { payload: Record<string, unknown>; secrets: string[] } {
+export function redactWorkPayload(sealedPayload: Record<string, unknown>, fields: SensitiveFields): { payload: Record<string, unknown>; secrets: string[] } {
+  // Sealed values (sensitive, encrypted: the store's and the worker's) are redacted
+  // whatever their key; the caller opens them itself when it needs their values for scrubbing.
+  const payload = redactSealed(sealedPayload);
   const parts: [string, readonly string[]][] = [
     ["config", fields.config],
     ["previous_config", fields.config],

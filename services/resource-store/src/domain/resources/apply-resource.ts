@@ -2,7 +2,9 @@ import { newId } from "@pragma/ids";
 import { AppError, type ValidationIssue } from "@pragma/errors";
 import { resourceId as idOf, type ApplyResourceBody, type ResourceDefinition, type ResourceRef, type TenantScope } from "@pragma/contracts";
 import type { ResourceRecord } from "./model";
-import type { Clock, ResourceRepository, StoreTx, TypeCatalog } from "./ports";
+import type { Clock, ResourceRepository, Sealer, StoreTx, TypeCatalog } from "./ports";
+import { containsSealed } from "@pragma/crypto";
+import { sensitiveKeys } from "./sensitive-outputs";
 import { Lifecycle } from "./lifecycle";
 import { declaresField, findReferences, mergeDependencies, parseDependsOn, readPath, type FieldReference } from "./references";
 import { assertModifiable, transitionError } from "./transitions";
@@ -13,6 +15,7 @@ export interface ApplyDeps {
   repo: ResourceRepository;
   clock: Clock;
   types: TypeCatalog;
+  sealer: Sealer;
   /** Called after commit when an event became publishable, so the relay does not wait for its poll. */
   onEventWritten?: () => void;
   correlationId?: () => string | undefined;
@@ -33,10 +36,17 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
   const refs = findReferences(body.config).flatMap((s) => s.refs);
   const dependencies = mergeDependencies(body.dependencies ?? [], dependsOn, refs.map((r) => r.target));
 
-  // The catalogue comes over the bus, so it is read before the transaction opens.
-  const catalog = wantPending ? await deps.types.list(scope) : [];
+  if (containsSealed(body.config)) {
+    throw new AppError("VALIDATION_FAILED", [{ loc: ["body", "config"], msg: "values starting with \"pragma:sealed:\" are reserved for sealed secrets", type: "value_error" }]);
+  }
+  // The catalogue comes over the bus, so it is read before the transaction opens. A
+  // draft needs it only for which config fields are sensitive (cached, rarely a call).
+  const catalog = wantPending ? await deps.types.list(scope) : ((await deps.types.list(scope).catch(() => null)) ?? []);
+  const def = findType(catalog, body.provider, body.resource);
+  // Sensitive config is sealed before it is stored (spec §4.3): declared fields and
+  // secret-named keys. References inside a sealed value are resolved inside it later.
+  const config = deps.sealer.sealSensitive(body.config, def ? sensitiveKeys(def.schema) : []);
   if (wantPending) {
-    const def = findType(catalog, body.provider, body.resource);
     if (!def) {
       throw new AppError("VALIDATION_FAILED", [{ loc: ["body", "resource"], msg: `Unknown resource type: ${body.provider}/${body.resource}`, type: "value_error" }]);
     }
@@ -52,7 +62,7 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
 
   const write = async (tx: StoreTx, assumeNew: boolean) => {
     const now = deps.clock.now();
-    const lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null);
+    const lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null, deps.sealer);
     // Dependencies first, share-locked, then our own row: a dependency finishing at this
     // moment either commits before we read it (we see it ready) or waits for our commit
     // (and then finds us among its dependents). Without it, both could miss each other
@@ -92,10 +102,11 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
       createdAt: now,
       updatedAt: now,
     };
-    const configChanged = !sameJson(base.config, body.config);
+    // Sealed values differ on every sealing (a fresh IV): compare what they hold.
+    const configChanged = !sameJson(deps.sealer.openDeep(base.config).value, body.config);
     const next: ResourceRecord = {
       ...base,
-      config: body.config,
+      config: configChanged ? config : base.config,
       dependencies,
       ownerReferences: mergeDependencies(body.owner_references ?? []),
       tags: body.tags === undefined ? base.tags : body.tags,

@@ -13,14 +13,14 @@ import { BUSY_MESSAGE } from "./transitions";
  * Owned resources (owner_references) are deleted first: the owner's DELETE is held
  * until the last of them is gone.
  */
-export async function deleteResource(deps: Pick<ApplyDeps, "repo" | "onEventWritten" | "correlationId"> & { clock: Clock }, scope: TenantScope, rawId: string): Promise<ResourceRecord | null> {
+export async function deleteResource(deps: Pick<ApplyDeps, "repo" | "onEventWritten" | "correlationId" | "sealer"> & { clock: Clock }, scope: TenantScope, rawId: string): Promise<ResourceRecord | null> {
   const id = normalizeResourceId(rawId);
   if (!id) return null;
   let lc: Lifecycle | undefined;
   const result = await deps.repo.inScope(scope, async (tx) => {
     const root = await tx.lockResource(id);
     if (!root) return null;
-    lc = new Lifecycle(tx, deps.clock.now(), deps.correlationId?.() ?? null);
+    lc = new Lifecycle(tx, deps.clock.now(), deps.correlationId?.() ?? null, deps.sealer);
     const order = await ownershipPostOrder(tx, root);
     const busy = order.find((r) => r.lifecycleState === "pending" || r.lifecycleState === "processing");
     if (busy) {

@@ -2,7 +2,7 @@ import { newId } from "@pragma/ids";
 import { resourceId as idOf, type EventType, type ResourceWork } from "@pragma/contracts";
 import type { OutboxEventRecord, ResourceRecord } from "./model";
 import type { StoreTx } from "./ports";
-import { readPath, resolveConfig, type FieldReference } from "./references";
+import { readPath, resolveConfig, type FieldReference, type Sealing } from "./references";
 
 /**
  * The state machine's side effects inside one transaction: writing events (held or
@@ -18,6 +18,8 @@ export class Lifecycle {
     readonly tx: StoreTx,
     readonly now: Date,
     private readonly correlationId: string | null,
+    /** Sensitive values stay sealed through resolution (references.ts); without it they are plain values. */
+    private readonly sealing?: Sealing,
   ) {}
 
   /** Moves `r` to pending with a new event (held when it has to wait). The caller persists `r`. */
@@ -135,7 +137,7 @@ export class Lifecycle {
       const resolved = resolveConfig(r.config, (ref) => {
         const target = deps.get(idOf(ref.target));
         return target ? readPath(target.outputs, ref.field) : { found: false };
-      });
+      }, this.sealing);
       if (!resolved.ok) return resolved;
       config = resolved.config;
     }

@@ -1,4 +1,5 @@
 import type { ResourceDefinition, TenantScope } from "@pragma/contracts";
+import type { ValueSealer } from "@pragma/crypto";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "./model";
 
 export interface ListFilter {
@@ -77,3 +78,10 @@ export interface TypeCatalog {
 export interface Clock {
   now(): Date;
 }
+
+/**
+ * Seals sensitive values (AES-256-GCM, @pragma/crypto) where they stand in config and
+ * outputs, so they are encrypted at rest and in the work message; opens them for
+ * comparison, reveal and resolution.
+ */
+export type Sealer = Pick<ValueSealer, "isSealed" | "seal" | "open" | "openDeep" | "sealSensitive">;

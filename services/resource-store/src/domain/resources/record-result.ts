@@ -1,5 +1,5 @@
 import type { TenantScope } from "@pragma/contracts";
-import type { Clock, ResourceRepository, StoreTx } from "./ports";
+import type { Clock, ResourceRepository, Sealer, StoreTx } from "./ports";
 import { Lifecycle } from "./lifecycle";
 import { canonical } from "./apply-resource";
 
@@ -13,6 +13,7 @@ export type ResultOutcome = "applied" | "stale";
 export interface ResultDeps {
   repo: ResourceRepository;
   clock: Clock;
+  sealer: Sealer;
   /** After commit, when the result released or queued events. */
   onEventWritten?: () => void;
 }
@@ -48,8 +49,8 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
   for (const indexes of groups.values()) indexes.sort((x, y) => cmp(results[x]!.resourceId, results[y]!.resourceId) || x - y);
   let released = false;
   const apply = async (tx: StoreTx, i: number): Promise<ResultOutcome> => {
-    const lc = new Lifecycle(tx, deps.clock.now(), null);
-    const outcome = await applyResult(tx, lc, results[i]!);
+    const lc = new Lifecycle(tx, deps.clock.now(), null, deps.sealer);
+    const outcome = await applyResult(tx, lc, results[i]!, deps.sealer);
     released ||= lc.released;
     return outcome;
   };
@@ -85,7 +86,7 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
   return out;
 }
 
-async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult): Promise<ResultOutcome> {
+async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sealer: Sealer): Promise<ResultOutcome> {
   const found = await tx.lockResourceWithPendingConfig(result.resourceId);
   const r = found?.resource;
   if (!r || r.pendingEventId !== result.eventId) return "stale";
@@ -102,11 +103,14 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult): Pr
         await lc.remove(r);
         return "applied";
       }
-      const outputsChanged = JSON.stringify(canonical(r.outputs)) !== JSON.stringify(canonical(result.outputs));
+      // The worker seals the outputs it knows are sensitive; a secret-named one it missed
+      // is sealed here. Sealed values differ on every sealing: compare what they hold.
+      const outputs = sealer.sealSensitive(result.outputs);
+      const outputsChanged = JSON.stringify(canonical(sealer.openDeep(r.outputs).value)) !== JSON.stringify(canonical(sealer.openDeep(outputs).value));
       const ready = {
         ...r,
         lifecycleState: "ready" as const,
-        outputs: result.outputs,
+        outputs: outputsChanged ? outputs : r.outputs,
         error: null,
         provisioned: true,
         // What the provider actually ran with (references resolved): the next UPDATE's previous_config.

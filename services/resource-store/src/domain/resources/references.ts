@@ -113,14 +113,33 @@ export type Lookup = (ref: FieldReference) => { found: true; value: unknown } | 
 export type Resolution = { ok: true; config: Record<string, unknown> } | { ok: false; ref: FieldReference };
 
 /**
+ * How resolution treats sensitive (sealed) values, so that sensitivity travels along
+ * references: a whole reference copies the target's sealed value as it is; a sealed
+ * value in the config (a secret-named key holding a reference) is opened, resolved and
+ * sealed again; an interpolated string with a sealed value in it is sealed as a whole,
+ * remembering the sensitive parts it was built from.
+ */
+export interface Sealing {
+  isSealed(v: unknown): v is string;
+  open(sealed: string): { value: unknown; parts: string[] };
+  seal(value: unknown, parts?: readonly string[]): string;
+}
+
+/**
  * Replaces every reference with the target's current output. A string that is exactly
  * one `${…}` takes the output's own JSON type; inside a longer string the value is
  * rendered as text (objects and arrays as JSON).
  */
-export function resolveConfig(config: Record<string, unknown>, lookup: Lookup): Resolution {
+export function resolveConfig(config: Record<string, unknown>, lookup: Lookup, sealing?: Sealing): Resolution {
   let failed: FieldReference | null = null;
   const walk = (v: unknown): unknown => {
     if (failed) return v;
+    if (sealing?.isSealed(v)) {
+      const opened = sealing.open(v);
+      // Only worth re-sealing (a new ciphertext) when something inside was resolved.
+      if (findReferences(opened.value).length === 0) return v;
+      return sealing.seal(walk(opened.value), opened.parts);
+    }
     const ref = referenceObject(v);
     if (ref) {
       const got = lookup(ref);
@@ -141,15 +160,25 @@ export function resolveConfig(config: Record<string, unknown>, lookup: Lookup): 
       if (!got.found) failed = refs[0]!;
       return got.found ? got.value : s;
     }
-    return s.replace(INTERPOLATION, (match, provider: string, resource: string, name: string, field: string) => {
+    const parts: string[] = [];
+    const text = s.replace(INTERPOLATION, (match, provider: string, resource: string, name: string, field: string) => {
       const ref = { target: { provider, resource, name }, field };
       const got = lookup(ref);
       if (!got.found) {
         failed ??= ref;
         return match;
       }
-      return typeof got.value === "string" ? got.value : JSON.stringify(got.value);
+      let value = got.value;
+      if (sealing?.isSealed(value)) {
+        const opened = sealing.open(value);
+        value = opened.value;
+        const rendered = typeof value === "string" ? value : JSON.stringify(value);
+        parts.push(rendered, ...opened.parts);
+        return rendered;
+      }
+      return typeof value === "string" ? value : JSON.stringify(value);
     });
+    return sealing && parts.length > 0 ? sealing.seal(text, parts) : text;
   };
   const out = walk(config) as Record<string, unknown>;
   return failed ? { ok: false, ref: failed } : { ok: true, config: out };

@@ -1,5 +1,5 @@
 import type { ResourceDefinition } from "@pragma/contracts";
-import { outputRedactor, sensitiveKeys } from "./sensitive-outputs";
+import { outputRedactor, resourceRedactor, sensitiveKeys } from "./sensitive-outputs";
 
 const role: ResourceDefinition = {
   provider: "postgres",
@@ -32,5 +32,18 @@ describe("sensitive outputs", () => {
   it("returns the same object when nothing is sensitive", () => {
     const outputs = { name: "app" };
     expect(outputRedactor([role])("postgres", "role", outputs)).toBe(outputs);
+  });
+});
+
+describe("sensitive config", () => {
+  it("redacts declared config fields, secret-named keys at any depth and sealed values, like outputs", () => {
+    const secret: ResourceDefinition = { ...role, provider: "pragma", resource: "secret", schema: { type: "object", properties: { value: { type: "string", writeOnly: true } } } };
+    const redact = resourceRedactor([secret]).config;
+    expect(redact("pragma", "secret", { value: "TopSecret", note: "n" })).toEqual({ value: "[REDACTED]", note: "n" });
+    expect(redact("pragma", "config", { url: "pragma:sealed:v1:k:a:b:c", deep: { db: { password: "p" } }, list: ["pragma:sealed:v1:k:a:b:c", "x"] })).toEqual({
+      url: "[REDACTED]",
+      deep: { db: { password: "[REDACTED]" } },
+      list: ["[REDACTED]", "x"],
+    });
   });
 });
