@@ -77,3 +77,48 @@ export async function tapBus(amqpUrl: string, providers = ["pragma", "postgres",
     },
   };
 }
+
+/**
+ * Every message published to any exchange of `vhost` while it runs, as text (body and
+ * headers), for asserting on what must never travel in clear. One queue, bound to each
+ * exchange so that it receives a copy of everything routed there: "#" on topic
+ * exchanges, no key on fanout and headers ones, and on direct exchanges every key bound
+ * when the tap starts (start it after the services have declared their topology). The
+ * default exchange cannot be bound: the request/reply traffic on it is not seen.
+ */
+export interface WireTap {
+  messages(): string[];
+  close(): Promise<void>;
+}
+
+export async function tapEveryExchange(amqpUrl: string, vhost: string): Promise<WireTap> {
+  // amqplib directly: these messages are read as raw bytes, whatever their contract.
+  const amqp = (await import("../../packages/messaging/node_modules/amqplib")) as unknown as {
+    connect(url: string): Promise<{ createChannel(): Promise<any>; close(): Promise<void> }>;
+  };
+  const { bindingKeys, listExchanges } = await import("@pragma/testing");
+  const conn = await amqp.connect(amqpUrl);
+  const ch = await conn.createChannel();
+  const queue = `test.wire-tap.${newUlid()}`;
+  await ch.assertQueue(queue, { exclusive: true });
+  for (const e of await listExchanges(vhost)) {
+    if (e.name === "" || e.name.startsWith("amq.")) continue;
+    if (e.type === "topic") await ch.bindQueue(queue, e.name, "#");
+    else if (e.type === "fanout" || e.type === "headers") await ch.bindQueue(queue, e.name, "");
+    else for (const key of await bindingKeys(vhost, e.name)) await ch.bindQueue(queue, e.name, key);
+  }
+  const seen: string[] = [];
+  await ch.consume(
+    queue,
+    (m: { content: Buffer; properties: { headers?: Record<string, unknown> }; fields: { exchange: string; routingKey: string } } | null) => {
+      if (m) seen.push(`${m.fields.exchange} ${m.fields.routingKey} ${JSON.stringify(m.properties.headers ?? {})} ${m.content.toString("utf8")}`);
+    },
+    { noAck: true },
+  );
+  return {
+    messages: () => [...seen],
+    async close() {
+      await conn.close().catch(() => undefined);
+    },
+  };
+}

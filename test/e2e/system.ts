@@ -2,6 +2,9 @@
  * Starts the whole system in-process, each service through its own config schema
  * and start function (the same path main.ts takes), on one isolated test env.
  */
+import { randomBytes } from "node:crypto";
+import type { Writable } from "node:stream";
+import { createLogger, type Logger } from "@pragma/logger";
 import { createTestEnv, type TestEnv } from "@pragma/testing";
 import { readConfig as gatewayConfig } from "../../services/gateway/src/config";
 import { startGateway } from "../../services/gateway/src/service";
@@ -16,11 +19,17 @@ export const SERVER_KEY = "test-server-key-0123456789abcdef";
 
 export interface RunningSystem {
   env: TestEnv;
+  /** The env every service was configured from (keys included). */
+  config: Record<string, string>;
   baseUrl: string;
   stop(): Promise<void>;
 }
 
-export async function startSystem(label: string, extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+/** A fresh key per system: what the store seals, only its workers can open. */
+export const testEncryptionKeys = () => `t1:${randomBytes(32).toString("base64")}`;
+
+/** `logs`: every service writes its log lines there (at LOG_LEVEL), to assert on what they say. */
+export async function startSystem(label: string, extraEnv: Record<string, string> = {}, opts: { logs?: Writable } = {}): Promise<RunningSystem> {
   const env = await createTestEnv(label);
   const base: Record<string, string> = {
     NODE_ENV: "test",
@@ -35,20 +44,24 @@ export async function startSystem(label: string, extraEnv: Record<string, string
     // (services/gateway/test/rate-limit.int.test.ts) and must not throttle these.
     RATE_LIMIT_RPS: "1000",
     RATE_LIMIT_BURST: "2000",
+    PRAGMA_ENCRYPTION_KEYS: testEncryptionKeys(),
     ...extraEnv,
   };
+  const logger = (service: string): { logger?: Logger } =>
+    opts.logs ? { logger: createLogger({ service, level: base.LOG_LEVEL, destination: opts.logs }) } : {};
   const stops: (() => Promise<void>)[] = [];
   try {
-    const registry = await startRegistry(registryConfig(base));
+    const registry = await startRegistry(registryConfig(base), logger("registry"));
     stops.push(() => registry.stop());
-    const store = await startResourceStore(storeConfig(base));
+    const store = await startResourceStore(storeConfig(base), logger("resource-store"));
     stops.push(() => store.stop());
-    const worker = await startWorker(workerConfig(base));
+    const worker = await startWorker(workerConfig(base), logger("provider-worker"));
     stops.push(() => worker.stop());
-    const gateway = await startGateway(gatewayConfig(base));
+    const gateway = await startGateway(gatewayConfig(base), logger("gateway"));
     stops.push(() => gateway.stop());
     return {
       env,
+      config: base,
       baseUrl: `http://127.0.0.1:${gateway.port}`,
       async stop() {
         for (const stop of stops.reverse()) await stop();

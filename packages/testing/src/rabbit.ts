@@ -141,3 +141,17 @@ export async function closeConnections(vhost: string, timeoutMs = 10_000): Promi
   }
   return closed;
 }
+
+/** Exchanges of `vhost` with their types (the default exchange "" included). */
+export async function listExchanges(vhost: string): Promise<{ name: string; type: string }[]> {
+  const res = await api("GET", `/api/exchanges/${enc(vhost)}`);
+  await expectOk(res, `list exchanges of ${vhost}`);
+  return ((await res.json()) as { name: string; type: string }[]).map((e) => ({ name: e.name, type: e.type }));
+}
+
+/** Routing keys of the bindings whose source is `exchange` in `vhost`. */
+export async function bindingKeys(vhost: string, exchange: string): Promise<string[]> {
+  const res = await api("GET", `/api/exchanges/${enc(vhost)}/${enc(exchange)}/bindings/source`);
+  await expectOk(res, `list bindings of ${exchange}`);
+  return [...new Set(((await res.json()) as { routing_key: string }[]).map((b) => b.routing_key))];
+}
