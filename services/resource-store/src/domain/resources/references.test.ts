@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { AesGcmCipher, PURPOSES, ValueSealer, isSealed } from "@pragma/crypto";
 import { declaresField, findReferences, interpolations, parseDependsOn, resolveConfig } from "./references";
 
 const db = { provider: "pragma", resource: "config", name: "db.main" };
@@ -26,6 +28,28 @@ describe("references", () => {
     expect(r).toEqual({ ok: true, config: { p: 5432, u: "x://h:5432", o: [1, 2] } });
     const missing = resolveConfig({ q: { ...db, field: "nope" } }, lookup);
     expect(missing).toEqual({ ok: false, ref: { target: db, field: "nope" } });
+  });
+
+  it("sensitivity travels: a whole reference keeps the sealed value, an interpolation with one is sealed whole, a sealed reference is resolved inside", () => {
+    const sealer = new ValueSealer(new AesGcmCipher(new Map([["k", randomBytes(32)]]), "k", PURPOSES.resourceValue));
+    const outputs: Record<string, unknown> = { password: sealer.seal("pw-123456"), host: "h" };
+    const lookup = (ref: { field: string }) => (ref.field in outputs ? ({ found: true, value: outputs[ref.field] } as const) : ({ found: false } as const));
+    const config = sealer.sealSensitive({
+      whole: "${pragma/config/db.main.outputs.password}",
+      url: "db://u:${pragma/config/db.main.outputs.password}@${pragma/config/db.main.outputs.host}",
+      plain: "x-${pragma/config/db.main.outputs.host}",
+      api_token: "t-${pragma/config/db.main.outputs.host}",
+    });
+    expect(isSealed(config.api_token)).toBe(true);
+    const r = resolveConfig(config, lookup, sealer);
+    if (!r.ok) throw new Error("unresolved");
+    expect(r.config.whole).toBe(outputs.password);
+    expect(r.config.plain).toBe("x-h");
+    for (const k of ["url", "api_token"]) expect(isSealed(r.config[k])).toBe(true);
+    const opened = sealer.openDeep(r.config);
+    expect(opened.value).toEqual({ whole: "pw-123456", url: "db://u:pw-123456@h", plain: "x-h", api_token: "t-h" });
+    // The password is a part of the interpolated string: an error quoting only it is scrubbed too.
+    expect(opened.secrets).toEqual(expect.arrayContaining(["pw-123456", "db://u:pw-123456@h", "t-h"]));
   });
 
   it("declared outputs follow properties, array items and open maps", () => {
