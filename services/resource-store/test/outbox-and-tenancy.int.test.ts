@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { Client } from "pg";
+import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { EXCHANGES, resourceWork, type TenantScope } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
 import { typeDefinitions } from "@pragma/provider-sdk";
@@ -36,7 +38,12 @@ beforeAll(async () => {
   sys = await startSystem("store-outbox", { OUTBOX_POLL_MS: "100", STARTED_REPORT_DELAY_MS: "0" });
   tap = await tapBus(sys.env.amqpUrl);
   pool = createPool(sys.env.databaseUrl, "resource_store", 4);
-  deps = { repo: new PgResourceRepository(pool), clock: { now: () => new Date() }, types: catalog };
+  deps = {
+    repo: new PgResourceRepository(pool),
+    clock: { now: () => new Date() },
+    types: catalog,
+    sealer: new ValueSealer(new AesGcmCipher(new Map([["t", randomBytes(32)]]), "t", PURPOSES.resourceValue)),
+  };
   db = new Client({ connectionString: sys.env.databaseUrl });
   await db.connect();
 });
