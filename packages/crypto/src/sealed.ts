@@ -46,6 +46,8 @@ export class ValueSealer {
    * and log lines must be scrubbed of.
    */
   openDeep<T>(value: T): { value: T; secrets: string[] } {
+    // Most values hold nothing sealed: answer without copying (this runs on every result).
+    if (!containsSealed(value)) return { value, secrets: [] };
     const secrets: string[] = [];
     const walk = (v: unknown, sensitive: boolean): unknown => {
       if (isSealed(v)) {
@@ -73,16 +75,26 @@ export class ValueSealer {
    */
   sealSensitive<T>(value: T, declared: readonly string[] = [], secrets: readonly string[] = []): T {
     const known = secrets.filter((s) => s.length >= 4);
+    // Copy-on-write: what holds nothing to seal is returned as it is, without allocating.
     const walk = (v: unknown, top: boolean): unknown => {
       if (isSealed(v)) return v;
-      if (typeof v === "string") return known.some((s) => v.includes(s)) ? this.seal(v, known.filter((s) => s !== v && v.includes(s))) : v;
-      if (Array.isArray(v)) return v.map((x) => walk(x, false));
+      if (typeof v === "string") return known.length > 0 && known.some((s) => v.includes(s)) ? this.seal(v, known.filter((s) => s !== v && v.includes(s))) : v;
+      if (Array.isArray(v)) {
+        let out: unknown[] | undefined;
+        v.forEach((x, i) => {
+          const next = walk(x, false);
+          if (next !== x) (out ??= [...v])[i] = next;
+        });
+        return out ?? v;
+      }
       if (v && typeof v === "object") {
-        const out: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(v)) {
-          out[k] = x !== null && x !== undefined && (isSensitiveKey(k) || (top && declared.includes(k))) ? this.seal(x) : walk(x, false);
+        let out: Record<string, unknown> | undefined;
+        for (const k in v) {
+          const x = (v as Record<string, unknown>)[k];
+          const next = x !== null && x !== undefined && (isSensitiveKey(k) || (top && declared.includes(k))) ? this.seal(x) : walk(x, false);
+          if (next !== x) (out ??= { ...(v as Record<string, unknown>) })[k] = next;
         }
-        return out;
+        return out ?? v;
       }
       return v;
     };
@@ -103,8 +115,10 @@ export function redactSealed<T>(value: T): T {
 
 /** Whether anything in `value` is a sealed string (a config a user sent must not be: the prefix is reserved). */
 export function containsSealed(value: unknown): boolean {
-  if (isSealed(value)) return true;
+  if (typeof value === "string") return value.startsWith(SEALED_PREFIX);
   if (Array.isArray(value)) return value.some(containsSealed);
-  if (value && typeof value === "object") return Object.values(value).some(containsSealed);
+  if (value && typeof value === "object") {
+    for (const k in value) if (containsSealed((value as Record<string, unknown>)[k])) return true;
+  }
   return false;
 }

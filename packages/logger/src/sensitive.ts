@@ -34,8 +34,18 @@ export const SECRET_KEY_WORDS = [
 
 const SENSITIVE_KEY = new RegExp(`(${SECRET_KEY_WORDS.join("|")})`);
 
+// Key names repeat (every result of a type has the same keys): remember the answers, up
+// to a bound, since this runs on every key of every config and outputs the store writes.
+const known = new Map<string, boolean>();
+
 export function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key.toLowerCase().replace(/[^a-z0-9]/g, ""));
+  let answer = known.get(key);
+  if (answer === undefined) {
+    answer = SENSITIVE_KEY.test(key.toLowerCase().replace(/[^a-z0-9]/g, ""));
+    if (known.size >= 10_000) known.clear();
+    known.set(key, answer);
+  }
+  return answer;
 }
 
 // scheme://user:password@host -> scheme://user:[REDACTED]@host (also inside longer text).
