@@ -9,7 +9,8 @@ export const REDACTED = "[REDACTED]";
 /**
  * Words that make a key name a secret's, matched inside the key with separators dropped
  * and lower-cased, so apiKey, api_key and API-KEY agree, and db_password is caught too.
- * `key` alone is not on the list (every map has keys): the compound forms are.
+ * `key` is matched as the last word of the name instead (`key`, `ssh_key`, `signingKey`),
+ * since inside a name it would catch `keyboard` or `monkey`.
  */
 export const SECRET_KEY_WORDS = [
   "password",
@@ -33,6 +34,8 @@ export const SECRET_KEY_WORDS = [
 ] as const;
 
 const SENSITIVE_KEY = new RegExp(`(${SECRET_KEY_WORDS.join("|")})`);
+// "key" as the whole name or its last word: key, KEY, ssh_key, ssh-key, sshKey, SSH_KEY.
+const LAST_WORD_KEY = /(^|[^A-Za-z0-9])(key|Key|KEY)[sS]?$|[a-z0-9](Key|KEY)[sS]?$/;
 
 // Key names repeat (every result of a type has the same keys): remember the answers, up
 // to a bound, since this runs on every key of every config and outputs the store writes.
@@ -41,7 +44,7 @@ const known = new Map<string, boolean>();
 export function isSensitiveKey(key: string): boolean {
   let answer = known.get(key);
   if (answer === undefined) {
-    answer = SENSITIVE_KEY.test(key.toLowerCase().replace(/[^a-z0-9]/g, ""));
+    answer = SENSITIVE_KEY.test(key.toLowerCase().replace(/[^a-z0-9]/g, "")) || LAST_WORD_KEY.test(key);
     if (known.size >= 10_000) known.clear();
     known.set(key, answer);
   }

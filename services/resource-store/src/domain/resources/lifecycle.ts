@@ -18,8 +18,8 @@ export class Lifecycle {
     readonly tx: StoreTx,
     readonly now: Date,
     private readonly correlationId: string | null,
-    /** Sensitive values stay sealed through resolution (references.ts); without it they are plain values. */
-    private readonly sealing?: Sealing,
+    /** Sensitive values stay sealed through resolution (references.ts): required, so no path resolves without it. */
+    private readonly sealing: Sealing,
   ) {}
 
   /** Moves `r` to pending with a new event (held when it has to wait). The caller persists `r`. */
