@@ -143,8 +143,8 @@ describe("pragma CLI against the running system", () => {
     const path = file(
       "two.yaml",
       [
-        YAML.stringify({ provider: "pragma", resource: "config", name: "b", config: { derived: "prefix-${pragma/config/a.outputs.key}" }, tags: ["cli-it"] }),
-        YAML.stringify({ provider: "pragma", resource: "config", name: "a", config: { key: "v1" }, tags: ["cli-it"] }),
+        YAML.stringify({ provider: "pragma", resource: "config", name: "b", config: { derived: "prefix-${pragma/config/a.outputs.setting}" }, tags: ["cli-it"] }),
+        YAML.stringify({ provider: "pragma", resource: "config", name: "a", config: { setting: "v1" }, tags: ["cli-it"] }),
       ].join("---\n"),
     );
     const r = await pragma(["resources", "apply", "-f", path, "--wait", "--timeout", "60"]);
