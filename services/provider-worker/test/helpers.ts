@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { AesGcmCipher, PURPOSES, ValueSealer, isSealed, parseKeyList } from "@pragma/crypto";
 import { EXCHANGES, RESULT_MESSAGE_CONTRACTS, resourceWork, resultsOf, type ResourceWork, type ResultKind } from "@pragma/contracts";
 import { newId, newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
@@ -12,9 +14,16 @@ export type DeadLetter = { payload: ResourceWork; headers: Record<string, unknow
 
 export const TEST_RESULTS_QUEUE = "test.results";
 
+/** The keys test workers get: outputs they seal, a test opens with `opened`. */
+export const TEST_ENCRYPTION_KEYS = `t1:${randomBytes(32).toString("base64")}`;
+const testSealer = new ValueSealer(new AesGcmCipher(parseKeyList(TEST_ENCRYPTION_KEYS), "t1", PURPOSES.resourceValue));
+/** A result's outputs with the sealed (sensitive) values opened, as the store's reveal would show them. */
+export const opened = <T>(v: T): T => testSealer.openDeep(v).value;
+export { isSealed };
+
 export function workerConfig(env: TestEnv, overrides: Record<string, string> = {}): WorkerConfig {
   return loadWorkerConfig(
-    { NODE_ENV: "test", LOG_LEVEL: "debug", AMQP_URL: env.amqpUrl, REDIS_URL: env.redisUrl, REDIS_PREFIX: env.redisPrefix, RETRY_TIERS_MS: "200,400,800", ...overrides },
+    { NODE_ENV: "test", LOG_LEVEL: "debug", PRAGMA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, AMQP_URL: env.amqpUrl, REDIS_URL: env.redisUrl, REDIS_PREFIX: env.redisPrefix, RETRY_TIERS_MS: "200,400,800", ...overrides },
     { onError: "throw" },
   );
 }

@@ -1,7 +1,7 @@
 import mysql from "mysql2/promise";
 import { createTestEnv, type TestEnv } from "@pragma/testing";
 import { newUlid } from "@pragma/ids";
-import { Observer, startTestWorker, work } from "./helpers";
+import { Observer, startTestWorker, work, isSealed, opened } from "./helpers";
 import { database, registerProject } from "./registry";
 import type { RunningWorker } from "../src/service";
 
@@ -38,7 +38,10 @@ describe("mysql provider against the project's registered MariaDB/MySQL", () => 
     await bus.publish(w);
     const o = await bus.outcome(w.event_id, 20_000);
     if (o.kind !== "succeeded") throw new Error(`event failed: ${o.payload.error}`);
-    return o.payload.outputs as Record<string, any>;
+    // The password and connection string leave the worker sealed.
+    const outputs = o.payload.outputs as Record<string, any>;
+    for (const k of ["password", "connection_string"]) if (k in outputs) expect(isSealed(outputs[k])).toBe(true);
+    return opened(outputs);
   };
   const ev = (resource_type: string, event_type: "CREATE" | "UPDATE" | "DELETE", config: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     work({ provider: "mysql", resource_type, resource_name: resource_type, event_type, config, ...extra });

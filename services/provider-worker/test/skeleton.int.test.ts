@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
 import { RPC_QUEUES } from "@pragma/contracts";
-import { Observer, startTestProviderRig, startTestWorker, work, type TestProviderRig } from "./helpers";
+import { Observer, startTestProviderRig, startTestWorker, work, type TestProviderRig, isSealed, opened } from "./helpers";
 import { workerRequests } from "../src/worker-contracts";
 import type { RunningWorker } from "../src/service";
 
@@ -97,14 +97,16 @@ describe("walking skeleton: pragma/config through the worker", () => {
   it("keeps a random value across an UPDATE with the same config and regenerates it when the length changes", async () => {
     const create = work({ provider: "pragma", resource_type: "random", resource_name: "pw", config: { length: 24 } });
     await bus.publish(create);
+    // The value leaves the worker sealed; the UPDATEs get it back sealed, as the store sends it.
     const first = (await bus.outcome(create.event_id)).payload.outputs as { value: string };
-    expect(first.value).toHaveLength(24);
+    expect(isSealed(first.value)).toBe(true);
+    expect(opened(first).value).toHaveLength(24);
     const same = work({ provider: "pragma", resource_type: "random", resource_name: "pw", event_type: "UPDATE", config: { length: 24 }, previous_config: { length: 24 }, outputs: first });
     await bus.publish(same);
-    expect((await bus.outcome(same.event_id)).payload.outputs).toMatchObject({ value: first.value });
+    expect(opened((await bus.outcome(same.event_id)).payload.outputs)).toMatchObject({ value: opened(first).value });
     const longer = work({ provider: "pragma", resource_type: "random", resource_name: "pw", event_type: "UPDATE", config: { length: 40 }, previous_config: { length: 24 }, outputs: first });
     await bus.publish(longer);
-    expect(((await bus.outcome(longer.event_id)).payload.outputs as { value: string }).value).toHaveLength(40);
+    expect(opened((await bus.outcome(longer.event_id)).payload.outputs as { value: string }).value).toHaveLength(40);
   });
 });
 
