@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeadLetterEntry, DeletedCount, QueuedEvent, RetriedCount, RPC_QUEUES, deadLetterRequests, type RequestContract, type TenantScope } from "@pragma/contracts";
+import { DeadLetterEntry, DeadLetterReason, DeletedCount, QueuedEvent, RetriedCount, RPC_QUEUES, deadLetterRequests, type RequestContract, type TenantScope } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { defineRoute, type AnyRoute, type RouteInput } from "./route";
 import type { GatewayDeps } from "./deps";
@@ -7,6 +7,11 @@ import { errorResponses } from "./openapi-helpers";
 import { TenancyHeaders } from "./schemas";
 
 const ProviderQuery = z.object({ provider: z.string().min(1).optional().describe("Only this provider's events") });
+const ListQuery = ProviderQuery.extend({
+  // An unknown reason is 422 naming query.reason: a typo must not read as "no such entries".
+  reason: DeadLetterReason.optional().describe("Only entries dead-lettered for this reason"),
+  resource_type: z.string().min(1).optional().describe("Only entries of this resource type"),
+});
 const BulkDeleteQuery = z.object({
   all: z.enum(["true", "false"]).optional().describe("true: delete every entry in the scope"),
   provider: z.string().min(1).optional().describe("Delete this provider's entries"),
@@ -38,14 +43,21 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "get",
       path: "/ops/dead-letter",
       operationId: "listDeadLetterEvents",
-      summary: "Dead-lettered events in the scope, newest first (payload and errors redacted)",
+      summary: "Dead-lettered events in the scope, newest first (payload and errors redacted); provider, reason and resource_type narrow the list together",
       tags,
       auth: operator,
       headers: TenancyHeaders,
-      query: ProviderQuery,
+      query: ListQuery,
       responses: { 200: { description: "Dead-lettered events", schema: z.array(DeadLetterEntry) }, ...common, ...errorResponses(422) },
       handler: async (input) => {
-        input.res.json(await store(input, deadLetterRequests.list, input.query.provider ? { provider: input.query.provider } : {}));
+        const { provider, reason, resource_type } = input.query;
+        input.res.json(
+          await store(input, deadLetterRequests.list, {
+            ...(provider ? { provider } : {}),
+            ...(reason ? { reason } : {}),
+            ...(resource_type ? { resource_type } : {}),
+          }),
+        );
       },
     }),
     defineRoute({
