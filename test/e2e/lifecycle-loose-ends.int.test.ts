@@ -137,8 +137,16 @@ describe("case 5: a dead-letter retry goes through the lifecycle, as apply does"
     const sent = await waitFor(() => tap.eventsFor(id).find((e) => e.event_id === retried.body.event_id), { timeoutMs: 30_000, message: "the retried event was never published" });
     expect(sent.config).toEqual({ name: dbName });
     expect(JSON.stringify(sent)).not.toContain("${");
-    // It fails again (the server still refuses), under the new event id.
+    // It fails again (the server still refuses), under the new event id; retry-all takes the same path.
     await entryFor(retried.body.event_id);
+    await waitForState(id, "failed");
+    const all = await post("/ops/dead-letter/retry-all?provider=postgres");
+    expect(all.status).toBe(200);
+    expect(all.body.retried_count).toBeGreaterThanOrEqual(1);
+    const requeued = (await get(at(id))).body.pending_event_id;
+    expect(requeued).toMatch(/^evt_/);
+    const again = await waitFor(() => tap.eventsFor(id).find((e) => e.event_id === requeued), { timeoutMs: 30_000, message: "retry-all's event was never published" });
+    expect(again.config).toEqual({ name: dbName });
   });
 
   it("holds for dependencies: a retry whose dependency is not ready leaves the resource pending, publishes nothing, and goes once the dependency is ready", async () => {

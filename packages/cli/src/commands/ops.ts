@@ -62,7 +62,7 @@ export function registerOps(program: Command, ctx: CommandContext): void {
       const client = sessionFor(ctx, cmd).client();
       if (id) {
         const res = await client.request<Entry>("POST", `${path(id)}/retry`);
-        write(render(res.body, formatOf(cmd), (e) => `Re-queued as ${e.event_id} (${e.status ?? "pending"})\n`));
+        write(render(res.body, formatOf(cmd), (e) => `Re-queued as ${e.event_id} (${e.held ? "held until its dependencies are ready" : (e.status ?? "pending")})\n`));
       } else {
         const res = await client.request<{ retried_count: number }>("POST", "/ops/dead-letter/retry-all", { query: { provider: o.provider } });
         write(render(res.body, formatOf(cmd), (b) => `Retried ${b.retried_count} event(s)\n`));

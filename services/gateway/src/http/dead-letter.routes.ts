@@ -80,15 +80,16 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "post",
       path: "/ops/dead-letter/retry-all",
       operationId: "retryAllDeadLetterEvents",
-      summary: "Re-queue every dead-lettered event in the scope (optionally one provider's); busy or deleted resources are skipped",
+      summary:
+        "Re-queue every dead-lettered event in the scope (optionally one provider's), each as a single retry does; busy or deleted resources, and references that no longer resolve, are skipped",
       tags,
       auth: operator,
       headers: TenancyHeaders,
       query: ProviderQuery,
       responses: { 200: { description: "How many events were re-queued", schema: RetriedCount }, ...common, ...errorResponses(422) },
       handler: async (input) => {
-        // Every entry is re-queued in its own transaction, so this may take long (10,000
-        // entries outlasted the default 10 s RPC timeout in the bench); BULK_RPC_TIMEOUT_MS bounds it.
+        // Many entries may take long (10,000 outlasted the default 10 s RPC timeout in the
+        // bench before they went in chunks); BULK_RPC_TIMEOUT_MS bounds it.
         input.res.json(await store(input, deadLetterRequests.retryAll, input.query.provider ? { provider: input.query.provider } : {}, { bulk: true, requeues: true }));
       },
     }),
@@ -125,7 +126,8 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "post",
       path: "/ops/dead-letter/{event_id}/retry",
       operationId: "retryDeadLetterEvent",
-      summary: "Re-queue one event with the resource's current config and a fresh attempt budget; retrying twice queues once",
+      summary:
+        "Re-queue one event as an apply would: the resource's current config with its references resolved, a fresh attempt budget, held (`held: true`, resource pending) while a dependency is not ready; retrying twice queues once",
       tags,
       auth: operator,
       headers: TenancyHeaders,
