@@ -179,6 +179,31 @@ describe("pragma CLI against the running system", () => {
     expect(JSON.parse(s.stdout)).toMatchObject({ resource_id: "resource:pragma_config_a", lifecycle_state: "ready" });
   });
 
+  it("refuses to delete a resource others depend on, naming them and the --force flag; --force deletes it", async () => {
+    const path = file(
+      "base.yaml",
+      [
+        YAML.stringify({ provider: "pragma", resource: "config", name: "base", config: { key: "k" } }),
+        YAML.stringify({ provider: "pragma", resource: "config", name: "user", config: { v: "${pragma/config/base.outputs.key}" } }),
+      ].join("---\n"),
+    );
+    expectExit(await pragma(["resources", "apply", "-f", path, "--wait", "--timeout", "60"]), 0);
+    const refused = await pragma(["resources", "delete", "pragma/config/base"]);
+    expectExit(refused, 1);
+    expect(refused.stderr).toContain("409");
+    expect(refused.stderr).toContain("Cannot delete pragma/config/base: pragma/config/user depends on it");
+    expect(refused.stderr).toContain("--force");
+    expectExit(await pragma(["resources", "get", "pragma/config/base"]), 0);
+
+    const forced = await pragma(["resources", "delete", "pragma/config/base", "--force", "--wait", "--timeout", "60"]);
+    expectExit(forced, 0);
+    expect(forced.stdout).toContain("resource:pragma_config_base: deleted");
+    const user = await pragma(["resources", "get", "pragma/config/user", "-o", "json"]);
+    expectExit(user, 0);
+    expect(JSON.parse(user.stdout)).toMatchObject({ lifecycle_state: "ready", outputs: { v: "k" } });
+    expectExit(await pragma(["resources", "delete", "pragma/config/user", "--wait", "--timeout", "60"]), 0);
+  });
+
   it("deletes with --wait until the resource is gone", async () => {
     for (const name of ["b", "a"]) {
       const r = await pragma(["resources", "delete", `pragma/config/${name}`, "--wait", "--timeout", "60"]);
@@ -231,6 +256,13 @@ describe("pragma CLI against the running system", () => {
     expectExit(list, 0);
     expect(list.stderr).toBe("");
     expect(Array.isArray(JSON.parse(list.stdout))).toBe(true);
+    const filtered = await pragma(["ops", "dead-letter", "list", "--reason", "permanent_error", "--type", "database", "--provider", "postgres"]);
+    expectExit(filtered, 0);
+    expect(filtered.stdout).toBe("No dead-lettered events match\n");
+    const bogus = await pragma(["ops", "dead-letter", "list", "--reason", "bogus"]);
+    expectExit(bogus, 1);
+    expect(bogus.stderr).toContain("422");
+    expect(bogus.stderr).toContain("query.reason");
     const del = await pragma(["ops", "dead-letter", "delete", "--all", "-o", "json"]);
     expectExit(del, 0);
     expect(JSON.parse(del.stdout)).toHaveProperty("deleted_count");

@@ -50,6 +50,8 @@ export const QueuedEvent = z.object({
   previous_config: z.record(z.string(), z.unknown()).nullable(),
   correlation_id: z.string(),
   status: z.literal("pending"),
+  /** true: the event waits until every dependency is ready (spec §4.2); its payload is written, references resolved, when it is released. */
+  held: z.boolean().optional(),
   created_at: timestamp(),
   published_at: timestamp().nullable(),
 });
@@ -59,9 +61,11 @@ export const RetriedCount = z.object({ retried_count: z.number().int().nonnegati
 export const DeletedCount = z.object({ deleted_count: z.number().int().nonnegative() });
 
 const providerFilter = z.string().min(1).optional();
+/** The list's filters (spec §5): each one given narrows the list, all of them together. */
+const listFilters = { provider: providerFilter, reason: DeadLetterReason.optional(), resource_type: z.string().min(1).optional() };
 
 export const deadLetterRequests = {
-  list: defineRequest("resources.dead-letter.list.v1", z.object({ scope: TenantScope, provider: providerFilter }), z.array(DeadLetterEntry)),
+  list: defineRequest("resources.dead-letter.list.v1", z.object({ scope: TenantScope, ...listFilters }), z.array(DeadLetterEntry)),
   get: defineRequest("resources.dead-letter.get.v1", z.object({ scope: TenantScope, event_id: z.string().min(1) }), DeadLetterEntry),
   retry: defineRequest("resources.dead-letter.retry.v1", z.object({ scope: TenantScope, event_id: z.string().min(1) }), QueuedEvent),
   retryAll: defineRequest("resources.dead-letter.retry-all.v1", z.object({ scope: TenantScope, provider: providerFilter }), RetriedCount),

@@ -124,7 +124,8 @@ export const resourceRequests = {
     }),
     ResourcePage,
   ),
-  delete: defineRequest("resources.resource.delete.v1", z.object({ scope: TenantScope, id: z.string() }), DeleteResourceResult),
+  /** force: delete even though other resources depend on it (otherwise CONFLICT naming them). */
+  delete: defineRequest("resources.resource.delete.v1", z.object({ scope: TenantScope, id: z.string(), force: z.boolean().optional() }), DeleteResourceResult),
   /** The store keeps the catalogue (built-in types from the workers, cached) because apply validates against it. */
   listTypes: defineRequest("resources.type.list.v1", z.object({ scope: TenantScope, provider: z.string().optional() }), z.object({ types: z.array(ResourceDefinition) })),
 } as const;

@@ -83,12 +83,15 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     types: new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
     onEventWritten: () => relay.kick(),
     correlationId: () => currentContext()?.requestId,
-    retryAllChunk: config.DEAD_LETTER_RETRY_CHUNK,
   };
   // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
   await broker.addTopology((ch) => declareTopology(ch, deadLetterTopology));
   const deadLetterDeps = {
     repo: new PrismaDeadLetterRepository(prisma, pool, onChanged),
+    // Retries re-queue through the resources' own repository and lifecycle, as apply does.
+    resources: repo,
+    catalog: applyDeps.types,
+    retryAllChunk: config.DEAD_LETTER_RETRY_CHUNK,
     clock,
     sealer,
     logger,

@@ -14,9 +14,13 @@ export function registerOps(program: Command, ctx: CommandContext): void {
   dl.command("list")
     .description("List dead-lettered events")
     .option("--provider <provider>", "only this provider's events")
+    .option("--reason <reason>", "only events dead-lettered for this reason: rejected, delivery_limit, expired or permanent_error")
+    .option("--type <type>", "only events of this resource type")
     .action(async (_opts: unknown, cmd: Command) => {
-      const o = optionsOf<{ provider?: string }>(cmd);
-      const res = await sessionFor(ctx, cmd).client().request<Entry[]>("GET", "/ops/dead-letter", { query: { provider: o.provider } });
+      const o = optionsOf<{ provider?: string; reason?: string; type?: string }>(cmd);
+      // The reason is checked by the API (422 naming it), so the CLI cannot drift from the server's list.
+      const query = { provider: o.provider, reason: o.reason, resource_type: o.type };
+      const res = await sessionFor(ctx, cmd).client().request<Entry[]>("GET", "/ops/dead-letter", { query });
       write(
         render(res.body ?? [], formatOf(cmd), (rows) =>
           rows.length
@@ -31,7 +35,9 @@ export function registerOps(program: Command, ctx: CommandContext): void {
                 { header: "failed at", value: (e) => e.failed_at },
                 { header: "error", value: (e) => e.error_message },
               ])
-            : "The dead-letter store is empty\n",
+            : o.provider || o.reason || o.type
+              ? "No dead-lettered events match\n"
+              : "The dead-letter store is empty\n",
         ),
       );
     });
@@ -56,7 +62,7 @@ export function registerOps(program: Command, ctx: CommandContext): void {
       const client = sessionFor(ctx, cmd).client();
       if (id) {
         const res = await client.request<Entry>("POST", `${path(id)}/retry`);
-        write(render(res.body, formatOf(cmd), (e) => `Re-queued as ${e.event_id} (${e.status ?? "pending"})\n`));
+        write(render(res.body, formatOf(cmd), (e) => `Re-queued as ${e.event_id} (${e.held ? "held until its dependencies are ready" : (e.status ?? "pending")})\n`));
       } else {
         const res = await client.request<{ retried_count: number }>("POST", "/ops/dead-letter/retry-all", { query: { provider: o.provider } });
         write(render(res.body, formatOf(cmd), (b) => `Retried ${b.retried_count} event(s)\n`));

@@ -7,7 +7,7 @@ import { validateDocuments } from "../apply/validate";
 import type { ApiClient } from "../client";
 import { readInput } from "../documents";
 import { parseDuration } from "../duration";
-import { CliError, UsageError, EXIT_FAILURE } from "../errors";
+import { ApiError, CliError, UsageError, EXIT_FAILURE } from "../errors";
 import { cell, render, renderData, renderKeyValues, renderTable, type Column } from "../output";
 import { createProgress } from "../progress";
 import { canonicalResourceId, resourcePath } from "../resource-id";
@@ -205,15 +205,24 @@ export function registerResources(program: Command, ctx: CommandContext): void {
 
   resources
     .command("delete <id>")
-    .description("Delete a resource (its provider tears it down first)")
+    .description("Delete a resource (its provider tears it down first; one never provisioned goes at once)")
     .option("--wait", "wait until the resource is gone")
     .option("--timeout <duration>", "with --wait: give up after this long", "300")
+    .option("--force", "delete even though other resources depend on it (their references dangle)")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const o = optionsOf<{ wait?: boolean; timeout: string }>(cmd);
+      const o = optionsOf<{ wait?: boolean; timeout: string; force?: boolean }>(cmd);
       const timeoutMs = parseDuration(o.timeout);
       const canonical = canonicalResourceId(id);
       const client = sessionFor(ctx, cmd).client();
-      const res = await client.request<ResourceView | undefined>("DELETE", `/resources/${resourcePath(canonical)}`);
+      const res = await client
+        .request<ResourceView | undefined>("DELETE", `/resources/${resourcePath(canonical)}`, { query: { force: o.force ? "true" : undefined } })
+        .catch((err: unknown) => {
+          // The API's message names the dependents; the flag that overrides it is the CLI's to say.
+          if (err instanceof ApiError && err.status === 409 && hasDependents(err.detail)) {
+            throw new ApiError(err.status, err.detail, err.code, err.requestId, err.message, "delete the dependents first, or pass --force to delete it anyway");
+          }
+          throw err;
+        });
       if (res.status === 204) {
         write(`${canonical}: deleted\n`);
         return;
@@ -264,4 +273,8 @@ export function registerResources(program: Command, ctx: CommandContext): void {
         ),
       );
     });
+}
+
+function hasDependents(detail: unknown): boolean {
+  return typeof detail === "object" && detail !== null && Array.isArray((detail as { dependents?: unknown }).dependents);
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeadLetterEntry, DeletedCount, QueuedEvent, RetriedCount, RPC_QUEUES, deadLetterRequests, type RequestContract, type TenantScope } from "@pragma/contracts";
+import { DeadLetterEntry, DeadLetterReason, DeletedCount, QueuedEvent, RetriedCount, RPC_QUEUES, deadLetterRequests, type RequestContract, type TenantScope } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { defineRoute, type AnyRoute, type RouteInput } from "./route";
 import type { GatewayDeps } from "./deps";
@@ -7,6 +7,11 @@ import { errorResponses } from "./openapi-helpers";
 import { TenancyHeaders } from "./schemas";
 
 const ProviderQuery = z.object({ provider: z.string().min(1).optional().describe("Only this provider's events") });
+const ListQuery = ProviderQuery.extend({
+  // An unknown reason is 422 naming query.reason: a typo must not read as "no such entries".
+  reason: DeadLetterReason.optional().describe("Only entries dead-lettered for this reason"),
+  resource_type: z.string().min(1).optional().describe("Only entries of this resource type"),
+});
 const BulkDeleteQuery = z.object({
   all: z.enum(["true", "false"]).optional().describe("true: delete every entry in the scope"),
   provider: z.string().min(1).optional().describe("Delete this provider's entries"),
@@ -38,14 +43,21 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "get",
       path: "/ops/dead-letter",
       operationId: "listDeadLetterEvents",
-      summary: "Dead-lettered events in the scope, newest first (payload and errors redacted)",
+      summary: "Dead-lettered events in the scope, newest first (payload and errors redacted); provider, reason and resource_type narrow the list together",
       tags,
       auth: operator,
       headers: TenancyHeaders,
-      query: ProviderQuery,
+      query: ListQuery,
       responses: { 200: { description: "Dead-lettered events", schema: z.array(DeadLetterEntry) }, ...common, ...errorResponses(422) },
       handler: async (input) => {
-        input.res.json(await store(input, deadLetterRequests.list, input.query.provider ? { provider: input.query.provider } : {}));
+        const { provider, reason, resource_type } = input.query;
+        input.res.json(
+          await store(input, deadLetterRequests.list, {
+            ...(provider ? { provider } : {}),
+            ...(reason ? { reason } : {}),
+            ...(resource_type ? { resource_type } : {}),
+          }),
+        );
       },
     }),
     defineRoute({
@@ -68,15 +80,16 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "post",
       path: "/ops/dead-letter/retry-all",
       operationId: "retryAllDeadLetterEvents",
-      summary: "Re-queue every dead-lettered event in the scope (optionally one provider's); busy or deleted resources are skipped",
+      summary:
+        "Re-queue every dead-lettered event in the scope (optionally one provider's), each as a single retry does; busy or deleted resources, and references that no longer resolve, are skipped",
       tags,
       auth: operator,
       headers: TenancyHeaders,
       query: ProviderQuery,
       responses: { 200: { description: "How many events were re-queued", schema: RetriedCount }, ...common, ...errorResponses(422) },
       handler: async (input) => {
-        // Every entry is re-queued in its own transaction, so this may take long (10,000
-        // entries outlasted the default 10 s RPC timeout in the bench); BULK_RPC_TIMEOUT_MS bounds it.
+        // Many entries may take long (10,000 outlasted the default 10 s RPC timeout in the
+        // bench before they went in chunks); BULK_RPC_TIMEOUT_MS bounds it.
         input.res.json(await store(input, deadLetterRequests.retryAll, input.query.provider ? { provider: input.query.provider } : {}, { bulk: true, requeues: true }));
       },
     }),
@@ -113,7 +126,8 @@ export function deadLetterRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "post",
       path: "/ops/dead-letter/{event_id}/retry",
       operationId: "retryDeadLetterEvent",
-      summary: "Re-queue one event with the resource's current config and a fresh attempt budget; retrying twice queues once",
+      summary:
+        "Re-queue one event as an apply would: the resource's current config with its references resolved, a fresh attempt budget, held (`held: true`, resource pending) while a dependency is not ready; retrying twice queues once",
       tags,
       auth: operator,
       headers: TenancyHeaders,

@@ -31,6 +31,10 @@ const GetQuery = z.object({
   reveal: queryFlag('Show sensitive config and outputs (passwords, connection strings, secret values) in clear; admin role only. Otherwise they read "[REDACTED]".'),
 });
 
+const DeleteQuery = z.object({
+  force: queryFlag("Delete even though other resources depend on it: they keep their state and their references dangle (one still waiting for it to be ready fails). Otherwise 409 naming them."),
+});
+
 const LogsBody = z.object({ resource_id: z.string(), lines: z.array(ResourceLogLine) });
 
 function inspected(scope: TenantScope, r: Resource): InspectedResource {
@@ -141,15 +145,19 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "delete",
       path: "/resources/{resource_id}",
       operationId: "deleteResource",
-      summary: "Delete a resource (and what it owns, children first): 200 with it pending its DELETE, or 204 when it is gone already",
+      summary:
+        "Delete a resource (and what it owns, children first): 200 with it pending its DELETE, or 204 when it is gone already or was never provisioned (removed at once, no provider call). 409 naming the dependents when other resources depend on it, unless force=true",
       tags: ["resources"],
       auth: member,
       headers: TenancyHeaders,
       params: ResourceIdParams,
-      responses: { 200: { description: "Pending deletion", schema: Resource }, 204: { description: "Deleted, or never existed" }, ...common, ...errorResponses(409) },
-      handler: async ({ params, req, res, principal }) => {
+      query: DeleteQuery,
+      responses: { 200: { description: "Pending deletion", schema: Resource }, 204: { description: "Deleted, or never existed" }, ...common, ...errorResponses(409, 422) },
+      handler: async ({ params, query, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        const { resource } = await deps.resources.afterWrite(scope, () => deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.delete, { scope, id: params.resource_id }));
+        const { resource } = await deps.resources.afterWrite(scope, () =>
+          deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.delete, { scope, id: params.resource_id, ...(query.force ? { force: true } : {}) }),
+        );
         if (resource) res.json(resource);
         else res.status(204).end();
       },

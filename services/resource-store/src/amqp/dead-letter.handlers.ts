@@ -6,7 +6,9 @@ import { retryDeadLetter, type RetryDeps } from "../domain/dead-letters/retry-de
 /** Thin: contract in, use case, wire shape out. Scope comes from the gateway, already checked against the registry. */
 export function deadLetterHandlers(deps: RetryDeps): RpcHandlers {
   return {
-    [deadLetterRequests.list.type]: handler(deadLetterRequests.list, ({ scope, provider }) => listDeadLetters(deps, scope, { provider })),
+    [deadLetterRequests.list.type]: handler(deadLetterRequests.list, ({ scope, provider, reason, resource_type }) =>
+      listDeadLetters(deps, scope, { provider, reason, resourceType: resource_type }),
+    ),
     [deadLetterRequests.get.type]: handler(deadLetterRequests.get, ({ scope, event_id }) => getDeadLetter(deps, scope, event_id)),
     [deadLetterRequests.retry.type]: handler(deadLetterRequests.retry, ({ scope, event_id }) => retryDeadLetter(deps, scope, event_id)),
     [deadLetterRequests.retryAll.type]: handler(deadLetterRequests.retryAll, async ({ scope, provider }) => ({

@@ -26,8 +26,8 @@ export function resourceHandlers(deps: ApplyDeps): RpcHandlers {
       const page = await listResources(deps, scope, q);
       return { items: page.items.map(await presenter(scope)), next_cursor: page.nextCursor };
     }),
-    [resourceRequests.delete.type]: handler(resourceRequests.delete, async ({ scope, id }) => {
-      const r = await deleteResource(deps, scope, id);
+    [resourceRequests.delete.type]: handler(resourceRequests.delete, async ({ scope, id, force }) => {
+      const r = await deleteResource(deps, scope, id, { force });
       return { resource: r ? (await presenter(scope))(r) : null };
     }),
     [resourceRequests.listTypes.type]: handler(resourceRequests.listTypes, async ({ scope, provider }) => {

@@ -3,7 +3,9 @@ import { resourceId as idOf } from "@pragma/contracts";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, ResourceRepository, StoreTx } from "../domain/resources/ports";
 import type { QueryResultRow } from "pg";
+import type { DeadLetterRecord } from "../domain/dead-letters/model";
 import { MicroBatcher } from "../micro-batcher";
+import { toDeadLetterRecord, type DeadLetterRow } from "./dead-letter-rows";
 import { execute, isDeadlock, isUniqueViolation, json, literal, roundTrip, withConnection, type NamedStatement, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
@@ -251,6 +253,8 @@ abstract class ScopedTx implements StoreTx {
     return (await this.readBatch([q]))[0] as R[];
   }
 
+
+
   private async resources(name: string, where: string, extra: unknown[], suffix = ""): Promise<ResourceRecord[]> {
     const rows = await this.read<ResourceRow>({
       name,
@@ -330,6 +334,10 @@ abstract class ScopedTx implements StoreTx {
       values: [...this.scopeValues, [...new Set(resourceIds)].sort()],
     });
     return rows.map(toRecord);
+  }
+
+  async lockResources(resourceIds: string[]): Promise<ResourceRecord[]> {
+    return this.byIds("store.lock-by-ids", resourceIds, "FOR UPDATE");
   }
 
   async lockDependents(resourceId: string): Promise<ResourceRecord[]> {
@@ -459,6 +467,34 @@ abstract class ScopedTx implements StoreTx {
         WHERE ${IN_SCOPE} AND event_id = $4`,
       values: [...this.scopeValues, eventId, change.status, json(change.payload), change.previousConfig !== undefined, json(change.previousConfig)],
     });
+  }
+
+  // Dead-letter entries (the tenant role may read and remove its scope's, migration
+  // 20261205020000): a retry removes its entry in the transaction that re-queues the
+  // resource, so both happen or neither.
+
+  async takeDeadLetter(eventId: string): Promise<DeadLetterRecord | null> {
+    const rows = await this.read<DeadLetterRow>({
+      name: "store.take-dead-letter",
+      text: `DELETE FROM dead_letters WHERE ${IN_SCOPE} AND event_id = $4 RETURNING *`,
+      values: [...this.scopeValues, eventId],
+    });
+    return rows[0] ? toDeadLetterRecord(rows[0]) : null;
+  }
+
+  async lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await this.read<DeadLetterRow>({
+      name: "store.lock-dead-letters",
+      text: `SELECT * FROM dead_letters WHERE ${IN_SCOPE} AND event_id = ANY($4::text[]) ORDER BY failed_at, event_id FOR UPDATE`,
+      values: [...this.scopeValues, eventIds],
+    });
+    return rows.map(toDeadLetterRecord);
+  }
+
+  async deleteDeadLetters(eventIds: string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    this.write({ name: "store.delete-dead-letters", text: `DELETE FROM dead_letters WHERE ${IN_SCOPE} AND event_id = ANY($4::text[])`, values: [...this.scopeValues, eventIds] });
   }
 }
 
@@ -599,6 +635,10 @@ class CreateOnlyTx implements StoreTx {
   list = () => this.refuse();
   updateResource = () => this.refuse();
   deleteResource = () => this.refuse();
+  lockResources = () => this.refuse();
+  takeDeadLetter = () => this.refuse();
+  lockDeadLetters = () => this.refuse();
+  deleteDeadLetters = () => this.refuse();
   getEvent = () => this.refuse();
   updateEvent = () => this.refuse();
 }

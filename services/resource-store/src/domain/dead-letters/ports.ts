@@ -1,5 +1,5 @@
 import type { DeadLetterAttempt, InspectedResource, TenantScope } from "@pragma/contracts";
-import type { DeadLetterFilter, DeadLetterRecord, NewOutboxEvent, RequeueTarget } from "./model";
+import type { DeadLetterFilter, DeadLetterRecord } from "./model";
 import type { SensitiveFields } from "./redact";
 
 export interface DeadLetterRepository {
@@ -15,41 +15,11 @@ export interface DeadLetterRepository {
   entryKeys(scope: TenantScope, filter: DeadLetterFilter): Promise<EntryKey[]>;
   delete(scope: TenantScope, eventId: string): Promise<number>;
   deleteMany(scope: TenantScope, filter: DeadLetterFilter): Promise<number>;
-  /** Runs fn in one transaction; a throw rolls everything back (the entry stays). */
-  requeue<T>(fn: (tx: RequeueTx) => Promise<T>): Promise<T>;
-  /**
-   * Retry-all's unit of work, one transaction for a chunk of entries (keys as entryKeys
-   * gives them): locks those entries that are still stored (oldest first) and their
-   * resources (in resource id order, as every multi-resource lock in this service), lets
-   * `plan` pick the entries to retry and build their events, then removes exactly those
-   * entries, writes the events and puts their resources back to pending. Returns how many.
-   * Anything plan leaves out stays as it was; a throw rolls the whole chunk back.
-   */
-  requeueMany(scope: TenantScope, keys: readonly EntryKey[], plan: (entries: DeadLetterRecord[], targets: ReadonlyMap<string, RequeueTarget>) => PlannedRequeue[]): Promise<number>;
 }
 
 export interface EntryKey {
   eventId: string;
   resourceId: string;
-}
-
-export interface PlannedRequeue {
-  /** The entry this event replaces. */
-  entryId: string;
-  event: NewOutboxEvent;
-}
-
-export interface RequeueTx {
-  /**
-   * Deletes and returns the entry (DELETE … RETURNING). A concurrent retry of the
-   * same entry waits on the row lock and then finds nothing.
-   */
-  takeEntry(scope: TenantScope, eventId: string): Promise<DeadLetterRecord | null>;
-  /** Reads and locks the resource row until the transaction ends. */
-  lockResource(scope: TenantScope, resourceId: string): Promise<RequeueTarget | null>;
-  insertEvent(event: NewOutboxEvent): Promise<void>;
-  /** pending, pending_event_id = the new event, error cleared. */
-  markPending(scope: TenantScope, resourceId: string, eventId: string, now: Date): Promise<void>;
 }
 
 /** Type metadata from the provider workers; null when no worker answers (redaction then relies on heuristics). */

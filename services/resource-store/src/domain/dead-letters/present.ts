@@ -1,5 +1,6 @@
 import type { DeadLetterEntry, QueuedEvent } from "@pragma/contracts";
-import type { DeadLetterRecord, NewOutboxEvent } from "./model";
+import type { OutboxEventRecord } from "../resources/model";
+import type { DeadLetterRecord } from "./model";
 
 /** The wire shape of an entry (spec §5); the record is already redacted. */
 export function presentDeadLetter(r: DeadLetterRecord): DeadLetterEntry {
@@ -22,8 +23,11 @@ export function presentDeadLetter(r: DeadLetterRecord): DeadLetterEntry {
   };
 }
 
-/** pragma's OutboxEventResponse; `payload` must be redacted by the caller. */
-export function presentQueuedEvent(e: NewOutboxEvent, payload: Record<string, unknown>): QueuedEvent {
+/**
+ * pragma's OutboxEventResponse; `payload` must be redacted by the caller. A held event
+ * (waiting for a dependency) says so; its payload is written when it is released.
+ */
+export function presentQueuedEvent(e: OutboxEventRecord, payload: Record<string, unknown>): QueuedEvent {
   return {
     event_id: e.eventId,
     provider: e.provider,
@@ -32,8 +36,9 @@ export function presentQueuedEvent(e: NewOutboxEvent, payload: Record<string, un
     event_type: e.eventType,
     payload,
     previous_config: e.previousConfig,
-    correlation_id: e.correlationId,
+    correlation_id: e.correlationId ?? e.eventId,
     status: "pending",
+    ...(e.status === "held" ? { held: true } : {}),
     created_at: e.createdAt.toISOString(),
     published_at: null,
   };

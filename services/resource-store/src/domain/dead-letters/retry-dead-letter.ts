@@ -1,14 +1,22 @@
 import { AppError } from "@pragma/errors";
-import { newId } from "@pragma/ids";
-import type { QueuedEvent, ResourceWork, TenantScope } from "@pragma/contracts";
+import type { QueuedEvent, ResourceDefinition, TenantScope } from "@pragma/contracts";
+import { queueChecked } from "../resources/apply-resource";
+import { Lifecycle } from "../resources/lifecycle";
+import type { OutboxEventRecord, ResourceRecord } from "../resources/model";
+import type { ResourceRepository, Sealer, StoreTx, TypeCatalog as ResourceTypes } from "../resources/ports";
+import { slashName } from "../resources/resource-id";
 import { BUSY_MESSAGE } from "../resources/transitions";
-import type { DeadLetterRecord, NewOutboxEvent, RequeueTarget } from "./model";
+import type { DeadLetterRecord } from "./model";
 import type { Clock, DeadLetterRepository, TypeCatalog } from "./ports";
 import { presentQueuedEvent } from "./present";
 import { NO_SENSITIVE_FIELDS, redactWorkPayload } from "./redact";
 
 export interface RetryDeps {
   repo: DeadLetterRepository;
+  /** The store's resources: a retry re-queues through the same lifecycle and transaction type as apply. */
+  resources: ResourceRepository;
+  /** The resource types, for checking references as apply does. */
+  catalog: ResourceTypes;
   clock: Clock;
   types?: TypeCatalog;
   /** After commit, so the relay publishes without waiting for its poll. */
@@ -17,76 +25,71 @@ export interface RetryDeps {
   correlationId?: () => string | undefined;
   /** Entries per retry-all transaction (RETRY_ALL_CHUNK when unset). */
   retryAllChunk?: number;
+  /** Seals what the re-queued event resolves from sensitive values, as apply does. */
+  sealer: Sealer;
 }
 
 export const notFound = (eventId: string) => new AppError("NOT_FOUND", `Dead-letter event not found: ${eventId}`);
 
 /**
- * Re-queues a dead-lettered event: in one transaction the entry is removed, a fresh
- * outbox event is written (new event id, so the worker's dedupe, retry count and
- * delivery count all start over), and the resource goes back to pending on it.
+ * Re-queues a dead-lettered event: in one store transaction the entry is removed and the
+ * resource gets a fresh event (new event id, so the worker's dedupe, retry count and
+ * delivery count all start over) through the lifecycle, exactly as an apply `pending`
+ * queues one: references checked and resolved against the dependencies' current outputs,
+ * the event held (and the resource pending) while a dependency is not ready.
  *
- * The event is rebuilt from the resource row, not replayed from the stored payload:
- * the stored payload is redacted, and the point of a retry is usually that something
- * was fixed (credentials, config), so the provider must see the current config. A
- * DELETE stays a DELETE; otherwise CREATE or UPDATE follows `provisioned`, as apply
- * decides it.
+ * The event is rebuilt from the resource row, not replayed from the stored payload: the
+ * stored payload is redacted, and the point of a retry is usually that something was
+ * fixed (credentials, config, a dependency), so the provider must see the current state.
+ * A DELETE stays a DELETE; otherwise CREATE or UPDATE follows `provisioned`, as apply
+ * decides it. A throw (busy, gone, a reference that cannot resolve) rolls back: the entry stays.
  */
 export async function retryDeadLetter(deps: RetryDeps, scope: TenantScope, eventId: string): Promise<QueuedEvent> {
-  const event = await deps.repo.requeue(async (tx) => {
-    const entry = await tx.takeEntry(scope, eventId);
+  const catalog = await catalogOf(deps, scope);
+  const { event, released } = await deps.resources.inScope(scope, async (tx) => {
+    const entry = await tx.takeDeadLetter(eventId);
     if (!entry) throw notFound(eventId);
-    const target = await tx.lockResource(scope, entry.resourceId);
-    if (!target) {
-      throw new AppError("CONFLICT", `Resource ${entry.provider}/${entry.resourceType}/${entry.resourceName} no longer exists; delete this dead-letter entry instead`);
-    }
-    if (!isRetryable(target)) throw new AppError("CONFLICT", BUSY_MESSAGE);
-    const now = deps.clock.now();
-    const next = buildEvent(entry, target, scope, now, deps.correlationId?.());
-    await tx.insertEvent(next);
-    await tx.markPending(scope, target.resourceId, next.eventId, now);
-    return next;
+    const target = await tx.lockResource(entry.resourceId);
+    const refusal = whyNot(entry, target);
+    if (refusal) throw refusal;
+    const lc = new Lifecycle(tx, deps.clock.now(), correlationOf(deps, entry), deps.sealer);
+    const queued = await requeue(tx, lc, entry, target!, catalog);
+    // A reference that stopped resolving since the checks (the apply would not get here either).
+    if (queued.status === "cancelled") throw new AppError("DEPENDENCY_FAILED", { message: target!.error ?? "Field reference resolution failed" });
+    return { event: queued, released: lc.released };
   });
-  deps.onEventWritten?.();
+  if (released) deps.onEventWritten?.();
   const fields = (await deps.types?.sensitiveFields(event.provider, event.resourceType).catch(() => null)) ?? NO_SENSITIVE_FIELDS;
   return presentQueuedEvent(event, redactWorkPayload(event.payload, fields).payload);
 }
 
-/** Another event owns a pending or processing resource; queuing a second would break one-outstanding-event. */
-export function isRetryable(target: RequeueTarget): boolean {
-  return target.lifecycleState !== "pending" && target.lifecycleState !== "processing";
+/**
+ * The one re-queue step of retry and retry-all: the lifecycle writes the event and the
+ * resource's new state; this only picks the event type and persists the row.
+ */
+export async function requeue(tx: StoreTx, lc: Lifecycle, entry: DeadLetterRecord, r: ResourceRecord, catalog: ResourceDefinition[]): Promise<OutboxEventRecord> {
+  const event = entry.eventType === "DELETE" ? await lc.queue(r, "DELETE") : await queueChecked(tx, lc, r, r.provisioned ? "UPDATE" : "CREATE", catalog);
+  await tx.updateResource(r);
+  return event;
 }
 
-export function buildEvent(entry: DeadLetterRecord, r: RequeueTarget, scope: TenantScope, now: Date, correlationId: string | undefined): NewOutboxEvent {
-  const eventId = newId("event");
-  const eventType = entry.eventType === "DELETE" ? "DELETE" : r.provisioned ? "UPDATE" : "CREATE";
-  const previousConfig = eventType === "UPDATE" ? r.appliedConfig : null;
-  const work: ResourceWork = {
-    event_id: eventId,
-    event_type: eventType,
-    resource_id: r.resourceId,
-    provider: r.provider,
-    resource_type: r.resourceType,
-    resource_name: r.name,
-    org_id: scope.org_id,
-    project_id: scope.project_id,
-    space_id: scope.space_id,
-    config: r.config,
-    previous_config: previousConfig,
-    outputs: r.provisioned ? r.outputs : null,
-    created_at: now.toISOString(),
-  };
-  return {
-    eventId,
-    scope,
-    resourceId: r.resourceId,
-    eventType,
-    provider: r.provider,
-    resourceType: r.resourceType,
-    resourceName: r.name,
-    payload: work as unknown as Record<string, unknown>,
-    previousConfig,
-    correlationId: correlationId ?? entry.correlationId ?? eventId,
-    createdAt: now,
-  };
+/** Why this entry cannot be re-queued now (null: it can). */
+export function whyNot(entry: DeadLetterRecord, r: ResourceRecord | null): AppError | null {
+  if (!r) return new AppError("CONFLICT", `Resource ${entry.provider}/${entry.resourceType}/${entry.resourceName} no longer exists; delete this dead-letter entry instead`);
+  // Another event owns a pending or processing resource; queuing a second would break one-outstanding-event.
+  if (r.lifecycleState === "pending" || r.lifecycleState === "processing") return new AppError("CONFLICT", BUSY_MESSAGE);
+  if (entry.eventType === "DELETE" && !r.provisioned) {
+    // Nothing to tear down: a DELETE would reach the provider with an empty config and fail again.
+    return new AppError("CONFLICT", `Resource ${slashName(r)} was never provisioned: delete it again (DELETE /resources/{id}), which removes it at once, and discard this entry`);
+  }
+  return null;
+}
+
+export function correlationOf(deps: Pick<RetryDeps, "correlationId">, entry: DeadLetterRecord): string | null {
+  return deps.correlationId?.() ?? entry.correlationId ?? null;
+}
+
+/** The types for the reference checks; without them (no worker answers) undeclared outputs are caught at resolution instead. */
+export async function catalogOf(deps: Pick<RetryDeps, "catalog">, scope: TenantScope): Promise<ResourceDefinition[]> {
+  return deps.catalog.list(scope).catch(() => []);
 }

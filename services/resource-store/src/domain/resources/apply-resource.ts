@@ -1,7 +1,7 @@
 import { newId } from "@pragma/ids";
 import { AppError, type ValidationIssue } from "@pragma/errors";
 import { resourceId as idOf, type ApplyResourceBody, type ResourceDefinition, type ResourceRef, type TenantScope } from "@pragma/contracts";
-import type { ResourceRecord } from "./model";
+import type { OutboxEventRecord, ResourceRecord } from "./model";
 import type { Clock, ResourceRepository, Sealer, StoreTx, TypeCatalog } from "./ports";
 import { containsSealed } from "@pragma/crypto";
 import { sensitiveKeys } from "./sensitive-outputs";
@@ -79,8 +79,6 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
     }
     if (existing) assertModifiable(existing.lifecycleState);
 
-    if (wantPending && dependencies.length > 0) await checkGraph(tx, id, dependencies, refs, catalog);
-
     const base: ResourceRecord = existing ?? {
       rowId: newId("resource"),
       scope,
@@ -114,7 +112,7 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
     };
 
     if (wantPending) {
-      await lc.queue(next, next.provisioned ? "UPDATE" : "CREATE");
+      await queueChecked(tx, lc, next, next.provisioned ? "UPDATE" : "CREATE", catalog);
     } else if (existing && (requested === "draft" || configChanged)) {
       // A config change without asking for pending parks the resource as a draft;
       // it stays `provisioned`, so its next pending apply is an UPDATE.
@@ -131,6 +129,19 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
   const done = (dependencies.length === 0 ? await deps.repo.tryCreate(scope, (tx) => write(tx, true)) : undefined) ?? (await deps.repo.inScope(scope, (tx) => write(tx, false)));
   if (done.released) deps.onEventWritten?.();
   return done.record;
+}
+
+/**
+ * How a stored resource gets its next CREATE or UPDATE, for apply `pending` and for a
+ * dead-letter retry alike: dependencies and references checked (§4.2: a missing target, a
+ * cycle or an unresolvable reference is 422 and nothing is written), then the event
+ * written through the lifecycle, held while a dependency is not ready, its references
+ * resolved against the dependencies' outputs when it is released. The caller has locked
+ * `r` and persists it.
+ */
+export async function queueChecked(tx: StoreTx, lc: Lifecycle, r: ResourceRecord, eventType: "CREATE" | "UPDATE", catalog: ResourceDefinition[]): Promise<OutboxEventRecord> {
+  if (r.dependencies.length > 0) await checkGraph(tx, r.resourceId, r.dependencies, findReferences(r.config).flatMap((s) => s.refs), catalog);
+  return lc.queue(r, eventType);
 }
 
 function parseDependsOnList(list: string[]): ResourceRef[] {

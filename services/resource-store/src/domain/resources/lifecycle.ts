@@ -22,8 +22,12 @@ export class Lifecycle {
     private readonly sealing: Sealing,
   ) {}
 
-  /** Moves `r` to pending with a new event (held when it has to wait). The caller persists `r`. */
-  async queue(r: ResourceRecord, eventType: EventType): Promise<void> {
+  /**
+   * Moves `r` to pending with a new event (held when it has to wait), and answers that
+   * event (cancelled, with `r` failed, when a reference cannot be resolved). The caller
+   * persists `r`.
+   */
+  async queue(r: ResourceRecord, eventType: EventType): Promise<OutboxEventRecord> {
     const eventId = newId("event");
     r.lifecycleState = "pending";
     r.pendingEventId = eventId;
@@ -54,6 +58,38 @@ export class Lifecycle {
     }
     await this.tx.insertEvent(event);
     if (event.status === "pending") this.released = true;
+    return event;
+  }
+
+  /**
+   * Deletes `r`: a resource that was never provisioned (a draft, or one whose CREATE
+   * failed) has nothing to tear down, so its row goes at once and no provider is asked
+   * (null); otherwise it goes pending with a DELETE event, held while it owns resources.
+   * The caller persists `r` when an event is answered.
+   */
+  async delete(r: ResourceRecord): Promise<OutboxEventRecord | null> {
+    if (!r.provisioned && (await this.tx.lockOwned(r.resourceId)).length === 0) {
+      await this.remove(r);
+      return null;
+    }
+    return this.queue(r, "DELETE");
+  }
+
+  /**
+   * A dependent waiting (held) for a resource that is being deleted anyway (delete with
+   * force) would wait forever: it fails instead, saying why, and can be re-applied.
+   */
+  async abandonWaiting(dependent: ResourceRecord, error: string): Promise<boolean> {
+    if (dependent.lifecycleState !== "pending" || !dependent.pendingEventId) return false;
+    const ev = await this.tx.getEvent(dependent.pendingEventId);
+    if (ev?.status !== "held" || ev.eventType === "DELETE") return false;
+    await this.tx.updateEvent(ev.eventId, { status: "cancelled" });
+    dependent.lifecycleState = "failed";
+    dependent.pendingEventId = null;
+    dependent.error = error;
+    dependent.updatedAt = this.now;
+    await this.tx.updateResource(dependent);
+    return true;
   }
 
   /** A resource became ready: release waiting dependents and push changed outputs downstream. */

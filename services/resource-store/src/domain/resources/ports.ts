@@ -1,5 +1,6 @@
 import type { ResourceDefinition, TenantScope } from "@pragma/contracts";
 import type { ValueSealer } from "@pragma/crypto";
+import type { DeadLetterRecord } from "../dead-letters/model";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "./model";
 
 export interface ListFilter {
@@ -41,6 +42,8 @@ export interface StoreTx {
    * change state meanwhile, and a transaction changing one of them finishes first.
    */
   shareLockResources(resourceIds: string[]): Promise<void>;
+  /** Several resources, locked until the transaction ends (in id order; missing ids are simply absent). */
+  lockResources(resourceIds: string[]): Promise<ResourceRecord[]>;
   /** Resources whose dependencies include resourceId, locked. */
   lockDependents(resourceId: string): Promise<ResourceRecord[]>;
   /** Resources whose owner_references include resourceId, locked. */
@@ -54,6 +57,14 @@ export interface StoreTx {
   insertEvent(e: OutboxEventRecord): Promise<void>;
   getEvent(eventId: string): Promise<OutboxEventRecord | null>;
   updateEvent(eventId: string, change: { status: OutboxStatus; payload?: Record<string, unknown>; previousConfig?: Record<string, unknown> | null }): Promise<void>;
+  /**
+   * A retry's dead-letter entry, removed and returned (null when unknown or already taken:
+   * a concurrent retry of the same entry waits on its row lock, then finds nothing).
+   */
+  takeDeadLetter(eventId: string): Promise<DeadLetterRecord | null>;
+  /** Retry-all: those of these entries still stored, locked, oldest first. */
+  lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]>;
+  deleteDeadLetters(eventIds: string[]): Promise<void>;
 }
 
 export interface ResourceRepository {
