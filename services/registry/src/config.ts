@@ -12,6 +12,9 @@ const envSchema = z
     AMQP_URL: common.AMQP_URL,
     PRAGMA_ENCRYPTION_KEYS: z.string().optional(),
     PRAGMA_ENCRYPTION_ACTIVE_KEY: z.string().optional(),
+    // The outbox relay's poll (it is also woken by every local commit that wrote events).
+    OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    OUTBOX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .transform((env, ctx) => {
     let keys: Map<string, Buffer>;
@@ -44,6 +47,7 @@ const envSchema = z
       databaseSchema: env.DATABASE_SCHEMA,
       amqpUrl: env.AMQP_URL,
       encryption: { keys: keys as ReadonlyMap<string, Buffer>, activeKeyId, ephemeralKey },
+      outbox: { pollMs: env.OUTBOX_POLL_MS, batchSize: env.OUTBOX_BATCH },
     };
   });
 
