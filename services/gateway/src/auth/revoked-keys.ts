@@ -16,7 +16,7 @@ export interface RevokedKeysOptions {
   retainMs: number;
   /** Re-read the whole list this often, the bound on staleness should an announcement be lost. */
   resyncMs: number;
-  /** Wait before retrying a failed read. */
+  /** Wait before retrying a failed read; doubles with each failure in a row, up to 5 s. */
   retryMs?: number;
   logger: Logger;
   now?: () => number;
@@ -46,6 +46,7 @@ export class RevokedKeys {
   private syncing: Promise<void> | undefined;
   private waiters: (() => void)[] = [];
   private stopped = false;
+  private failures = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: RevokedKeysOptions) {
@@ -120,10 +121,13 @@ export class RevokedKeys {
     try {
       keys = await this.opts.list(new Date(now - this.opts.retainMs));
     } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message }, "revoked API keys: could not read the list from the registry, retrying");
-      this.schedule(this.opts.retryMs ?? 250);
+      // At start-up the registry may simply not be up yet: log the first failure and then every tenth.
+      if (this.failures % 10 === 0) this.opts.logger.warn({ err: (err as Error).message, failures: this.failures + 1 }, "revoked API keys: could not read the list from the registry, retrying");
+      this.schedule(Math.min((this.opts.retryMs ?? 250) * 2 ** this.failures, 5_000));
+      this.failures++;
       return;
     }
+    this.failures = 0;
     for (const [id, until] of this.until) if (until <= now) this.until.delete(id);
     for (const k of keys) this.add(k.key_id, k.revoked_at);
     if (generation !== this.generation) {
