@@ -16,14 +16,18 @@ export class PrismaTransactor implements Transactor {
 
   async run<T>(fn: (tx: TxRepositories) => Promise<T>): Promise<T> {
     let wroteEvents = false;
-    const result = await this.db.$transaction(async (tx) =>
-      fn({
-        orgs: new PrismaOrgRepository(tx),
-        projects: new PrismaProjectRepository(tx),
-        spaces: new PrismaSpaceRepository(tx),
-        apiKeys: new PrismaApiKeyRepository(tx),
-        events: new PrismaEventOutbox(tx, () => (wroteEvents = true)),
-      }),
+    const result = await this.db.$transaction(
+      async (tx) =>
+        fn({
+          orgs: new PrismaOrgRepository(tx),
+          projects: new PrismaProjectRepository(tx),
+          spaces: new PrismaSpaceRepository(tx),
+          apiKeys: new PrismaApiKeyRepository(tx),
+          events: new PrismaEventOutbox(tx, () => (wroteEvents = true)),
+        }),
+      // Prisma's defaults (2 s to get a connection, 5 s to finish) fail a burst of creates on a
+      // busy machine; these writes are a few statements, the bound only guards a wedged one.
+      { maxWait: 10_000, timeout: 15_000 },
     );
     if (wroteEvents) this.onEventsCommitted();
     return result;
