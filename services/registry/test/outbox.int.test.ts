@@ -99,15 +99,15 @@ describe("two registry processes on one outbox", () => {
   });
 
   it("relay every event exactly once", async () => {
-    const names = Array.from({ length: 40 }, (_, i) => `Concurrent ${i}`);
+    // Distinct rows (new orgs), so the commits do not queue on one row lock and the relays race for real.
+    const bodies = Array.from({ length: 40 }, () => orgBody());
     // One queue, two consumers: the requests (and their commits, and the relay kicks) split between the processes.
-    await Promise.all(
-      names.map((name) => h.client.request(RPC_QUEUES.registry, r.updateProject, { org_id: orgId, project_id: project.project_id, body: { name }, verify: false })),
-    );
-    await waitFor(async () => names.every((n) => events.events.some(updatedTo(n))), { timeoutMs: 20_000, message: "all 40 updates relayed" });
+    await Promise.all(bodies.map((body) => h.client.request(RPC_QUEUES.registry, r.createOrg, body, { timeoutMs: 30_000 })));
+    const createdFor = (orgId: string) => events.events.filter((e) => e.type === "registry.org.created.v1" && e.headers["x-org-id"] === orgId);
+    await waitFor(async () => bodies.every((b) => createdFor(b.org_id).length > 0), { timeoutMs: 20_000, message: "all 40 creates relayed" });
     await waitFor(async () => (await outboxRows()) === 0, { message: "outbox drained" });
     await new Promise((res) => setTimeout(res, 500));
-    for (const n of names) expect(events.events.filter(updatedTo(n))).toHaveLength(1);
+    for (const b of bodies) expect(createdFor(b.org_id)).toHaveLength(1);
     const ids = events.events.map((e) => e.messageId);
     expect(new Set(ids).size).toBe(ids.length);
   });
