@@ -210,6 +210,15 @@ export const registryRequests = {
   listApiKeys: defineRequest("registry.api-key.list.v1", z.object({ org_id: z.string() }), z.object({ keys: z.array(ApiKey) })),
   /** Idempotent: revoking a revoked key answers the key with its first revoked_at. */
   revokeApiKey: defineRequest("registry.api-key.revoke.v1", z.object({ org_id: z.string(), key_id: z.string() }), ApiKey),
+  /**
+   * Keys revoked at or after `since`, across every org: the gateway rebuilds its in-memory
+   * deny-list from this on start, on every broker reconnect and periodically.
+   */
+  listRevokedApiKeys: defineRequest(
+    "registry.api-key.list-revoked.v1",
+    z.object({ since: timestamp() }),
+    z.object({ keys: z.array(z.object({ key_id: z.string(), revoked_at: timestamp() })) }),
+  ),
   /** Decrypted credentials of a project's databases: only provider workers ask for these. */
   getCredentials: defineRequest(
     "registry.credentials.get.v1",
@@ -224,4 +233,6 @@ export const registryEvents = {
   orgCreated: defineMessage("registry.org.created.v1", z.object({ org: Org })),
   projectCreated: defineMessage("registry.project.created.v1", z.object({ project: Project })),
   projectUpdated: defineMessage("registry.project.updated.v1", z.object({ project: Project })),
+  /** Every gateway process drops tokens issued from this key at once (api.md §4.3). */
+  apiKeyRevoked: defineMessage("registry.api-key.revoked.v1", z.object({ key_id: z.string(), org_id: z.string(), revoked_at: timestamp() })),
 } as const;

@@ -3,3 +3,4 @@ export { connectBroker, DIRECT_REPLY_TO, REQUEST_MESSAGE_ID_HEADER, isPermanentE
 export { UnroutableError, NackError, ConnectionLostError, MessageValidationError, MessageTooLargeError } from "./errors";
 export * from "./topology";
 export { subscribeToNotifications, type NotificationSubscription } from "./notifications";
+export { OutboxRelay, type OutboxBatch, type OutboxSource, type RelayDeps } from "./outbox-relay";

@@ -54,7 +54,7 @@ export function createApp(deps: GatewayDeps): Express {
   const routes = buildRoutes(deps);
   const router = express.Router();
   mountRoutes(router, routes, {
-    authenticate: authenticate(deps.tokens),
+    authenticate: authenticate(deps.tokens, deps.revokedKeys, deps.config.rpcTimeoutMs),
     rateLimit: rateLimit({
       bucket: deps.bucket,
       tenancy: deps.tenancy,

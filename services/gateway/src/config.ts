@@ -48,6 +48,8 @@ const envSchema = z
     RESOURCE_CACHE_ENTRIES: int(10_000, 1),
     /** Gateway processes sharing the port (Node cluster), each with its own cache; see main.ts. */
     GATEWAY_PROCESSES: int(1, 1, 64),
+    /** Re-read the list of revoked API keys this often (announcements keep it current in between). */
+    REVOCATION_RESYNC_MS: int(30_000, 100, 3_600_000),
   })
   .transform((env, ctx) => {
     const isProd = env.NODE_ENV === "production";
@@ -126,6 +128,7 @@ const envSchema = z
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       resourceCache: { ttlMs: env.RESOURCE_CACHE_MS, maxEntries: env.RESOURCE_CACHE_ENTRIES },
       processes: env.GATEWAY_PROCESSES,
+      revocationResyncMs: env.REVOCATION_RESYNC_MS,
     };
   });
 

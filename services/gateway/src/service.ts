@@ -3,15 +3,16 @@ import type { Server } from "node:http";
 import { Redis } from "ioredis";
 import { createLogger, type Logger } from "@pragma/logger";
 import { connectBroker, subscribeToNotifications, type Broker } from "@pragma/messaging";
-import type { GatewayConfig } from "./config";
+import { MAX_TOKEN_TTL_SECONDS, type GatewayConfig } from "./config";
 import { createApp } from "./app";
 import { createBus } from "./bus";
 import { TokenService } from "./auth/tokens";
+import { RevokedKeys } from "./auth/revoked-keys";
 import { Tenancy } from "./tenancy";
 import { TokenBucket } from "./rate-limit/token-bucket";
 import { createReadiness } from "./readiness";
 import { ResourceCache } from "./resource-cache";
-import { resourceEvents } from "@pragma/contracts";
+import { RPC_QUEUES, registryEvents, registryRequests, resourceEvents } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
 
 export interface GatewayHandle {
@@ -46,8 +47,10 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   let broker: Broker | undefined;
   let redis: Redis | undefined;
   let server: Server | undefined;
+  let revokedKeys: RevokedKeys | undefined;
 
   const closeClients = async () => {
+    revokedKeys?.stop();
     await broker?.close().catch((err: unknown) => logger.error({ err }, "broker close failed"));
     if (redis) {
       await redis.quit().catch(() => redis?.disconnect());
@@ -62,11 +65,20 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     const bus = createBus(broker, config.rpcTimeoutMs);
     const resources = new ResourceCache({ ...config.resourceCache, live: () => broker?.isConnected() ?? false });
     if (config.resourceCache.ttlMs > 0) await subscribeToChanges(broker, resources);
+    revokedKeys = new RevokedKeys({
+      list: async (since) => (await bus.call(RPC_QUEUES.registry, registryRequests.listRevokedApiKeys, { since: since.toISOString() })).keys,
+      // A token issued just before (or racing with) the revocation lives at most the ceiling, give or take the skew.
+      retainMs: (MAX_TOKEN_TTL_SECONDS + config.jwt.clockSkewSeconds + 60) * 1000,
+      resyncMs: config.revocationResyncMs,
+      logger,
+    });
+    await subscribeToRevocations(broker, revokedKeys);
     const app = createApp({
       config,
       logger,
       bus,
       tokens: new TokenService(config.jwt),
+      revokedKeys,
       tenancy: new Tenancy(bus, { scopeCacheMs: config.scopeCacheMs, orgCacheMs: config.rateLimit.orgSettingCacheMs }),
       bucket: new TokenBucket(redis),
       readiness: createReadiness({ bus, redis }),
@@ -117,4 +129,20 @@ async function subscribeToChanges(broker: Broker, cache: ResourceCache): Promise
     onConnect: () => cache.clear(),
     handle: (payload) => cache.invalidate(payload.resources),
   });
+}
+
+/**
+ * The registry's key revocations, on a queue of this process's own. On every new connection
+ * the list stops being trusted before the queue is bound again (onConnect), and is read
+ * again from the registry once it is bound (the topology function after it), so a
+ * revocation is either in that read or arrives on the queue.
+ */
+async function subscribeToRevocations(broker: Broker, revoked: RevokedKeys): Promise<void> {
+  await subscribeToNotifications(broker, {
+    queue: `gateway.key-revocations.${newUlid()}`,
+    contract: registryEvents.apiKeyRevoked,
+    onConnect: () => revoked.invalidate(),
+    handle: (payload) => revoked.add(payload.key_id, payload.revoked_at),
+  });
+  await broker.addTopology(async () => revoked.reconnected());
 }

@@ -10,6 +10,9 @@ const envSchema = z
     DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("registry"),
     AMQP_URL: common.AMQP_URL,
     ...encryptionEnv,
+    // The outbox relay's poll (it is also woken by every local commit that wrote events).
+    OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    OUTBOX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .transform((env, ctx) => {
     // Development without keys: an ephemeral key (stored passwords are unreadable after a restart).
@@ -24,6 +27,7 @@ const envSchema = z
       databaseSchema: env.DATABASE_SCHEMA,
       amqpUrl: env.AMQP_URL,
       encryption: { keys, activeKeyId, ephemeralKey },
+      outbox: { pollMs: env.OUTBOX_POLL_MS, batchSize: env.OUTBOX_BATCH },
     };
   });
 

@@ -2,14 +2,19 @@ import path from "node:path";
 import { EXCHANGES, RPC_QUEUES } from "@pragma/contracts";
 import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
-import { connectBroker, declareTopology, rpcQueueTopology, type Broker, type RpcServerHandle } from "@pragma/messaging";
+import { OutboxRelay, connectBroker, declareTopology, rpcQueueTopology, type Broker, type RpcServerHandle } from "@pragma/messaging";
 import type { RegistryConfig } from "./config";
 import { createPrismaClient, type Db } from "./data/prisma";
-import { brokerEvents, buildDeps } from "./deps";
+import { buildDeps } from "./deps";
+import { PrismaOutboxSource, type RegistryOutboxEvent } from "./data/outbox.repository";
+import { publishRegistryEvent } from "./amqp/event-publisher";
 import { registryHandlers } from "./amqp/registry.handlers";
 
 /** Same relative path from src/ (jest, tsx) and dist/ (node). */
 export const MIGRATIONS_DIR = path.join(__dirname, "..", "prisma", "migrations");
+
+/** Bound on one event's publish confirm; a batch holds its claim transaction at most this plus 10 s. */
+const OUTBOX_PUBLISH_TIMEOUT_MS = 5_000;
 
 export interface RegistryHandle {
   stop(): Promise<void>;
@@ -28,9 +33,12 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
   let db: Db | undefined;
   let broker: Broker | undefined;
   let server: RpcServerHandle | undefined;
+  let relay: OutboxRelay<RegistryOutboxEvent> | undefined;
   const stop = async () => {
     // Stop taking requests first, then let in-flight ones finish on open connections.
     await server?.cancel().catch((err) => logger.error({ err }, "rpc server cancel failed"));
+    // Whatever the relay has not published stays in the outbox for the next process.
+    await relay?.stop().catch((err) => logger.error({ err }, "outbox relay stop failed"));
     await broker?.close().catch((err) => logger.error({ err }, "broker close failed"));
     await db?.$disconnect().catch((err) => logger.error({ err }, "database disconnect failed"));
   };
@@ -41,8 +49,17 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
       await rpcQueueTopology(RPC_QUEUES.registry)(ch);
       await declareTopology(ch, { exchanges: [{ name: EXCHANGES.events, type: "topic" }], queues: [], bindings: [] });
     });
-    const deps = buildDeps(config, db, brokerEvents(broker, logger));
+    relay = new OutboxRelay({
+      outbox: new PrismaOutboxSource(db, config.databaseSchema, OUTBOX_PUBLISH_TIMEOUT_MS + 10_000),
+      publish: publishRegistryEvent(broker),
+      logger,
+      pollMs: config.outbox.pollMs,
+      batchSize: config.outbox.batchSize,
+      publishTimeoutMs: OUTBOX_PUBLISH_TIMEOUT_MS,
+    });
+    const deps = buildDeps(config, db, { onEventsCommitted: () => relay?.kick() });
     server = await broker.serve(RPC_QUEUES.registry, registryHandlers(deps));
+    relay.start();
   } catch (err) {
     await stop();
     throw err;

@@ -5,7 +5,8 @@ import { createProject } from "../src/domain/projects/create-project";
 import type { RegistryDeps } from "../src/domain/ports";
 import { createPrismaClient, type Db } from "../src/data/prisma";
 import { buildDeps } from "../src/deps";
-import { orgBody, projectBody, startHarness, type Harness } from "./support";
+import { waitFor } from "@pragma/testing";
+import { captureEvents, orgBody, projectBody, startHarness, type CapturedEvent, type Harness } from "./support";
 
 let h: Harness;
 beforeAll(async () => {
@@ -53,12 +54,15 @@ it("50 identical project creates at once: one created, 49 not, one project and o
 describe("losing the race after the pre-read", () => {
   let db: Db;
   let deps: RegistryDeps;
-  const published: string[] = [];
-  beforeAll(() => {
+  let events: { events: CapturedEvent[]; stop(): Promise<void> };
+  beforeAll(async () => {
+    events = await captureEvents(h.client, "test.registry-race.events");
     db = createPrismaClient(h.env.databaseUrl, h.config.databaseSchema);
-    deps = buildDeps(h.config, db, { publish: async (c) => void published.push(c.type) });
+    // Without a relay of its own: the harness's registry relays this outbox too.
+    deps = buildDeps(h.config, db);
   });
   afterAll(async () => {
+    await events?.stop();
     await db?.$disconnect();
   });
 
@@ -71,7 +75,10 @@ describe("losing the race after the pre-read", () => {
     const res = await createOrg(blind, { ...body, name: "late" });
     expect(res.created).toBe(false);
     expect(res.org.name).toBe("Acme");
-    expect(published.filter((t) => t === "registry.org.created.v1")).toHaveLength(1);
+    const created = (e: CapturedEvent) => e.type === "registry.org.created.v1" && e.headers["x-org-id"] === body.org_id;
+    await waitFor(async () => events.events.some(created), { message: "org.created relayed" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.events.filter(created)).toHaveLength(1);
   });
 
   it("createOrg with a free id but a taken abbreviation is a CONFLICT", async () => {

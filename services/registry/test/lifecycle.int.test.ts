@@ -116,3 +116,22 @@ it("lists keys without secrets and revokes them so they no longer verify", async
   const other = (await h.client.request(RPC_QUEUES.registry, r.createOrg, orgBody())).org.org_id;
   expect((await rejection(h.client.request(RPC_QUEUES.registry, r.revokeApiKey, { org_id: other, key_id: key.key_id }))).code).toBe("NOT_FOUND");
 });
+
+it("announces a revocation once (api-key.revoked) and lists recently revoked keys for the gateways", async () => {
+  const since = new Date(Date.now() - 1_000).toISOString();
+  const { key } = await h.client.request(RPC_QUEUES.registry, r.createApiKey, { org_id: orgId, body: { name: "ci", role: "member" } });
+  const revoked = await h.client.request(RPC_QUEUES.registry, r.revokeApiKey, { org_id: orgId, key_id: key.key_id });
+  await h.client.request(RPC_QUEUES.registry, r.revokeApiKey, { org_id: orgId, key_id: key.key_id });
+  const isMine = (e: CapturedEvent) => e.type === "registry.api-key.revoked.v1" && (e.payload as { key_id: string }).key_id === key.key_id;
+  const announced = await waitFor(async () => events.events.find(isMine), { message: "api-key.revoked relayed" });
+  expect(announced.payload).toEqual({ key_id: key.key_id, org_id: orgId, revoked_at: revoked.revoked_at });
+  expect(announced.headers["x-org-id"]).toBe(orgId);
+  await new Promise((res) => setTimeout(res, 300));
+  expect(events.events.filter(isMine)).toHaveLength(1);
+
+  const { keys } = await h.client.request(RPC_QUEUES.registry, r.listRevokedApiKeys, { since });
+  expect(keys).toContainEqual({ key_id: key.key_id, revoked_at: revoked.revoked_at });
+  expect((await h.client.request(RPC_QUEUES.registry, r.listRevokedApiKeys, { since: new Date(Date.now() + 60_000).toISOString() })).keys).toEqual([]);
+  const tooOld = await rejection(h.client.request(RPC_QUEUES.registry, r.listRevokedApiKeys, { since: new Date(Date.now() - 2 * 86_400_000).toISOString() }));
+  expect(tooOld.code).toBe("VALIDATION_FAILED");
+});

@@ -88,6 +88,7 @@ export function projectBody(overrides: Partial<CreateProjectBody> = {}, password
 
 export interface CapturedEvent {
   type: string;
+  messageId: string;
   payload: unknown;
   headers: Record<string, unknown>;
 }
@@ -100,6 +101,6 @@ export async function captureEvents(client: Broker, queue: string): Promise<{ ev
     await ch.bindQueue(queue, EXCHANGES.events, "#");
   });
   const contracts = Object.values(registryEvents) as MessageContract<unknown>[];
-  const handle = await client.consume(queue, contracts, async (d) => void events.push({ type: d.type, payload: d.payload, headers: d.headers }), { prefetch: 50 });
+  const handle = await client.consume(queue, contracts, async (d) => void events.push({ type: d.type, messageId: d.messageId, payload: d.payload, headers: d.headers }), { prefetch: 50 });
   return { events, stop: () => handle.cancel() };
 }

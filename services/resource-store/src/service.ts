@@ -3,7 +3,7 @@ import { resourceEvents, resourceWork, type ResourceWork } from "@pragma/contrac
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
-import { connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@pragma/messaging";
+import { OutboxRelay, connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@pragma/messaging";
 import { currentContext } from "@pragma/logger";
 import { EXCHANGES } from "@pragma/contracts";
 import type { Config } from "./config";
@@ -11,7 +11,6 @@ import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
 import { PgResourceRepository } from "./data/resource.repository";
 import { OutboxRepository } from "./data/outbox.repository";
-import { OutboxRelay } from "./outbox/outbox-relay";
 import { OutboxPruner } from "./outbox/outbox-pruner";
 import { storeTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";

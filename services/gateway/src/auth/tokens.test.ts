@@ -144,8 +144,8 @@ describe("TokenService", () => {
       expect(() => short.verify(`${h}.${b64(claims({ role: "admin" }))}.${sig}`, t)).toThrow("Not authenticated");
     });
 
-    it("a token from a revoked key stops working once it expires", () => {
-      // Tokens are stateless: revocation takes effect at expiry, which the TTL bounds to 15 min.
+    it("a token stops working once it expires", () => {
+      // The signature alone never outlives the TTL (15 min at most); revocation refuses earlier (auth/revoked-keys.ts).
       const short = new TokenService(cfg({ ttlSeconds: 60, clockSkewSeconds: 0 }));
       const { token } = short.issue(principal, now() - 61);
       expect(() => short.verify(token)).toThrow("Not authenticated");

@@ -2,7 +2,8 @@ import type { Request, RequestHandler } from "express";
 import type { Role } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
-import { notAuthenticated, type TokenService } from "../auth/tokens";
+import { notAuthenticated, type Principal, type TokenService } from "../auth/tokens";
+import type { RevokedKeys } from "../auth/revoked-keys";
 import { serverKeyMatches } from "../auth/server-key";
 import { roleAllows } from "../auth/roles";
 import type { TokenBucket, BucketLimit } from "../rate-limit/token-bucket";
@@ -20,13 +21,33 @@ export function bearerToken(req: Request): string | undefined {
   return m?.[1];
 }
 
-/** Verifies the bearer token; the principal comes from its claims only, never from client-sent identity headers. */
-export function authenticate(tokens: TokenService): RequestHandler {
+/**
+ * Verifies the bearer token; the principal comes from its claims only, never from
+ * client-sent identity headers. A token of a revoked key is refused like any bad token.
+ * While this process cannot vouch for its list of revoked keys (just started, or the broker
+ * connection was re-made and the list not yet re-read) it waits up to `revocationWaitMs`
+ * for it and then answers 503: it fails closed, since a revoked key's token must not pass.
+ */
+export function authenticate(tokens: TokenService, revoked: RevokedKeys, revocationWaitMs: number): RequestHandler {
+  const admit = (principal: Principal) => {
+    if (revoked.isRevoked(principal.keyId)) throw notAuthenticated();
+    return principal;
+  };
   return (req, res, next) => {
     const token = bearerToken(req);
     if (!token) throw notAuthenticated();
-    res.locals.principal = tokens.verify(token);
-    next();
+    const principal = tokens.verify(token);
+    // The hot path stays synchronous: one boolean and one Map lookup.
+    if (revoked.ready()) {
+      res.locals.principal = admit(principal);
+      next();
+      return;
+    }
+    return revoked.whenReady(revocationWaitMs).then((ready) => {
+      if (!ready) throw new AppError("UNAVAILABLE", "Cannot check token revocation right now; retry shortly");
+      res.locals.principal = admit(principal);
+      next();
+    });
   };
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from "@pragma/logger";
 import type { GatewayConfig } from "../config";
 import type { Bus } from "../bus";
 import type { TokenService } from "../auth/tokens";
+import type { RevokedKeys } from "../auth/revoked-keys";
 import type { Tenancy } from "../tenancy";
 import type { Readiness } from "../readiness";
 import type { TokenBucket } from "../rate-limit/token-bucket";
@@ -13,6 +14,7 @@ export interface GatewayDeps {
   logger: Logger;
   bus: Bus;
   tokens: TokenService;
+  revokedKeys: RevokedKeys;
   tenancy: Tenancy;
   bucket: TokenBucket;
   readiness: Readiness;

@@ -212,13 +212,16 @@ export function systemRoutes(deps: GatewayDeps): AnyRoute[] {
       method: "delete",
       path: "/orgs/{org_id}/api-keys/{key_id}",
       operationId: "revokeApiKey",
-      summary: "Revoke an API key (idempotent); tokens already issued expire within their TTL",
+      summary: "Revoke an API key (idempotent); tokens already issued from it are refused within a second on every gateway",
       tags: ["system"],
       auth: orgAdmin,
       params: KeyParams,
       responses: { 200: { description: "The revoked key", schema: ApiKey }, ...common },
       handler: async ({ params, res }) => {
-        res.json(await registry(registryRequests.revokeApiKey, params));
+        const key = await registry(registryRequests.revokeApiKey, params);
+        // This process refuses the key's tokens before it answers; the others hear the registry's announcement.
+        if (key.revoked_at) deps.revokedKeys.add(key.key_id, key.revoked_at);
+        res.json(key);
       },
     }),
   ];

@@ -9,7 +9,7 @@ import { getProject, listProjects } from "../domain/projects/get-project";
 import { updateProject } from "../domain/projects/update-project";
 import { resolveScope } from "../domain/spaces/resolve-scope";
 import { createSpace, listSpaces } from "../domain/spaces/spaces";
-import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from "../domain/api-keys/api-keys";
+import { createApiKey, listApiKeys, listRevokedApiKeys, revokeApiKey, verifyApiKey } from "../domain/api-keys/api-keys";
 import { getCredentials } from "../domain/credentials/get-credentials";
 
 /** Request type -> use case. The broker has already validated each payload against its contract. */
@@ -29,6 +29,7 @@ export function registryHandlers(deps: RegistryDeps): RpcHandlers {
     handler(r.verifyApiKey, (p) => verifyApiKey(deps, p.api_key)),
     handler(r.listApiKeys, async (p) => ({ keys: await listApiKeys(deps, p.org_id) })),
     handler(r.revokeApiKey, (p) => revokeApiKey(deps, p)),
+    handler(r.listRevokedApiKeys, async (p) => ({ keys: await listRevokedApiKeys(deps, p.since) })),
     handler(r.getCredentials, (p) => getCredentials(deps, p)),
   ];
   return Object.fromEntries(list.map((h) => [h.contract.type, h]));

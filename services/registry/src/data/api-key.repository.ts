@@ -1,7 +1,7 @@
 import type { ApiKey, Role } from "@pragma/contracts";
 import type { ApiKeyRepository, NewApiKey } from "../domain/ports";
 import type { ApiKey as ApiKeyRow } from "../generated/prisma/client";
-import { iso, type Db } from "./prisma";
+import { iso, type Client } from "./prisma";
 
 function toApiKey(r: ApiKeyRow): ApiKey {
   return {
@@ -18,7 +18,7 @@ function toApiKey(r: ApiKeyRow): ApiKey {
 }
 
 export class PrismaApiKeyRepository implements ApiKeyRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Client) {}
 
   async insert(k: NewApiKey): Promise<ApiKey> {
     const row = await this.db.apiKey.create({
@@ -36,9 +36,14 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
     return (await this.db.apiKey.findMany({ where: { orgId }, orderBy: { id: "asc" } })).map(toApiKey);
   }
 
-  async revoke(orgId: string, keyId: string): Promise<ApiKey | null> {
-    await this.db.apiKey.updateMany({ where: { id: keyId, orgId, revokedAt: null }, data: { revokedAt: new Date() } });
+  async revoke(orgId: string, keyId: string): Promise<{ key: ApiKey; revokedNow: boolean } | null> {
+    const { count } = await this.db.apiKey.updateMany({ where: { id: keyId, orgId, revokedAt: null }, data: { revokedAt: new Date() } });
     const row = await this.db.apiKey.findFirst({ where: { id: keyId, orgId } });
-    return row ? toApiKey(row) : null;
+    return row ? { key: toApiKey(row), revokedNow: count === 1 } : null;
+  }
+
+  async listRevokedSince(since: Date): Promise<{ key_id: string; revoked_at: string }[]> {
+    const rows = await this.db.apiKey.findMany({ where: { revokedAt: { gte: since } }, select: { id: true, revokedAt: true }, orderBy: { revokedAt: "asc" } });
+    return rows.map((r) => ({ key_id: r.id, revoked_at: iso(r.revokedAt!) }));
   }
 }

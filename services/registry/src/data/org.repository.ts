@@ -1,7 +1,7 @@
 import type { Org } from "@pragma/contracts";
 import type { NewOrg, OrgRepository, RateLimit } from "../domain/ports";
 import type { Org as OrgRow } from "../generated/prisma/client";
-import { iso, mapUnique, type Db } from "./prisma";
+import { iso, mapUnique, type Client } from "./prisma";
 
 function toOrg(r: OrgRow): Org {
   return {
@@ -21,7 +21,7 @@ function toOrg(r: OrgRow): Org {
 }
 
 export class PrismaOrgRepository implements OrgRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Client) {}
 
   async insert(org: NewOrg): Promise<Org> {
     const row = await mapUnique(() =>

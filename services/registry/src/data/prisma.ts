@@ -3,6 +3,15 @@ import { Prisma, PrismaClient } from "../generated/prisma/client";
 import { UniqueViolation } from "../domain/ports";
 
 export type Db = PrismaClient;
+/** A client bound to an interactive transaction. */
+export type Tx = Prisma.TransactionClient;
+/** Repositories run on the plain client or on a transaction's. */
+export type Client = Db | Tx;
+
+/** `fn` atomically: in a transaction of its own, or in the caller's one (Prisma does not nest them). */
+export function atomically<T>(db: Client, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return "$transaction" in db ? db.$transaction(fn) : fn(db);
+}
 
 export function createPrismaClient(databaseUrl: string, schema: string): Db {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, application_name: "registry" }, { schema }) });

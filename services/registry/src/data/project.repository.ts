@@ -1,7 +1,7 @@
 import type { NewProject, ProjectPatch, ProjectRepository, StoredDatabase, StoredProject } from "../domain/ports";
 import type { Prisma, ProjectDatabase } from "../generated/prisma/client";
 import { newUlid } from "@pragma/ids";
-import { iso, mapUnique, type Db } from "./prisma";
+import { atomically, iso, mapUnique, type Client } from "./prisma";
 
 const withDatabases = { databases: { orderBy: { position: "asc" } } } as const satisfies Prisma.ProjectInclude;
 type ProjectRow = Prisma.ProjectGetPayload<{ include: typeof withDatabases }>;
@@ -53,7 +53,7 @@ function databaseRows(databases: StoredDatabase[]): Prisma.ProjectDatabaseCreate
 }
 
 export class PrismaProjectRepository implements ProjectRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Client) {}
 
   async insertWithDefaultSpace(p: NewProject): Promise<StoredProject> {
     // One nested create is one transaction: project, databases and default space land together or not at all.
@@ -92,7 +92,7 @@ export class PrismaProjectRepository implements ProjectRepository {
 
   async update(orgId: string, projectId: string, patch: ProjectPatch): Promise<StoredProject | null> {
     return mapUnique(() =>
-      this.db.$transaction(async (tx) => {
+      atomically(this.db, async (tx) => {
         const { count } = await tx.project.updateMany({
           where: { id: projectId, orgId },
           data: {

@@ -1,6 +1,6 @@
 /**
  * What the use cases need from the outside world. src/data implements the
- * repositories on Prisma and src/amqp the event sink; tests and the re-encrypt
+ * repositories and the outbox on Prisma; tests and the re-encrypt
  * command build the same deps, so nothing here knows about Prisma or amqplib.
  */
 import type { ApiKey, DatabaseEntry, MessageContract, Org, Role } from "@pragma/contracts";
@@ -116,8 +116,10 @@ export interface ApiKeyRepository {
   insert(key: NewApiKey): Promise<ApiKey>;
   findByHash(secretHash: string): Promise<{ key: ApiKey; org_name: string } | null>;
   listByOrg(orgId: string): Promise<ApiKey[]>;
-  /** Idempotent: an already revoked key keeps its first revoked_at. */
-  revoke(orgId: string, keyId: string): Promise<ApiKey | null>;
+  /** Idempotent: an already revoked key keeps its first revoked_at (`revokedNow` false). */
+  revoke(orgId: string, keyId: string): Promise<{ key: ApiKey; revokedNow: boolean } | null>;
+  /** Every org's keys revoked at or after `since`. */
+  listRevokedSince(since: Date): Promise<{ key_id: string; revoked_at: string }[]>;
 }
 
 export interface TenantHeaders {
@@ -126,9 +128,26 @@ export interface TenantHeaders {
   spaceId?: string;
 }
 
-/** Best effort after commit: implementations log failures and never throw. */
-export interface EventSink {
-  publish<T>(contract: MessageContract<T>, payload: T, tenant: TenantHeaders): Promise<void>;
+/**
+ * The outbox, inside a transaction: an event added here is committed with the change it
+ * announces, or rolled back with it, and published by the relay after the commit.
+ */
+export interface EventOutbox {
+  add<T>(contract: MessageContract<T>, payload: T, tenant: TenantHeaders): Promise<void>;
+}
+
+/** The repositories bound to one transaction, and its outbox. */
+export interface TxRepositories {
+  orgs: OrgRepository;
+  projects: ProjectRepository;
+  spaces: SpaceRepository;
+  apiKeys: ApiKeyRepository;
+  events: EventOutbox;
+}
+
+export interface Transactor {
+  /** Runs `fn` in one transaction: everything it wrote, events included, commits or none of it does. */
+  run<T>(fn: (tx: TxRepositories) => Promise<T>): Promise<T>;
 }
 
 export interface DatabaseProbe {
@@ -142,6 +161,7 @@ export interface RegistryDeps {
   spaces: SpaceRepository;
   apiKeys: ApiKeyRepository;
   cipher: PasswordCipher;
-  events: EventSink;
+  /** Every write that publishes an event goes through here (the transactional outbox). */
+  tx: Transactor;
   probe: DatabaseProbe;
 }

@@ -1,3 +1,4 @@
+import type { OutboxBatch as GenericOutboxBatch, OutboxSource } from "@pragma/messaging";
 import { execute, inTransaction, roundTrip, withConnection, type Pool } from "./pg";
 import { RELAY_ROLE } from "./resource.repository";
 
@@ -12,19 +13,15 @@ export interface ClaimedEvent {
   payload: Record<string, unknown>;
 }
 
-export interface OutboxBatch {
-  events: ClaimedEvent[];
-  /** Marks are written with the batch's COMMIT, after `fn` returns. */
-  markPublished(eventIds: string[]): Promise<void>;
-  markFailed(eventIds: string[], error: string): Promise<void>;
-}
+/** The batch shape the shared relay (@pragma/messaging's OutboxRelay) works on. */
+export type OutboxBatch = GenericOutboxBatch<ClaimedEvent>;
 
 /**
  * Claims unpublished events with FOR UPDATE SKIP LOCKED inside one transaction, so
  * any number of store replicas can relay at once without publishing an event twice
  * (except after a crash between publish and mark, which consumers dedupe).
  */
-export class OutboxRepository {
+export class OutboxRepository implements OutboxSource<ClaimedEvent> {
   constructor(private readonly pool: Pool) {}
 
   async withBatch<T>(limit: number, fn: (batch: OutboxBatch) => Promise<T>): Promise<T> {

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { ApiKey, CreateApiKeyBody, KeyPrincipal } from "@pragma/contracts";
+import { registryEvents, type ApiKey, type CreateApiKeyBody, type KeyPrincipal } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { newId } from "@pragma/ids";
-import type { ApiKeyRepository, OrgRepository, ProjectRepository, SpaceRepository } from "../ports";
+import type { ApiKeyRepository, OrgRepository, ProjectRepository, SpaceRepository, Transactor } from "../ports";
 
 /** Only a hash is stored: a leaked table grants nothing, and the secret is shown once. */
 export function hashSecret(secret: string): string {
@@ -59,8 +59,28 @@ export async function listApiKeys(deps: { orgs: OrgRepository; apiKeys: ApiKeyRe
   return deps.apiKeys.listByOrg(orgId);
 }
 
-export async function revokeApiKey(deps: { apiKeys: ApiKeyRepository }, input: { org_id: string; key_id: string }): Promise<ApiKey> {
-  const key = await deps.apiKeys.revoke(input.org_id, input.key_id);
-  if (!key) throw new AppError("NOT_FOUND", "API key not found");
-  return key;
+/**
+ * Marks the key revoked and, in the same transaction, announces it
+ * (registry.api-key.revoked.v1), so every gateway process refuses the key's tokens at once
+ * rather than at their expiry. Revoking again changes nothing and announces nothing.
+ */
+export async function revokeApiKey(deps: { tx: Transactor }, input: { org_id: string; key_id: string }): Promise<ApiKey> {
+  return deps.tx.run(async (tx) => {
+    const found = await tx.apiKeys.revoke(input.org_id, input.key_id);
+    if (!found) throw new AppError("NOT_FOUND", "API key not found");
+    const { key, revokedNow } = found;
+    if (revokedNow) await tx.events.add(registryEvents.apiKeyRevoked, { key_id: key.key_id, org_id: key.org_id, revoked_at: key.revoked_at! }, { orgId: key.org_id });
+    return key;
+  });
+}
+
+/**
+ * Keys revoked at or after `since` (the gateway asks for one token lifetime's worth). A
+ * `since` more than a day back is refused: no token lives that long, and the answer must
+ * stay small.
+ */
+export async function listRevokedApiKeys(deps: { apiKeys: ApiKeyRepository }, since: string, now = Date.now()): Promise<{ key_id: string; revoked_at: string }[]> {
+  const at = new Date(since);
+  if (now - at.getTime() > 86_400_000) throw new AppError("VALIDATION_FAILED", [{ loc: ["since"], msg: "must be within the last 24 hours", type: "value_error" }]);
+  return deps.apiKeys.listRevokedSince(at);
 }

@@ -2,17 +2,18 @@ import type { CreateOrgBody, Org } from "@pragma/contracts";
 import { registryEvents } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { isUlid } from "@pragma/ids";
-import { UniqueViolation, type EventSink, type OrgRepository } from "../ports";
+import { UniqueViolation, type OrgRepository, type Transactor } from "../ports";
 
 export interface CreateOrgDeps {
   orgs: OrgRepository;
-  events: EventSink;
+  tx: Transactor;
 }
 
 /**
  * Idempotent on org_id (seed 000: a repeated create is 208, safe to proceed). The
  * unique constraints decide races: concurrent identical creates all try the insert,
- * one wins, the rest catch the violation and re-read the winner's row.
+ * one wins, the rest catch the violation and re-read the winner's row. The event is
+ * written in the insert's transaction, so a lost race publishes nothing.
  */
 export async function createOrg(deps: CreateOrgDeps, body: CreateOrgBody): Promise<{ created: boolean; org: Org }> {
   if (!isUlid(body.org_id)) {
@@ -23,7 +24,11 @@ export async function createOrg(deps: CreateOrgDeps, body: CreateOrgBody): Promi
 
   let org: Org;
   try {
-    org = await deps.orgs.insert(body);
+    org = await deps.tx.run(async (tx) => {
+      const inserted = await tx.orgs.insert(body);
+      await tx.events.add(registryEvents.orgCreated, { org: inserted }, { orgId: inserted.org_id });
+      return inserted;
+    });
   } catch (err) {
     if (!(err instanceof UniqueViolation)) throw err;
     const winner = await deps.orgs.findById(body.org_id);
@@ -31,6 +36,5 @@ export async function createOrg(deps: CreateOrgDeps, body: CreateOrgBody): Promi
     // The id is free, so the abbreviation is what collided.
     throw new AppError("CONFLICT", `Abbreviation "${body.abbreviation}" is already used by another organization`);
   }
-  await deps.events.publish(registryEvents.orgCreated, { org }, { orgId: org.org_id });
   return { created: true, org };
 }

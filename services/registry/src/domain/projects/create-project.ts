@@ -3,7 +3,7 @@ import { registryEvents } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { newId } from "@pragma/ids";
 import type { Cipher as PasswordCipher } from "@pragma/crypto";
-import { UniqueViolation, type DatabaseProbe, type EventSink, type OrgRepository, type ProjectRepository } from "../ports";
+import { UniqueViolation, type DatabaseProbe, type OrgRepository, type ProjectRepository, type Transactor } from "../ports";
 import { presentProject } from "./present";
 import { sealDatabases, verifyDatabases } from "./seal-databases";
 
@@ -11,7 +11,7 @@ export interface CreateProjectDeps {
   orgs: OrgRepository;
   projects: ProjectRepository;
   cipher: PasswordCipher;
-  events: EventSink;
+  tx: Transactor;
   probe: DatabaseProbe;
 }
 
@@ -33,16 +33,22 @@ export async function createProject(
 
   if (input.verify) await verifyDatabases(deps.probe, body.database);
 
-  let stored;
+  const databases = sealDatabases(deps.cipher, body.database);
+  let project: Project;
   try {
-    stored = await deps.projects.insertWithDefaultSpace({
-      project_id: newId("project"),
-      default_space_id: newId("space"),
-      org_id,
-      name: body.name,
-      abbreviation: body.abbreviation,
-      description: body.description ?? null,
-      databases: sealDatabases(deps.cipher, body.database),
+    project = await deps.tx.run(async (tx) => {
+      const stored = await tx.projects.insertWithDefaultSpace({
+        project_id: newId("project"),
+        default_space_id: newId("space"),
+        org_id,
+        name: body.name,
+        abbreviation: body.abbreviation,
+        description: body.description ?? null,
+        databases,
+      });
+      const created = presentProject(stored);
+      await tx.events.add(registryEvents.projectCreated, { project: created }, { orgId: org_id, projectId: created.project_id, spaceId: created.space_id });
+      return created;
     });
   } catch (err) {
     if (!(err instanceof UniqueViolation)) throw err;
@@ -50,7 +56,5 @@ export async function createProject(
     if (winner) return { created: false, project: presentProject(winner) };
     throw err;
   }
-  const project = presentProject(stored);
-  await deps.events.publish(registryEvents.projectCreated, { project }, { orgId: org_id, projectId: project.project_id, spaceId: project.space_id });
   return { created: true, project };
 }

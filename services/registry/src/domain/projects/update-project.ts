@@ -2,20 +2,20 @@ import type { DatabaseEntryInput, Project } from "@pragma/contracts";
 import { registryEvents } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { Cipher as PasswordCipher } from "@pragma/crypto";
-import type { DatabaseProbe, EventSink, ProjectPatch, ProjectRepository } from "../ports";
+import type { DatabaseProbe, ProjectPatch, Transactor } from "../ports";
 import { presentProject } from "./present";
 import { sealDatabases, verifyDatabases } from "./seal-databases";
 
 export interface UpdateProjectDeps {
-  projects: ProjectRepository;
   cipher: PasswordCipher;
-  events: EventSink;
+  tx: Transactor;
   probe: DatabaseProbe;
 }
 
 /**
  * PATCH: name, description, and `database` replaced as a whole. Workers learn of
- * new connections from registry.project.updated.v1 and rebuild their pools.
+ * new connections from registry.project.updated.v1 and rebuild their pools; the event is
+ * committed with the change (outbox), so a broker outage delays it but never loses it.
  */
 export async function updateProject(
   deps: UpdateProjectDeps,
@@ -27,9 +27,11 @@ export async function updateProject(
   if (body.name !== undefined) patch.name = body.name;
   if (body.description !== undefined) patch.description = body.description;
   if (body.database !== undefined) patch.databases = sealDatabases(deps.cipher, body.database);
-  const stored = await deps.projects.update(org_id, project_id, patch);
-  if (!stored) throw new AppError("NOT_FOUND", "Project not found");
-  const project = presentProject(stored);
-  await deps.events.publish(registryEvents.projectUpdated, { project }, { orgId: org_id, projectId: project_id, spaceId: project.space_id });
-  return project;
+  return deps.tx.run(async (tx) => {
+    const stored = await tx.projects.update(org_id, project_id, patch);
+    if (!stored) throw new AppError("NOT_FOUND", "Project not found");
+    const project = presentProject(stored);
+    await tx.events.add(registryEvents.projectUpdated, { project }, { orgId: org_id, projectId: project_id, spaceId: project.space_id });
+    return project;
+  });
 }

@@ -1,10 +1,26 @@
 import type { Logger } from "@pragma/logger";
-import type { OutboxRepository, ClaimedEvent } from "../data/outbox.repository";
 
-export interface RelayDeps {
-  outbox: OutboxRepository;
+/** One claimed batch of outbox rows, held (locked) by the source until `withBatch`'s callback returns. */
+export interface OutboxBatch<E> {
+  events: E[];
+  /** Marks are written with the batch's commit, after the callback returns. */
+  markPublished(eventIds: string[]): Promise<void>;
+  markFailed(eventIds: string[], error: string): Promise<void>;
+}
+
+/**
+ * A service's outbox table. `withBatch` claims up to `limit` unpublished rows so that no
+ * other relay (another replica of the service) claims them meanwhile, in practice
+ * `SELECT … FOR UPDATE SKIP LOCKED` inside one transaction, runs `fn`, then commits the marks.
+ */
+export interface OutboxSource<E extends { event_id: string }> {
+  withBatch<T>(limit: number, fn: (batch: OutboxBatch<E>) => Promise<T>): Promise<T>;
+}
+
+export interface RelayDeps<E extends { event_id: string }> {
+  outbox: OutboxSource<E>;
   /** Resolves when the broker confirmed the event. */
-  publish(event: ClaimedEvent): Promise<void>;
+  publish(event: E): Promise<void>;
   logger: Logger;
   pollMs: number;
   batchSize: number;
@@ -15,16 +31,18 @@ export interface RelayDeps {
 /**
  * Publishes committed outbox events with confirms and marks them published. Woken
  * by kick() after a local commit and by a poll for everything else (other
- * replicas' events, events left behind while the broker was down).
+ * replicas' events, events left behind while the broker was down). Shared by every
+ * service with an outbox (the resource store's work events, the registry's events);
+ * each brings its own table (OutboxSource) and its own publish.
  */
-export class OutboxRelay {
+export class OutboxRelay<E extends { event_id: string }> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
   private failures = 0;
 
-  constructor(private readonly deps: RelayDeps) {}
+  constructor(private readonly deps: RelayDeps<E>) {}
 
   start(): void {
     this.schedule(0);
@@ -78,7 +96,7 @@ export class OutboxRelay {
     }
   }
 
-  private async publishBatch(batch: Parameters<Parameters<OutboxRepository["withBatch"]>[1]>[0]) {
+  private async publishBatch(batch: OutboxBatch<E>) {
     const timeout = this.deps.publishTimeoutMs ?? 10_000;
     const results = await Promise.allSettled(batch.events.map((e) => withTimeout(this.deps.publish(e), timeout)));
     const ok: string[] = [];
