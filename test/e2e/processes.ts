@@ -1,17 +1,17 @@
 /**
- * Services as real OS processes (their own src/main.ts, configured only through the
- * environment, as `npm start` and a Deployment run them), for the tests of N replicas:
- * a process can be SIGKILLed, and two of them share nothing but the database and broker.
+ * Services as real OS processes (`node services/<name>/dist/main.js`, configured only
+ * through the environment, exactly as `npm start` and a Deployment run them), for the
+ * tests of N replicas: a process can be SIGKILLed, and two of them share nothing but the
+ * database and broker. The built files, not tsx on the sources: four processes compiling
+ * TypeScript at once took over 90 s to start on a busy 2-core machine. `npm test` builds
+ * before jest; after `SKIP_BUILD=1`, build yourself (`npm run build`) or test stale code.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { managementUrl, splitCredentials, waitFor } from "@pragma/testing";
 
 const ROOT = path.resolve(__dirname, "../..");
-// tsx as a loader in the service's own node process (not tsx's CLI wrapper), so the pid
-// we signal is the service. Resolved from a package that depends on it.
-const TSX_LOADER = require.resolve("tsx", { paths: [path.join(ROOT, "services/provider-worker")] });
-
 export type ServiceName = "registry" | "resource-store" | "gateway" | "provider-worker";
 
 /** The log line each service writes once it serves (see its service.ts). */
@@ -35,7 +35,9 @@ export interface ServiceProcess {
 
 export async function spawnService(service: ServiceName, label: string, env: Record<string, string>): Promise<ServiceProcess> {
   const dir = path.join(ROOT, "services", service);
-  const proc = spawn(process.execPath, ["--import", TSX_LOADER, path.join(dir, "src/main.ts")], {
+  const main = path.join(dir, "dist", "main.js");
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm test does it unless SKIP_BUILD is set)`);
+  const proc = spawn(process.execPath, [main], {
     cwd: dir,
     env: { PATH: process.env.PATH, NODE_ENV: "test", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -71,7 +73,7 @@ export async function spawnService(service: ServiceName, label: string, env: Rec
         if (gone !== undefined) throw new Error(`${label} exited (${gone}) before it was ready:\n${out}`);
         return out.includes(`"msg":"${ready}"`) || undefined;
       },
-      { timeoutMs: 90_000, intervalMs: 100, message: `${label} never logged "${ready}"` },
+      { timeoutMs: 180_000, intervalMs: 100, message: `${label} never logged "${ready}"` },
     ).catch(async (err: Error) => {
       proc.kill("SIGKILL");
       throw new Error(`${err.message}\n${out.slice(-4000)}`);

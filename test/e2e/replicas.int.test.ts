@@ -69,7 +69,7 @@ const countBy = <T>(xs: T[]) => {
 };
 
 describe("two registry and two resource-store processes at once", () => {
-  jest.setTimeout(240_000);
+  jest.setTimeout(300_000);
   let env: TestEnv;
   let pg: Pg;
   let tap: BusTap;
