@@ -9,12 +9,14 @@
 // git-ignored) is regenerated only when the schema, prisma.config.ts or the prisma
 // version changed, which keeps `npm start` / `npm test` fast on repeat runs.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { elapsed, ensureDeps, fail, isMain, pnpm, root, run, say } from "./lib/workspace.mjs";
 
 const PRISMA_SERVICES = ["registry", "resource-store"];
 export const SERVICES = ["gateway", "registry", "resource-store", "provider-worker"];
+// The `pragma` command: the root package.json's `bin` (so `npx pragma` runs it from the checkout).
+const CLI_BIN = join(root, "packages", "cli", "dist", "bin.js");
 
 function prismaEnv() {
   const env = { ...process.env };
@@ -94,6 +96,8 @@ async function typescriptBuild() {
     code = rest.length ? await run(process.execPath, [tsc, "-b", ...rest]) : 0;
   }
   if (code !== 0) fail(`tsc -b failed (exit ${code})`, code);
+  // tsc writes 0644; `npx pragma` and a global install exec the file itself.
+  if (existsSync(CLI_BIN)) chmodSync(CLI_BIN, 0o755);
   say(`typescript: built in ${elapsed(t0)}`);
   const unstartable = SERVICES.filter((s) => !existsSync(join(root, "services", s, "src", "main.ts")));
   if (unstartable.length) say(`WARNING: no src/main.ts in ${unstartable.map((s) => `services/${s}`).join(", ")}: npm start cannot run ${unstartable.length > 1 ? "them" : "it"} yet`);

@@ -1,6 +1,7 @@
 import { containerRuntimeAvailable, startContainers } from "./containers";
 import { checkInfra, exportInfraUrls, redact, testInfraUrls, type TestInfraUrls } from "./infra";
 import { setStartedContainers } from "./global-state";
+import { ensureManagementApi } from "./management";
 
 /**
  * Jest globalSetup for the integration project: choose the infrastructure once per run,
@@ -33,5 +34,10 @@ export default async function globalSetup(): Promise<void> {
     `\nintegration infrastructure: ${source}\n` +
       `  postgres ${redact(urls.databaseUrl)}, amqp ${redact(urls.amqpUrl)}, management ${redact(urls.rabbitmqMgmtUrl)}, redis ${redact(urls.redisUrl)}\n`,
   );
+  // A fresh machine's broker has no plugins: enable the management API if the broker is
+  // local, or fail naming the fix (containers run an image that has it).
+  if (!runtime.available) {
+    await ensureManagementApi({ amqpUrl: urls.amqpUrl, mgmtUrl: urls.rabbitmqMgmtUrl, log: (line) => process.stderr.write(`${line}\n`) });
+  }
   await checkInfra(urls);
 }

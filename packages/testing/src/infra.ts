@@ -79,7 +79,8 @@ const CHECK_TIMEOUT_MS = 5_000;
 const HOW_TO_START = {
   postgres: "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`",
   rabbitmq: "start it with `rabbitmq-server -detached`",
-  management: "enable the plugin with `rabbitmq-plugins enable rabbitmq_management` (works on the running node)",
+  management:
+    "the tests enable it themselves only on a broker on this machine; elsewhere enable the plugin there with `rabbitmq-plugins enable rabbitmq_management` (works on the running node)",
   redis:
     'start it with `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`',
 } as const;
