@@ -14,6 +14,7 @@ import * as amqp from "amqplib";
 import type { Socket } from "node:net";
 import { AckBatcher } from "./ack-batcher";
 import { coalesceWrites } from "./coalesce-writes";
+import { BrokerEndpoints } from "./endpoints";
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message, Options, RecoveringChannelModel } from "amqplib";
 import { AppError } from "@pragma/errors";
 import { newId } from "@pragma/ids";
@@ -203,7 +204,11 @@ class AmqpBroker implements Broker {
 
   async start(): Promise<void> {
     const r = this.options.reconnect ?? {};
-    const conn = await amqp.connect(this.options.url, {
+    // One URL: amqplib's own string form, as always. Several: a view that moves to the
+    // next node after every failed attempt or lost connection (endpoints.ts).
+    const endpoints = new BrokerEndpoints(this.options.url);
+    const target = endpoints.size > 1 ? endpoints.connectTarget() : this.options.url;
+    const conn = await amqp.connect(target, {
       clientProperties: { connection_name: this.options.connectionName },
       // amqplib leaves Nagle's algorithm on by default: small frames (an RPC reply, a
       // confirm-awaited publish) then wait for the peer's delayed ACK, tens of ms each.
@@ -221,8 +226,18 @@ class AmqpBroker implements Broker {
     this.conn = conn;
     conn.on("error", (err: Error) => this.log.warn({ err }, "broker connection error"));
     conn.on("handler-error", (err: Error, event: string) => this.log.error({ err, event }, "error thrown in a broker connection listener"));
-    conn.on("disconnect", (err: Error) => this.log.warn({ err: { message: err.message } }, "broker connection lost"));
-    conn.on("connect-failed", (err: Error) => this.log.warn({ err: { message: err.message } }, "broker connection attempt failed"));
+    // Listeners run before amqplib schedules the next attempt, so that attempt already goes to the next node.
+    conn.on("disconnect", (err: Error) => {
+      const from = endpoints.current.label;
+      const to = endpoints.size > 1 ? endpoints.next() : from;
+      this.log.warn({ err: { message: err.message }, node: from, next: to }, "broker connection lost");
+    });
+    conn.on("connect-failed", (err: Error) => {
+      const from = endpoints.current.label;
+      const to = endpoints.size > 1 ? endpoints.next() : from;
+      this.log.warn({ err: { message: err.message }, node: from, next: to }, "broker connection attempt failed");
+    });
+    conn.on("connect", () => this.log.info({ node: endpoints.current.label }, "broker connected"));
     conn.on("reconnect-scheduled", (info: { attempt: number; delay: number }) =>
       this.log.info({ attempt: info.attempt, delayMs: info.delay }, "broker reconnect scheduled"),
     );
