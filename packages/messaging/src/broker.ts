@@ -291,14 +291,24 @@ class AmqpBroker implements Broker {
   }
 
   private async runTopology(model: ChannelModel, fn: TopologyFn): Promise<void> {
-    // A failed declaration closes its channel, so each run gets its own.
-    const ch = await model.createChannel();
-    this.track(ch, "topology");
+    // A failed declaration closes its channel, so each run gets its own (and more on request).
+    const opened: Channel[] = [];
+    const open = async () => {
+      const ch = await model.createChannel();
+      this.track(ch, "topology");
+      opened.push(ch);
+      return ch;
+    };
     try {
-      await fn(ch);
+      await fn(await open(), open);
     } finally {
-      if (!this.closedChannels.has(ch)) await ch.close().catch(() => undefined);
+      for (const ch of opened) if (!this.closedChannels.has(ch)) await ch.close().catch(() => undefined);
     }
+  }
+
+  /** Every registered topology again on the open connection (a queue deleted under a live connection comes back). */
+  private async redeclare(live: Live): Promise<void> {
+    for (const fn of [...this.topologies]) await this.runTopology(live.model, fn);
   }
 
   private track(ch: Channel, label: string): void {
@@ -602,10 +612,17 @@ class AmqpBroker implements Broker {
       const live = this.live;
       // Not connected: the next setup attaches every consumer anyway.
       if (!live) return;
-      this.attach(state, live).catch((err) => {
-        this.log.error({ err, queue: state.queue }, "could not re-attach consumer; will retry");
-        this.scheduleReattach(state);
-      });
+      // The queue may be gone, not just the channel: in a cluster, a transient queue (the
+      // RPC queues) is deleted with the node that hosted it while this connection, on
+      // another node, stays up. Declaring the topology again recreates it here.
+      // Best effort: a declaration that fails for another queue must not keep this consumer off its own.
+      this.redeclare(live)
+        .catch((err) => this.log.warn({ err, queue: state.queue }, "topology declaration failed before re-attaching a consumer"))
+        .then(() => this.attach(state, live))
+        .catch((err) => {
+          this.log.error({ err, queue: state.queue }, "could not re-attach consumer; will retry");
+          this.scheduleReattach(state);
+        });
     }, REATTACH_DELAY_MS);
     state.reattachTimer.unref();
   }

@@ -4,7 +4,7 @@
  * broker stand in for two nodes, so the test can see where the connection went.
  */
 import { closeConnections, createVhost, listConnections, waitFor, waitForConnections, type TestVhost } from "@pragma/testing";
-import { echo, startBroker } from "./helpers";
+import { admin, echo, startBroker } from "./helpers";
 import { handler, rpcQueueTopology } from "../src";
 
 jest.setTimeout(60_000);
@@ -52,6 +52,48 @@ it("a lost connection reconnects to the next URL, and the service works there", 
     expect(await broker.request("q.failover-move", echo, { text: "moved" })).toEqual({ text: "moved" });
     expect(logs.text()).toMatch(/broker connection lost/);
   } finally {
+    await broker.close();
+  }
+});
+
+it("an RPC queue deleted under a live connection (its cluster node died) is declared again and served", async () => {
+  const { broker, logs } = await startBroker(a.amqpUrl, { connectionName: "failover-deleted" });
+  const outside = await admin(a.amqpUrl);
+  try {
+    await broker.addTopology(rpcQueueTopology("q.failover-deleted"));
+    await broker.serve("q.failover-deleted", { [echo.type]: handler(echo, async (q) => ({ text: q.text })) });
+    expect(await broker.request("q.failover-deleted", echo, { text: "before" })).toEqual({ text: "before" });
+    // What a cluster does to a transient queue whose node goes down: it is deleted, and the
+    // consumer (connected to another node) is cancelled while its connection stays up.
+    await outside.ch.deleteQueue("q.failover-deleted");
+    await waitFor(async () => /consumer cancelled by the broker/.test(logs.text()), { message: "consumer cancelled" });
+    await waitFor(
+      async () => (await broker.request("q.failover-deleted", echo, { text: "after" }, { timeoutMs: 1000 }).catch(() => undefined))?.text === "after",
+      { timeoutMs: 20_000, message: "served again after the queue was deleted" },
+    );
+  } finally {
+    await outside.close();
+    await broker.close();
+  }
+});
+
+it("an RPC queue left durable by an older version is replaced by the transient declaration", async () => {
+  const outside = await admin(a.amqpUrl);
+  // The declaration before RPC queues became transient.
+  await outside.ch.assertQueue("q.failover-old", { durable: true, arguments: { "x-queue-type": "classic", "x-message-ttl": 60_000 } });
+  const { broker } = await startBroker(a.amqpUrl, { connectionName: "failover-old" });
+  try {
+    await broker.addTopology(rpcQueueTopology("q.failover-old"));
+    await broker.serve("q.failover-old", { [echo.type]: handler(echo, async (q) => ({ text: q.text })) });
+    expect(await broker.request("q.failover-old", echo, { text: "new" })).toEqual({ text: "new" });
+    // Declaring it transient again succeeds only if it is transient now (else PRECONDITION_FAILED).
+    const check = await admin(a.amqpUrl);
+    await expect(check.ch.assertQueue("q.failover-old", { durable: false, arguments: { "x-queue-type": "classic", "x-message-ttl": 60_000 } })).resolves.toMatchObject({
+      queue: "q.failover-old",
+    });
+    await check.close();
+  } finally {
+    await outside.close();
     await broker.close();
   }
 });
