@@ -1,12 +1,13 @@
 import path from "node:path";
-import { EXCHANGES, RPC_QUEUES } from "@pragma/contracts";
+import { RPC_QUEUES } from "@pragma/contracts";
 import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
-import { connectBroker, declareTopology, rpcQueueTopology, type Broker, type RpcServerHandle } from "@pragma/messaging";
+import { connectBroker, declareTopology, type Broker, type RpcServerHandle } from "@pragma/messaging";
 import type { RegistryConfig } from "./config";
 import { createPrismaClient, type Db } from "./data/prisma";
 import { brokerEvents, buildDeps } from "./deps";
 import { registryHandlers } from "./amqp/registry.handlers";
+import { registryTopology } from "./amqp/topology";
 
 /** Same relative path from src/ (jest, tsx) and dist/ (node). */
 export const MIGRATIONS_DIR = path.join(__dirname, "..", "prisma", "migrations");
@@ -37,10 +38,7 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
   try {
     db = createPrismaClient(config.databaseUrl, config.databaseSchema);
     broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "registry" });
-    await broker.addTopology(async (ch) => {
-      await rpcQueueTopology(RPC_QUEUES.registry)(ch);
-      await declareTopology(ch, { exchanges: [{ name: EXCHANGES.events, type: "topic" }], queues: [], bindings: [] });
-    });
+    await broker.addTopology((ch, reopen) => declareTopology(ch, registryTopology, reopen));
     const deps = buildDeps(config, db, brokerEvents(broker, logger));
     server = await broker.serve(RPC_QUEUES.registry, registryHandlers(deps));
   } catch (err) {
