@@ -27,6 +27,14 @@ module.exports = {
       testMatch: ["<rootDir>/packages/*/src/**/*.test.ts", "<rootDir>/services/*/src/**/*.test.ts"],
     },
     {
+      // Checks of infra/ (manifests, broker definitions, compose file): tools and files, no services.
+      displayName: "infra",
+      testEnvironment: "node",
+      moduleNameMapper,
+      transform,
+      testMatch: ["<rootDir>/test/infra/**/*.test.ts"],
+    },
+    {
       displayName: "integration",
       testEnvironment: "node",
       moduleNameMapper,

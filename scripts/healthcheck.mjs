@@ -14,7 +14,8 @@ import { fileURLToPath } from "node:url";
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 const queue = process.argv[2];
 const timeoutMs = Number(process.env.HEALTHCHECK_TIMEOUT_MS || 3000);
-const url = process.env.AMQP_URL || "amqp://guest:guest@127.0.0.1:5672";
+// AMQP_URL may list several cluster nodes (comma-separated, as for the services): try each in turn.
+const urls = (process.env.AMQP_URL || "amqp://guest:guest@127.0.0.1:5672").split(",").map((s) => s.trim()).filter(Boolean);
 
 function done(ok, msg) {
   process.stderr.write(`healthcheck ${queue ?? "?"}: ${msg}\n`);
@@ -40,7 +41,15 @@ function loadAmqplib() {
 const amqp = loadAmqplib();
 const timer = setTimeout(() => done(false, `no reply within ${timeoutMs} ms`), timeoutMs);
 try {
-  const conn = await amqp.connect(url, { timeout: timeoutMs });
+  let conn;
+  for (const url of urls) {
+    try {
+      conn = await amqp.connect(url, { timeout: timeoutMs });
+      break;
+    } catch (err) {
+      if (url === urls[urls.length - 1]) throw err;
+    }
+  }
   conn.on("error", () => {});
   const ch = await conn.createChannel();
   const messageId = `hc_${randomUUID()}`;

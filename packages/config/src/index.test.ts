@@ -22,4 +22,13 @@ describe("loadConfig", () => {
   it("splits lists", () => {
     expect(loadConfig(schema, { PROVIDERS: "postgres, mysql," }, { onError: "throw" }).PROVIDERS).toEqual(["postgres", "mysql"]);
   });
+
+  it("takes AMQP_URL as one URL or a comma-separated list of cluster nodes, each checked, no password in the message", () => {
+    const nodes = "amqp://u:p@127.0.0.1:5701, amqp://u:p@127.0.0.1:5702,amqps://u:p@host:5671/vh";
+    expect(loadConfig(schema, { AMQP_URL: nodes }, { onError: "throw" }).AMQP_URL).toBe(nodes);
+    const bad = () => loadConfig(schema, { AMQP_URL: "amqp://u:hunter2@a:5701,http://u:hunter2@b,nope" }, { onError: "throw" });
+    expect(bad).toThrow(/AMQP_URL: expected amqp:\/\/ or amqps:\/\/, got http:\/\/: http:\/\/u:\*\*\*@b[\s\S]*AMQP_URL: not a URL: nope/);
+    expect(bad).not.toThrow(/hunter2/);
+    expect(() => loadConfig(schema, { AMQP_URL: " , " }, { onError: "throw" })).toThrow(/comma-separated list/);
+  });
 });

@@ -25,10 +25,48 @@ export function loadConfig<S extends z.ZodType>(
 export const common = {
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  AMQP_URL: z.string().url().default("amqp://guest:guest@127.0.0.1:5672"),
+  /**
+   * One broker URL, or several comma-separated (the nodes of one RabbitMQ cluster): a
+   * connection goes to one of them and moves to the next when it fails (@pragma/messaging).
+   */
+  AMQP_URL: z
+    .string()
+    .default("amqp://guest:guest@127.0.0.1:5672")
+    .superRefine((v, ctx) => {
+      const urls = splitUrls(v);
+      if (urls.length === 0) ctx.addIssue({ code: "custom", message: "expected an amqp:// URL or a comma-separated list of them" });
+      for (const u of urls) {
+        const why = amqpUrlProblem(u);
+        if (why) ctx.addIssue({ code: "custom", message: `${why}: ${redactUrl(u)}` });
+      }
+    }),
   DATABASE_URL: z.string().url().default("postgresql://postgres@127.0.0.1:5432/pragma"),
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
 };
+
+/** "a, b,,c" → ["a", "b", "c"]: how every list-valued URL variable (AMQP_URL) is split. */
+export function splitUrls(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function amqpUrlProblem(u: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(u);
+  } catch {
+    return "not a URL";
+  }
+  if (parsed.protocol !== "amqp:" && parsed.protocol !== "amqps:") return `expected amqp:// or amqps://, got ${parsed.protocol}//`;
+  return undefined;
+}
+
+/** A URL with its password replaced, for messages (config errors are printed). */
+function redactUrl(u: string): string {
+  return u.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+}
 
 /** Integer from an env string, with bounds. */
 export const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>

@@ -90,7 +90,12 @@ export interface RpcServerHandle {
   cancel(): Promise<void>;
 }
 
-export type TopologyFn = (channel: Channel) => Promise<void>;
+/**
+ * Declares topology on `channel`. A failed declaration closes its channel; `reopen` gives
+ * a fresh one (closed by the broker afterwards) for a function that handles the failure,
+ * as declareTopology does for a queue marked `recreateIfMismatched`.
+ */
+export type TopologyFn = (channel: Channel, reopen: () => Promise<Channel>) => Promise<void>;
 
 export interface Broker {
   /**

@@ -2,12 +2,14 @@ import { common, int, list, loadConfig, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
 export const BUILT_IN_PROVIDERS = ["pragma", "postgres", "mysql"] as const;
+/** RETRY_TIERS_MS when unset; each tier is a queue (pragma.retry.<ms>ms), so infra/rabbitmq/definitions.json lists these. */
+export const DEFAULT_RETRY_TIERS_MS: readonly number[] = [1000, 10000, 60000];
 
 const tiers = z
   .string()
   .optional()
   .transform((v, ctx) => {
-    const parts = (v ?? "1000,10000,60000").split(",").map((s) => s.trim()).filter(Boolean);
+    const parts = (v ?? DEFAULT_RETRY_TIERS_MS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
     const nums = parts.map(Number);
     if (nums.length === 0 || nums.some((n) => !Number.isInteger(n) || n <= 0)) {
       ctx.addIssue({ code: "custom", message: "must be a comma-separated list of positive integers (milliseconds)" });

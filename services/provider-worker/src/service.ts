@@ -5,10 +5,10 @@ import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type
 import { AppError } from "@pragma/errors";
 import { newUlid } from "@pragma/ids";
 import { createLogger, type Logger } from "@pragma/logger";
-import { connectBroker, declareTopology, rpcQueueTopology, subscribeToNotifications, type Broker, type ConsumerHandle } from "@pragma/messaging";
+import { connectBroker, declareTopology, subscribeToNotifications, type Broker, type ConsumerHandle } from "@pragma/messaging";
 import { PermanentError, RetryableError, type Provider } from "@pragma/provider-sdk";
 import type { WorkerConfig } from "./config";
-import { workerTopology } from "./amqp/topology";
+import { workerBrokerTopology } from "./amqp/topology";
 import { brokerPublishers, consumeWork } from "./amqp/work.consumer";
 import { workerRpcHandlers } from "./amqp/rpc.handlers";
 import { DatabasePools } from "./data/databases";
@@ -48,8 +48,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
 
   const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: `provider-worker ${instanceId}` });
   try {
-    await broker.addTopology((ch) => declareTopology(ch, workerTopology(served, config.RETRY_TIERS_MS)));
-    await broker.addTopology(rpcQueueTopology(RPC_QUEUES.providerWorker));
+    const topology = workerBrokerTopology(served, config.RETRY_TIERS_MS);
+    await broker.addTopology((ch, reopen) => declareTopology(ch, topology, reopen));
 
     const credentials = new CredentialsCache(
       async ({ orgId, projectId }): Promise<DatabaseCredentials[]> => {

@@ -1,14 +1,15 @@
 import path from "node:path";
-import { EXCHANGES, RPC_QUEUES } from "@pragma/contracts";
+import { RPC_QUEUES } from "@pragma/contracts";
 import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
-import { OutboxRelay, connectBroker, declareTopology, rpcQueueTopology, type Broker, type RpcServerHandle } from "@pragma/messaging";
+import { OutboxRelay, connectBroker, declareTopology, type Broker, type RpcServerHandle } from "@pragma/messaging";
 import type { RegistryConfig } from "./config";
 import { createPrismaClient, type Db } from "./data/prisma";
 import { buildDeps } from "./deps";
 import { PrismaOutboxSource, type RegistryOutboxEvent } from "./data/outbox.repository";
 import { publishRegistryEvent } from "./amqp/event-publisher";
 import { registryHandlers } from "./amqp/registry.handlers";
+import { registryTopology } from "./amqp/topology";
 
 /** Same relative path from src/ (jest, tsx) and dist/ (node). */
 export const MIGRATIONS_DIR = path.join(__dirname, "..", "prisma", "migrations");
@@ -45,10 +46,7 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
   try {
     db = createPrismaClient(config.databaseUrl, config.databaseSchema);
     broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "registry" });
-    await broker.addTopology(async (ch) => {
-      await rpcQueueTopology(RPC_QUEUES.registry)(ch);
-      await declareTopology(ch, { exchanges: [{ name: EXCHANGES.events, type: "topic" }], queues: [], bindings: [] });
-    });
+    await broker.addTopology((ch, reopen) => declareTopology(ch, registryTopology, reopen));
     relay = new OutboxRelay({
       outbox: new PrismaOutboxSource(db, config.databaseSchema, OUTBOX_PUBLISH_TIMEOUT_MS + 10_000),
       publish: publishRegistryEvent(broker),

@@ -3,7 +3,7 @@ import { resourceEvents, resourceWork, type ResourceWork } from "@pragma/contrac
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
-import { OutboxRelay, connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@pragma/messaging";
+import { OutboxRelay, connectBroker, declareTopology, type Broker } from "@pragma/messaging";
 import { currentContext } from "@pragma/logger";
 import { EXCHANGES } from "@pragma/contracts";
 import type { Config } from "./config";
@@ -12,11 +12,11 @@ import { createPrisma } from "./data/prisma";
 import { PgResourceRepository } from "./data/resource.repository";
 import { OutboxRepository } from "./data/outbox.repository";
 import { OutboxPruner } from "./outbox/outbox-pruner";
-import { storeTopology, STORE_RPC_QUEUE } from "./amqp/topology";
+import { storeBrokerTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
 import { WorkerTypeCatalog } from "./amqp/worker-type-catalog";
-import { consumeDeadLetters, deadLetterTopology, workerAttemptHistory, workerTypeCatalog } from "./amqp/dead-letter.consumer";
+import { consumeDeadLetters, workerAttemptHistory, workerTypeCatalog } from "./amqp/dead-letter.consumer";
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
 import { PrismaDeadLetterRepository } from "./data/dead-letter.repository";
 import { ChangeFeed } from "./amqp/change-feed";
@@ -42,8 +42,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const sealer = new ValueSealer(new AesGcmCipher(config.encryption.keys, config.encryption.activeKeyId, PURPOSES.resourceValue));
 
   const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store" });
-  await broker.addTopology((ch) => declareTopology(ch, storeTopology));
-  await broker.addTopology(rpcQueueTopology(STORE_RPC_QUEUE));
+  await broker.addTopology((ch, reopen) => declareTopology(ch, storeBrokerTopology, reopen));
   const changes = new ChangeFeed(
     (resources) =>
       broker.publish(resourceEvents.changed, { resources }, { exchange: EXCHANGES.events, routingKey: resourceEvents.changed.type, persistent: false, mandatory: false }),
@@ -84,7 +83,6 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     correlationId: () => currentContext()?.requestId,
   };
   // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
-  await broker.addTopology((ch) => declareTopology(ch, deadLetterTopology));
   const deadLetterDeps = {
     repo: new PrismaDeadLetterRepository(prisma, pool, onChanged),
     // Retries re-queue through the resources' own repository and lifecycle, as apply does.

@@ -1,5 +1,5 @@
-import { EXCHANGES, EXCHANGE_TYPES, QUEUES, WORK_DELIVERY_LIMIT } from "@pragma/contracts";
-import type { TopologySpec } from "@pragma/messaging";
+import { EXCHANGES, EXCHANGE_TYPES, QUEUES, RPC_QUEUES, WORK_DELIVERY_LIMIT } from "@pragma/contracts";
+import { mergeTopologies, rpcQueueSpec, type TopologySpec } from "@pragma/messaging";
 
 const QUORUM_AT_LEAST_ONCE = {
   "x-queue-type": "quorum",
@@ -50,4 +50,9 @@ export function workerTopology(providers: readonly string[], tiersMs: readonly n
     spec.bindings.push({ source: EXCHANGES.retry, destination: QUEUES.retryTier(ms), routingKey: QUEUES.retryTier(ms) });
   }
   return spec;
+}
+
+/** Everything a worker replica declares: the work topology of the providers it serves, and its request queue. */
+export function workerBrokerTopology(providers: readonly string[], tiersMs: readonly number[]): TopologySpec {
+  return mergeTopologies(workerTopology(providers, tiersMs), rpcQueueSpec(RPC_QUEUES.providerWorker));
 }

@@ -1,5 +1,6 @@
 import { EXCHANGES, EXCHANGE_TYPES, QUEUES, QUORUM_DLX_ARGS, RPC_QUEUES } from "@pragma/contracts";
-import type { TopologySpec } from "@pragma/messaging";
+import { mergeTopologies, rpcQueueSpec, type TopologySpec } from "@pragma/messaging";
+import { deadLetterTopology } from "./dead-letter.consumer";
 
 /** What the resource store needs to exist before it publishes or consumes. */
 export const storeTopology: TopologySpec = {
@@ -15,3 +16,6 @@ export const storeTopology: TopologySpec = {
 };
 
 export const STORE_RPC_QUEUE = RPC_QUEUES.resourceStore;
+
+/** Everything a resource-store replica declares: the above, its request queue, and the dead-letter queue it drains. */
+export const storeBrokerTopology: TopologySpec = mergeTopologies(storeTopology, rpcQueueSpec(STORE_RPC_QUEUE), deadLetterTopology);
