@@ -74,6 +74,15 @@ describe("Auto API pools on PostgreSQL: the registered settings govern the conne
     return most;
   }
 
+  it("answers 503 naming the cause when the registered database cannot be reached, within connect_timeout_secs", async () => {
+    const t = await tenant(sys, [{ ...entry(2), host: "127.0.0.1", port: "1", connect_timeout_secs: 2 }]);
+    const started = Date.now();
+    const r = await call(sys.baseUrl, "GET", `/auto/v1/postgres/${dbName}/sleepy`, { headers: { authorization: `Bearer ${t.member}`, "x-project-id": t.projectId } });
+    expect(r.status).toBe(503);
+    expect(r.body.detail).toMatch(/database unreachable: .*ECONNREFUSED/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it("opens at most max_open_connections per worker, and a PATCH of the project rebuilds the pool with the new cap", async () => {
     const t = await tenant(sys, [entry(2)]);
     expect(await peak(t, 12)).toBe(2);
