@@ -203,6 +203,16 @@ export function autoApiSuite(engine: Engine): void {
     expect(missing.status).toBe(422);
     expect(JSON.stringify(missing.body.detail)).toMatch(/name|price|big|created/);
     expect((await as(t.operator, "POST", `${base()}/active_items`, [{ id: 52 }])).status).toBe(405);
+    const many = await get(Array.from({ length: 201 }, () => "qty=gt.0").join("&"));
+    expect(many.status).toBe(422);
+    expect((await as(t.operator, "POST", `${base()}/items`, [])).status).toBe(422);
+    expect((await as(t.operator, "POST", `${base()}/items`, [1, 2])).status).toBe(422);
+    expect((await as(t.operator, "PUT", `${base()}/items?id=eq.1`, [{ qty: 1 }])).status).toBe(422);
+    expect((await as(t.operator, "PUT", `${base()}/items?id=eq.1`, {})).status).toBe(422);
+    expect((await as(t.member, "GET", `${base()}/items/${"9".repeat(30)}`)).status).toBe(422);
+    expect((await as(t.member, "GET", `${base()}/items/abc`)).status).toBe(422);
+    expect((await get("created=eq.yesterday")).status).toBe(422);
+    expect((await get("data=eq.%%%")).status).toBe(422);
   });
 
   it("rolls back a whole batch when one row is bad (409 naming the unique constraint)", async () => {

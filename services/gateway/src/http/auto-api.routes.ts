@@ -37,11 +37,16 @@ const WriteQuery = z.looseObject({
 
 const Rows = z.array(z.record(z.string(), z.unknown()));
 
+const MAX_QUERY_PAIRS = 200;
+
 /** The raw query string as (key, value) pairs in order; express' parsed object loses order and repetition shape. */
 function queryPairs(req: Request): [string, string][] {
   const i = req.originalUrl.indexOf("?");
   if (i < 0) return [];
-  return [...new URLSearchParams(req.originalUrl.slice(i + 1))];
+  const pairs = [...new URLSearchParams(req.originalUrl.slice(i + 1))];
+  // The bus contract caps them too; past it the request would fail validation on publish (a 500), so say it here.
+  if (pairs.length > MAX_QUERY_PAIRS) throw new AppError("VALIDATION_FAILED", [{ loc: ["query"], msg: `at most ${MAX_QUERY_PAIRS} query parameters`, type: "too_long" }]);
+  return pairs;
 }
 
 function dbType(value: string): AutoDbType {
