@@ -162,6 +162,8 @@ export function autoApiSuite(engine: Engine): void {
     expect(await ids("name=nin.apple,date")).toEqual([2, 3, 5]);
     expect(await ids("note=li.100%")).toEqual([2]);
     expect(await ids("note=li._")).toEqual([3]);
+    expect(await ids(`note=li.${encodeURIComponent("o'c")}`)).toEqual([4]);
+    expect(await ids("note=li.!")).toEqual([]);
     expect(await ids("name=rli.b")).toEqual([2]);
     expect(await ids("name=rli.an")).toEqual([]);
     expect(await ids("note=is.null")).toEqual([1, 5]);

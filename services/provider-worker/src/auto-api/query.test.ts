@@ -20,10 +20,10 @@ describe("parseQuery + SQL", () => {
   it("builds SQL from schema identifiers and placeholders only", () => {
     const q = parseQuery(table, [["name", "li.50%_off"], ["id", "in.1,2"], ["big", "bw.1,9007199254740993"], ["order", "name.desc,id"], ["select", "id,name"], ["limit", "5"], ["offset", "10"]], "postgres");
     const s = selectSql("postgres", table, q);
-    expect(s.text).toBe('SELECT "id", "name" FROM "t" WHERE "name" LIKE $1 AND "id" IN ($2, $3) AND "big" BETWEEN $4 AND $5 ORDER BY "name" DESC, "id" ASC LIMIT 5 OFFSET 10');
-    expect(s.params).toEqual(["%50\\%\\_off%", 1, 2, "1", "9007199254740993"]);
+    expect(s.text).toBe(`SELECT "id", "name" FROM "t" WHERE "name" LIKE $1 ESCAPE '!' AND "id" IN ($2, $3) AND "big" BETWEEN $4 AND $5 ORDER BY "name" DESC, "id" ASC LIMIT 5 OFFSET 10`);
+    expect(s.params).toEqual(["%50!%!_off%", 1, 2, "1", "9007199254740993"]);
     const m = selectSql("mysql", table, parseQuery(table, [["name", "rli.a"], ["ok", "eq.true"]], "mysql"));
-    expect(m.text).toBe("SELECT `id`, `name`, `big`, `at`, `meta`, `bin`, `ok` FROM `t` WHERE `name` LIKE ? AND `ok` = ? LIMIT 100");
+    expect(m.text).toBe("SELECT `id`, `name`, `big`, `at`, `meta`, `bin`, `ok` FROM `t` WHERE `name` LIKE ? ESCAPE '!' AND `ok` = ? LIMIT 100");
     expect(m.params).toEqual(["a%", 1]);
   });
 

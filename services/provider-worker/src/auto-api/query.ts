@@ -53,9 +53,13 @@ function intParam(value: string, name: string, min: number, max: number): number
 
 const OPS = new Set(["eq", "ne", "lt", "gt", "le", "ge", "bw", "in", "nin", "li", "rli", "is"]);
 
-/** `%`, `_` and the escape itself lose their LIKE meaning: li/rli match the text as written. */
-function likeEscape(s: string): string {
-  return s.replace(/[\\%_]/g, (m) => `\\${m}`);
+/**
+ * `%`, `_` and the escape itself lose their LIKE meaning: li/rli match the text as written.
+ * The escape is `!` (sql.ts says `ESCAPE '!'`), not the default backslash, whose meaning
+ * in a MySQL literal depends on the session's sql_mode (NO_BACKSLASH_ESCAPES).
+ */
+export function likeEscape(s: string): string {
+  return s.replace(/[!%_]/g, (m) => `!${m}`);
 }
 
 function splitBetween(rest: string, loc: (string | number)[]): [string, string] {

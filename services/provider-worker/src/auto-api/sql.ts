@@ -48,7 +48,7 @@ export class Sql {
         return `${id} NOT IN (${c.values.map((v) => this.typed(c.col, v)).join(", ")})`;
       case "li":
       case "rli":
-        return `${id} LIKE ${this.bind(c.pattern)}`;
+        return `${id} LIKE ${this.bind(c.pattern)} ESCAPE '!'`;
       case "is":
         return `${id} IS ${c.null ? "" : "NOT "}NULL`;
     }
