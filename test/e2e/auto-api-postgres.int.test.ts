@@ -1,5 +1,5 @@
 import pg from "pg";
-import { testInfraUrls } from "@pragma/testing";
+import { testInfraUrls, waitFor } from "@pragma/testing";
 import { autoApiSuite, call, startSystem, tenant } from "./auto-api-suite";
 
 const admin = () => new pg.Client({ connectionString: testInfraUrls().databaseUrl });
@@ -73,6 +73,13 @@ describe("Auto API pools on PostgreSQL: the registered settings govern the conne
     for (const r of await reads) expect(r.status).toBe(200);
     return most;
   }
+
+  it("closes idle connections after idle_timeout_secs", async () => {
+    const t = await tenant(sys, [{ ...entry(3), idle_timeout_secs: 1 }]);
+    expect(await peak(t, 6)).toBe(3);
+    const open = async () => (await db.exec(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${dbName}' AND application_name = 'pragma-provider-worker'`))[0] as { n: number };
+    await waitFor(async () => ((await open()).n === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 200, message: "idle connections were never closed" });
+  });
 
   it("answers 503 naming the cause when the registered database cannot be reached, within connect_timeout_secs", async () => {
     const t = await tenant(sys, [{ ...entry(2), host: "127.0.0.1", port: "1", connect_timeout_secs: 2 }]);
