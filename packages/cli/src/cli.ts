@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { registerApiKeys } from "./commands/api-keys";
 import { registerAuth } from "./commands/auth";
 import { registerConfig } from "./commands/config";
+import { registerData } from "./commands/data";
 import { registerOps } from "./commands/ops";
 import { registerOrgs } from "./commands/orgs";
 import { registerProjects } from "./commands/projects";
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerApiKeys(program, ctx);
   registerResources(program, ctx);
   registerOps(program, ctx);
+  registerData(program, ctx);
   return program;
 }
 

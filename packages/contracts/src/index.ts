@@ -7,3 +7,4 @@ export * from "./system";
 export * from "./http";
 export * from "./worker-rpc";
 export * from "./dead-letters";
+export * from "./auto-api";

@@ -55,6 +55,18 @@ export const WorkerConfigSchema = z
     /** How long a project's database credentials from the registry are reused (dropped at once when the registry announces a change to the project); 0 asks the registry on every use. */
     CREDENTIALS_CACHE_MS: int(5_000, 0, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
+    /**
+     * Statement timeout on every connection to a project's database (Auto API queries and
+     * provider hooks alike): below the gateway's RPC_TIMEOUT_MS, so a slow query is the
+     * database's 504 and frees its connection, rather than the gateway giving up on it.
+     */
+    SQL_STATEMENT_TIMEOUT_MS: int(8_000, 0, 3_600_000),
+    /** Auto API: how old the cached schema of a database may be before a request re-reads it. */
+    AUTO_API_SCHEMA_REVALIDATE_MS: int(1_000, 0, 3_600_000),
+    /** Auto API: rows one POST may insert (the body limit of 1 MiB bounds it too). */
+    AUTO_API_MAX_INSERT_ROWS: int(1000, 1, 100_000),
+    /** Requests on rpc.provider-worker (resource health/logs, the Auto API) handled at once. */
+    RPC_PREFETCH: int(64, 1, 1000),
     /** The store's keys: sealed values in work messages are opened with them, sensitive outputs sealed. */
     ...encryptionEnv,
   })

@@ -11,6 +11,9 @@ import type { WorkerConfig } from "./config";
 import { workerBrokerTopology } from "./amqp/topology";
 import { brokerPublishers, consumeWork } from "./amqp/work.consumer";
 import { workerRpcHandlers } from "./amqp/rpc.handlers";
+import { autoApiHandlers } from "./amqp/auto-api.handlers";
+import { SchemaCache } from "./auto-api/schema-cache";
+import { introspect } from "./auto-api/introspect";
 import { DatabasePools } from "./data/databases";
 import { CredentialsCache } from "./data/credentials-cache";
 import { redisDedupe } from "./data/dedupe.repository";
@@ -64,7 +67,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       { ttlMs: config.CREDENTIALS_CACHE_MS, live: () => broker.isConnected() },
     );
     if (config.CREDENTIALS_CACHE_MS > 0) await subscribeToProjectUpdates(broker, credentials, instanceId);
-    const databases = new DatabasePools(credentials.get, logger);
+    const databases = new DatabasePools(credentials.get, logger, { statementTimeoutMs: config.SQL_STATEMENT_TIMEOUT_MS });
+    const schemas = new SchemaCache({ revalidateMs: config.AUTO_API_SCHEMA_REVALIDATE_MS, introspect });
 
     const locks = redisLocks(redis, {
       prefix: config.REDIS_PREFIX,
@@ -103,7 +107,11 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     for (const p of served) consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
-      workerRpcHandlers({ providers, served, sealer, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
+      {
+        ...workerRpcHandlers({ providers, served, sealer, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
+        ...autoApiHandlers({ pools: databases, schemas, secrets: () => databases.secrets(), maxInsertRows: config.AUTO_API_MAX_INSERT_ROWS }),
+      },
+      { prefetch: config.RPC_PREFETCH },
     );
     logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId }, "provider worker started");
 

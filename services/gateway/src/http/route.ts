@@ -5,7 +5,7 @@ import { AppError } from "@pragma/errors";
 import type { Principal } from "../auth/tokens";
 import { parseWith } from "./validate";
 
-export type Method = "get" | "post" | "patch" | "delete";
+export type Method = "get" | "post" | "put" | "patch" | "delete";
 
 /**
  * Who may call a route. `org-admin-or-server-key` is the System API's delegated

@@ -9,10 +9,23 @@ import { classifySqlError } from "./sql-errors";
 /** Where credentials come from: the registry, over the bus, per use (never cached in messages). */
 export type CredentialsSource = (scope: { orgId: string; projectId: string }) => Promise<DatabaseCredentials[]>;
 
+/** The driver's own pool, for the Auto API (it needs row counts, per-query type parsing and transactions). */
+export type DriverPool = { kind: "postgres"; pool: pg.Pool } | { kind: "mysql"; pool: mysql.Pool };
+
 interface PoolEntry {
   fingerprint: string;
   db: SqlDatabase;
+  driver: DriverPool;
   close(): Promise<void>;
+}
+
+export interface PoolOptions {
+  /**
+   * Every statement the worker runs on a project's database is cut off after this long
+   * (PostgreSQL `statement_timeout` at connect, MariaDB `max_statement_time`, MySQL
+   * `max_execution_time`), so no caller can hold one of the project's few connections.
+   */
+  statementTimeoutMs: number;
 }
 
 /**
@@ -28,6 +41,7 @@ export class DatabasePools {
   constructor(
     private readonly source: CredentialsSource,
     private readonly logger: Logger,
+    private readonly options: PoolOptions = { statementTimeoutMs: 0 },
   ) {}
 
   secrets(): string[] {
@@ -38,19 +52,36 @@ export class DatabasePools {
     const all = await this.source(scope);
     const creds = dbType ? all.find((d) => d.db_type === dbType) : all[0];
     if (!creds) throw new PermanentError(`project ${scope.projectId} has no registered ${dbType ?? ""} database`.replace("  ", " "));
+    return this.entry(scope, creds, options.database ?? creds.db_name).db;
+  }
+
+  /**
+   * The pool of the registered database named exactly (type and name), shared with the
+   * providers' use of the same database; undefined when the project registers no such database.
+   */
+  async registered(scope: { orgId: string; projectId: string }, dbType: DbType, dbName: string): Promise<{ key: string; driver: DriverPool } | undefined> {
+    const all = await this.source(scope);
+    const creds = all.find((d) => d.db_type === dbType && d.db_name === dbName);
+    if (!creds) return undefined;
+    const entry = this.entry(scope, creds, creds.db_name);
+    return { key: entry.fingerprint, driver: entry.driver };
+  }
+
+  private entry(scope: { orgId: string; projectId: string }, creds: DatabaseCredentials, database: string): PoolEntry {
     this.secretValues.add(creds.password);
-    const database = options.database ?? creds.db_name;
     const key = `${scope.orgId}/${scope.projectId}/${creds.db_type}/${creds.host}:${creds.port}/${creds.db_name}/${database}`;
-    const fingerprint = createHash("sha256").update(JSON.stringify(creds)).digest("hex");
+    const fingerprint = createHash("sha256").update(JSON.stringify(creds)).update(database).digest("hex");
     const existing = this.pools.get(key);
-    if (existing && existing.fingerprint === fingerprint) return existing.db;
+    if (existing && existing.fingerprint === fingerprint) return existing;
     if (existing) {
+      // The registration changed (PATCH): new limits or credentials take effect with a new pool.
       this.pools.delete(key);
       existing.close().catch((err) => this.logger.warn({ err: (err as Error).message }, "closing a replaced pool failed"));
     }
-    const entry = creds.db_type === "postgres" ? postgresPool(creds, database) : mysqlPool(creds, database);
-    this.pools.set(key, { ...entry, fingerprint });
-    return entry.db;
+    const made = creds.db_type === "postgres" ? postgresPool(creds, database, this.options) : mysqlPool(creds, database, this.options);
+    const entry = { ...made, fingerprint };
+    this.pools.set(key, entry);
+    return entry;
   }
 
   async close(): Promise<void> {
@@ -60,7 +91,7 @@ export class DatabasePools {
   }
 }
 
-function postgresPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "fingerprint"> {
+function postgresPool(c: DatabaseCredentials, database: string, o: PoolOptions): Omit<PoolEntry, "fingerprint"> {
   const pool = new pg.Pool({
     host: c.host,
     port: Number(c.port),
@@ -71,6 +102,7 @@ function postgresPool(c: DatabaseCredentials, database: string): Omit<PoolEntry,
     idleTimeoutMillis: c.idle_timeout_secs * 1000,
     connectionTimeoutMillis: c.connect_timeout_secs * 1000,
     application_name: "pragma-provider-worker",
+    ...(o.statementTimeoutMs > 0 ? { statement_timeout: o.statementTimeoutMs } : {}),
   });
   // An idle client's connection dropping must not crash the worker; the next query reconnects.
   pool.on("error", () => undefined);
@@ -104,10 +136,10 @@ function postgresPool(c: DatabaseCredentials, database: string): Omit<PoolEntry,
     ident: (name) => pg.escapeIdentifier(name),
     literal: (value) => pg.escapeLiteral(value),
   };
-  return { db, close: () => pool.end() };
+  return { db, driver: { kind: "postgres", pool }, close: () => pool.end() };
 }
 
-function mysqlPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "fingerprint"> {
+function mysqlPool(c: DatabaseCredentials, database: string, o: PoolOptions): Omit<PoolEntry, "fingerprint"> {
   const pool = mysql.createPool({
     host: c.host,
     port: Number(c.port),
@@ -119,6 +151,18 @@ function mysqlPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "f
     idleTimeout: c.idle_timeout_secs * 1000,
     connectTimeout: c.connect_timeout_secs * 1000,
     waitForConnections: true,
+  });
+  // Session settings, queued on each new connection before any statement it runs: UTC so
+  // TIMESTAMP columns read and write as UTC, and the statement timeout (MariaDB's variable,
+  // else MySQL's, which bounds SELECTs only; whichever the server lacks fails harmlessly).
+  const secs = o.statementTimeoutMs / 1000;
+  (pool as unknown as { pool: { on(ev: "connection", fn: (conn: { query(sql: string, cb: (err: unknown) => void): void }) => void): void } }).pool.on("connection", (conn) => {
+    const ignore = () => undefined;
+    conn.query("SET SESSION time_zone = '+00:00'", ignore);
+    if (secs > 0) {
+      conn.query(`SET SESSION max_statement_time = ${secs}`, ignore);
+      conn.query(`SET SESSION max_execution_time = ${Math.round(o.statementTimeoutMs)}`, ignore);
+    }
   });
   const wrap = (q: (sql: string, params?: unknown[]) => Promise<[unknown, unknown]>): SqlQueryable => ({
     async query<R>(sql: string, params?: unknown[]) {
@@ -151,5 +195,5 @@ function mysqlPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "f
     ident: (name) => pool.escapeId(name),
     literal: (value) => pool.escape(value),
   };
-  return { db, close: () => pool.end() };
+  return { db, driver: { kind: "mysql", pool }, close: () => pool.end() };
 }

@@ -1,0 +1,84 @@
+import pg from "pg";
+import type { DriverPool } from "../data/databases";
+
+export interface Result {
+  rows: Record<string, unknown>[];
+  affected: number;
+}
+
+export interface Runner {
+  run(text: string, params: unknown[]): Promise<Result>;
+}
+
+/**
+ * Per-query type parsing for PostgreSQL (the pool is shared with the providers, so its
+ * global parsers stay as they are): `timestamp` without zone is read as UTC, `date` stays
+ * the calendar date it is. int8 and numeric are strings already (pg's defaults).
+ */
+const PG_TYPES = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 1114) return (v: string) => new Date(`${v.replace(" ", "T")}Z`);
+    if (oid === 1082) return (v: string) => v;
+    return (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format);
+  },
+};
+
+/**
+ * MySQL/MariaDB: server-side prepared statements (values bound by the server, never
+ * interpolated), BIGINT and DECIMAL as strings, DATETIME/TIMESTAMP as strings we turn into ISO.
+ */
+const MY_OPTIONS = { supportBigNumbers: true, bigNumberStrings: true, dateStrings: true } as const;
+
+function pgRunner(q: (config: pg.QueryConfig) => Promise<pg.QueryResult>): Runner {
+  return {
+    async run(text, params) {
+      const r = await q({ text, values: params, types: PG_TYPES } as pg.QueryConfig);
+      return { rows: r.rows as Record<string, unknown>[], affected: r.rowCount ?? 0 };
+    },
+  };
+}
+
+function myRunner(exec: (opts: object) => Promise<[unknown, unknown]>): Runner {
+  return {
+    async run(text, params) {
+      const [res] = await exec({ sql: text, values: params, ...MY_OPTIONS });
+      if (Array.isArray(res)) return { rows: res as Record<string, unknown>[], affected: res.length };
+      return { rows: [], affected: (res as { affectedRows?: number }).affectedRows ?? 0 };
+    },
+  };
+}
+
+/** Runs `fn` on the pool (no transaction) or, with `tx`, on one connection inside a transaction that rolls back on any error. */
+export async function withRunner<T>(driver: DriverPool, tx: boolean, fn: (r: Runner) => Promise<T>): Promise<T> {
+  if (driver.kind === "postgres") {
+    if (!tx) return fn(pgRunner((c) => driver.pool.query(c)));
+    const client = await driver.pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const out = await fn(pgRunner((c) => client.query(c)));
+      await client.query("COMMIT");
+      return out;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => (broken = true));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+  if (!tx) return fn(myRunner((o) => driver.pool.execute(o as never) as Promise<[unknown, unknown]>));
+  const conn = await driver.pool.getConnection();
+  let broken = false;
+  try {
+    await conn.beginTransaction();
+    const out = await fn(myRunner((o) => conn.execute(o as never) as Promise<[unknown, unknown]>));
+    await conn.commit();
+    return out;
+  } catch (err) {
+    await conn.rollback().catch(() => (broken = true));
+    throw err;
+  } finally {
+    if (broken) conn.destroy();
+    else conn.release();
+  }
+}
