@@ -3,7 +3,7 @@
  * and start function (the same path main.ts takes), on one isolated test env.
  */
 import { createTestEnv, type TestEnv } from "@pragma/testing";
-import { readConfig as gatewayConfig } from "../../services/gateway/src/config";
+import { generateJwtKey, jwtKeysJson, readConfig as gatewayConfig } from "../../services/gateway/src/config";
 import { startGateway } from "../../services/gateway/src/service";
 import { readConfig as registryConfig } from "../../services/registry/src/config";
 import { startRegistry } from "../../services/registry/src/service";
@@ -17,6 +17,10 @@ export const SERVER_KEY = "test-server-key-0123456789abcdef";
 export interface RunningSystem {
   env: TestEnv;
   baseUrl: string;
+  /** One more gateway on the same infrastructure (another replica): stopped with the system, or earlier by its own stop(). */
+  addGateway(): Promise<{ baseUrl: string; stop(): Promise<void> }>;
+  /** Stops the first gateway alone (a restart: addGateway() starts its successor). */
+  stopGateway(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +39,9 @@ export async function startSystem(label: string, extraEnv: Record<string, string
     // (services/gateway/test/rate-limit.int.test.ts) and must not throttle these.
     RATE_LIMIT_RPS: "1000",
     RATE_LIMIT_BURST: "2000",
+    // One signing key for every gateway of the system (addGateway), as replicas share theirs.
+    JWT_KEYS: jwtKeysJson([generateJwtKey("e2e")]),
+    JWT_ACTIVE_KID: "e2e",
     ...extraEnv,
   };
   const stops: (() => Promise<void>)[] = [];
@@ -50,6 +57,12 @@ export async function startSystem(label: string, extraEnv: Record<string, string
     return {
       env,
       baseUrl: `http://127.0.0.1:${gateway.port}`,
+      async addGateway() {
+        const g = await startGateway(gatewayConfig(base));
+        stops.push(() => g.stop());
+        return { baseUrl: `http://127.0.0.1:${g.port}`, stop: () => g.stop() };
+      },
+      stopGateway: () => gateway.stop(),
       async stop() {
         for (const stop of stops.reverse()) await stop();
         await env.dispose();

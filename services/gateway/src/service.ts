@@ -11,7 +11,8 @@ import { Tenancy } from "./tenancy";
 import { TokenBucket } from "./rate-limit/token-bucket";
 import { createReadiness } from "./readiness";
 import { ResourceCache } from "./resource-cache";
-import { resourceEvents } from "@pragma/contracts";
+import { resourceEvents, resourceRequests, RPC_QUEUES } from "@pragma/contracts";
+import { WatchHub } from "./watch/watch-hub";
 import { newUlid } from "@pragma/ids";
 
 export interface GatewayHandle {
@@ -46,6 +47,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   let broker: Broker | undefined;
   let redis: Redis | undefined;
   let server: Server | undefined;
+  let watch: WatchHub | undefined;
 
   const closeClients = async () => {
     await broker?.close().catch((err: unknown) => logger.error({ err }, "broker close failed"));
@@ -61,7 +63,8 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs });
     const bus = createBus(broker, config.rpcTimeoutMs);
     const resources = new ResourceCache({ ...config.resourceCache, live: () => broker?.isConnected() ?? false });
-    if (config.resourceCache.ttlMs > 0) await subscribeToChanges(broker, resources);
+    watch = new WatchHub((scope, after, filter) => bus.call(RPC_QUEUES.resourceStore, resourceRequests.changes, { scope, after, ...filter }), config.watch, logger);
+    await subscribeToChanges(broker, resources, watch);
     const app = createApp({
       config,
       logger,
@@ -71,6 +74,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
       bucket: new TokenBucket(redis),
       readiness: createReadiness({ bus, redis }),
       resources,
+      watch,
     });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -79,6 +83,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     server.requestTimeout = Math.max(30_000, config.rpcTimeoutMs * 2);
     server.headersTimeout = 20_000;
   } catch (err) {
+    watch?.closeAll();
     await closeClients();
     throw err;
   }
@@ -90,6 +95,8 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   const stop = () =>
     (stopping ??= (async () => {
       const s = server!;
+      // Streams never end by themselves; their clients resume elsewhere with Last-Event-ID.
+      watch?.closeAll();
       const closed = new Promise<void>((resolve) => s.close(() => resolve()));
       s.closeIdleConnections();
       const timer = setTimeout(() => {
@@ -108,13 +115,20 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
 /**
  * The store's change notifications, on a queue of this process's own. Everything cached is
  * dropped on every new connection (notifications sent while it was down are lost), and
- * while it is down the cache serves nothing (ResourceCache `live`).
+ * while it is down the cache serves nothing (ResourceCache `live`); watch streams re-read
+ * their scopes then, and on every notification naming one.
  */
-async function subscribeToChanges(broker: Broker, cache: ResourceCache): Promise<void> {
+async function subscribeToChanges(broker: Broker, cache: ResourceCache, watch: WatchHub): Promise<void> {
   await subscribeToNotifications(broker, {
     queue: `gateway.resource-changes.${newUlid()}`,
     contract: resourceEvents.changed,
-    onConnect: () => cache.clear(),
-    handle: (payload) => cache.invalidate(payload.resources),
+    onConnect: () => {
+      cache.clear();
+      watch.pollAll();
+    },
+    handle: (payload) => {
+      cache.invalidate(payload.resources);
+      watch.notify(payload.resources);
+    },
   });
 }
