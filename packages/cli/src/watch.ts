@@ -42,6 +42,7 @@ export async function watchResources(client: ApiClient, opts: WatchOptions): Pro
   let lastEventId = opts.lastEventId;
   let failures = 0;
   while (!opts.signal.aborted) {
+    let heard = false;
     try {
       const res = await client.stream("/resources/watch", {
         query: { provider: opts.query?.provider, resource: opts.query?.resource, tags: opts.query?.tags },
@@ -51,6 +52,7 @@ export async function watchResources(client: ApiClient, opts: WatchOptions): Pro
       const parser = createParser({
         onEvent: (m: EventSourceMessage) => {
           if (m.id) lastEventId = m.id;
+          heard = true;
           failures = 0;
           const type = m.event ?? "message";
           if (type === "changed" || type === "deleted") opts.onEvent({ type, resource: JSON.parse(m.data) as WatchedResource, id: m.id });
@@ -68,8 +70,15 @@ export async function watchResources(client: ApiClient, opts: WatchOptions): Pro
       await sleep(Math.min(250 * 2 ** Math.min(failures, 5), 5_000), opts.signal);
       continue;
     }
-    // The server ended the stream (shutdown, token expiry): reconnect at once.
-    if (!opts.signal.aborted) opts.onReconnect?.(undefined, 0);
+    if (opts.signal.aborted) return;
+    // The server ended the stream (shutdown, token expiry): reconnect at once. One that
+    // ended without a single event is not an event stream: count it as a failure.
+    if (!heard) {
+      failures++;
+      if (opts.maxReconnects !== undefined && failures > opts.maxReconnects) throw new Error("the watch stream closed without sending anything");
+      await sleep(Math.min(250 * 2 ** Math.min(failures, 5), 5_000), opts.signal);
+    }
+    opts.onReconnect?.(undefined, failures);
   }
 }
 
