@@ -13,9 +13,10 @@ import { gatewayBench } from "./gateway";
 import { deadLetterBench } from "./dead-letter";
 import { referenceBench } from "./reference";
 import { workerBench } from "./worker";
+import { watchBench } from "./watch";
 import { formatCpu, gatewayProcesses } from "./cpu-share";
 
-const ALL = ["lifecycle", "worker", "gateway", "dead-letter", "reference", "versus"] as const;
+const ALL = ["lifecycle", "worker", "gateway", "dead-letter", "reference", "versus", "watch"] as const;
 
 const { values, positionals } = parseArgs({
   // `pnpm --filter @pragma/bench all -- --start` passes the "--" through; parseArgs would
@@ -38,6 +39,8 @@ const { values, positionals } = parseArgs({
     rounds: { type: "string", default: "3" },
     "versus-replicas": { type: "string", default: "2" },
     "gateway-processes": { type: "string", default: "2" },
+    "watch-streams": { type: "string", default: "500" },
+    "watch-measuring": { type: "string", default: "10" },
   },
 });
 const selected = positionals.length ? positionals : [...ALL];
@@ -129,6 +132,20 @@ async function main() {
       results.reference = await referenceBench({ count: num("count"), connections: num("connections"), rate: num("rate"), seconds: num("rate-seconds"), timeoutMs, profileDir });
       say(`  → ${results.reference.saturation.items_per_s} items/s`);
     }
+    if (selected.includes("watch")) {
+      say(`watch: ${num("watch-streams")} streams on the gateway during the lifecycle benchmark`);
+      results.watch = await watchBench(await createTenant("watch"), observer, {
+        streams: num("watch-streams"),
+        measuring: num("watch-measuring"),
+        count: num("count"),
+        connections: num("connections"),
+        rate: num("rate"),
+        seconds: num("rate-seconds"),
+        timeoutMs,
+        say,
+      });
+      say(`  → ${JSON.stringify(results.watch)}`);
+    }
     if (selected.includes("versus")) {
       results.versus = await versus(observer, timeoutMs);
       say(`  → median ratio ${results.versus.median_ratio}×`);
@@ -200,6 +217,13 @@ async function versus(observer: StoreObserver, timeoutMs: number) {
 
 function tableRows(r: Record<string, any>): Row[] {
   const rows: Row[] = [];
+  if (r.watch) {
+    const w = r.watch;
+    rows.push({ benchmark: `watch (${w.streams} streams)`, measure: "lifecycle saturation without / with the streams: resources/s", value: `${w.without_streams.resources_per_s} / ${w.with_streams.resources_per_s} (${w.ratio_with_to_without}×; ${w.megabytes_delivered} MB delivered)`, verdict: "n/a" });
+    rows.push({ benchmark: `watch (${w.streams} streams)`, measure: "saturation: commit → delivery of ready, p50 / p99 ms", value: `${w.with_streams.delivery_ms.p50} / ${w.with_streams.delivery_ms.p99} (${w.with_streams.delivery_ms.count} samples)`, verdict: "n/a" });
+    const d = w.fixed_rate_with_streams.delivery_ms;
+    rows.push({ benchmark: `watch (${w.streams} streams)`, measure: `${w.fixed_rate_with_streams.rate} applies/s: commit → delivery p50 / p99 ms`, value: `${d.p50} / ${d.p99} (${d.count} samples)`, target: "p99 < 100 ms", verdict: verdict(d.p99 < 100) });
+  }
   const ref = r.reference;
   let bestOurs = 0;
   let ourP99: number | undefined;

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Writable } from "node:stream";
 import { createLogger, type Logger } from "@pragma/logger";
 import { createTestEnv, type TestEnv } from "@pragma/testing";
-import { readConfig as gatewayConfig } from "../../services/gateway/src/config";
+import { generateJwtKey, jwtKeysJson, readConfig as gatewayConfig } from "../../services/gateway/src/config";
 import { startGateway } from "../../services/gateway/src/service";
 import { readConfig as registryConfig } from "../../services/registry/src/config";
 import { startRegistry } from "../../services/registry/src/service";
@@ -22,6 +22,10 @@ export interface RunningSystem {
   /** The env every service was configured from (keys included). */
   config: Record<string, string>;
   baseUrl: string;
+  /** One more gateway on the same infrastructure (another replica): stopped with the system, or earlier by its own stop(). */
+  addGateway(): Promise<{ baseUrl: string; stop(): Promise<void> }>;
+  /** Stops the first gateway alone (a restart: addGateway() starts its successor). */
+  stopGateway(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +49,9 @@ export async function startSystem(label: string, extraEnv: Record<string, string
     RATE_LIMIT_RPS: "1000",
     RATE_LIMIT_BURST: "2000",
     PRAGMA_ENCRYPTION_KEYS: testEncryptionKeys(),
+    // One signing key for every gateway of the system (addGateway), as replicas share theirs.
+    JWT_KEYS: jwtKeysJson([generateJwtKey("e2e")]),
+    JWT_ACTIVE_KID: "e2e",
     ...extraEnv,
   };
   const logger = (service: string): { logger?: Logger } =>
@@ -63,6 +70,12 @@ export async function startSystem(label: string, extraEnv: Record<string, string
       env,
       config: base,
       baseUrl: `http://127.0.0.1:${gateway.port}`,
+      async addGateway() {
+        const g = await startGateway(gatewayConfig(base));
+        stops.push(() => g.stop());
+        return { baseUrl: `http://127.0.0.1:${g.port}`, stop: () => g.stop() };
+      },
+      stopGateway: () => gateway.stop(),
       async stop() {
         for (const stop of stops.reverse()) await stop();
         await env.dispose();

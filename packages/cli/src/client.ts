@@ -63,6 +63,31 @@ export class ApiClient {
     return { status: res.status, headers: res.headers, body: body as T };
   }
 
+  /**
+   * Opens a long-lived GET (an event stream): no deadline once it answered, aborted by
+   * `signal`. Errors (>= 400) throw like request(); a 401 re-exchanges the token once.
+   */
+  async stream(path: string, options: { query?: RequestOptions["query"]; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+    const open = async (headers: Record<string, string>) => {
+      try {
+        return await this.opts.fetch(this.url(path, options.query), { method: "GET", headers: { ...headers, accept: "text/event-stream", ...options.headers }, signal: options.signal });
+      } catch (err) {
+        throw connectionError(this.opts.baseUrl, err);
+      }
+    };
+    let headers = await this.headers("bearer", false);
+    let res = await open(headers);
+    if (res.status === 401 && this.opts.tokens?.refresh) {
+      const fresh = await this.opts.tokens.refresh();
+      if (fresh) {
+        headers = { ...headers, authorization: `Bearer ${fresh}` };
+        res = await open(headers);
+      }
+    }
+    if (res.status >= 400) throw toApiError(res.status, res.headers, await readBody(res), "bearer");
+    return res;
+  }
+
   url(path: string, query?: RequestOptions["query"]): string {
     const url = new URL(this.opts.baseUrl.replace(/\/+$/, "") + path);
     for (const [key, value] of Object.entries(query ?? {})) {

@@ -8,3 +8,4 @@ export { parseDocuments } from "./apply/parse";
 export { validateDocuments } from "./apply/validate";
 export { orderResources } from "./apply/order";
 export { extractReferences } from "./apply/references";
+export { watchResources, type WatchEvent, type WatchOptions, type WatchedResource } from "./watch";

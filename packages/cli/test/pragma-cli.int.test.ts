@@ -147,7 +147,8 @@ describe("pragma CLI against the running system", () => {
         YAML.stringify({ provider: "pragma", resource: "config", name: "a", config: { setting: "v1" }, tags: ["cli-it"] }),
       ].join("---\n"),
     );
-    const r = await pragma(["resources", "apply", "-f", path, "--wait", "--timeout", "60"]);
+    // Polling every 10 minutes: only the watch stream can see both ready within the timeout.
+    const r = await pragma(["resources", "apply", "-f", path, "--wait", "--timeout", "60"], undefined, { PRAGMA_POLL_MS: "600000" });
     expectExit(r, 0);
     expect(r.stderr).toBe("");
     const lines = r.stdout.split("\n");
@@ -155,6 +156,21 @@ describe("pragma CLI against the running system", () => {
     expect(r.stdout).not.toContain("\x1b[");
     expect(lines.indexOf("pragma/config/a: applying")).toBeLessThan(lines.indexOf("pragma/config/b: applying"));
     expect(r.stdout).toContain("Summary: 2 ready, 0 failed, 0 not attempted");
+  });
+
+  it("follows changes live with `resources watch`, one JSON object per line with -o json", async () => {
+    const watching = pragma(["resources", "watch", "--provider", "pragma", "--timeout", "20s", "-o", "json"]);
+    // The watch is open once the gateway has a stream; then a change is made.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const applied = await pragma(["resources", "apply", "-f", file("w.yaml", YAML.stringify({ provider: "pragma", resource: "config", name: "watched", config: { k: "v" } })), "--wait", "--timeout", "30"]);
+    expectExit(applied, 0);
+    const r = await watching;
+    expectExit(r, 0);
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; id: string | null; resource?: { id: string; lifecycle_state: string } });
+    expect(events[0]?.type).toBe("sync");
+    const states = events.filter((e) => e.type === "changed" && e.resource?.id === "resource:pragma_config_watched").map((e) => e.resource!.lifecycle_state);
+    expect(states[states.length - 1]).toBe("ready");
+    expect(events.every((e) => e.id === null || /^\d+$/.test(e.id))).toBe(true);
   });
 
   it("shows B with the value resolved from A (server-side reference resolution)", async () => {

@@ -101,6 +101,32 @@ export type ResourceDefinition = z.infer<typeof ResourceDefinition>;
 /** DELETE's outcome: the resource now pending its DELETE event, or gone already (204). */
 export const DeleteResourceResult = z.object({ resource: Resource.nullable() });
 
+/**
+ * Watch positions (api.md §8). A position is the store's transaction horizon as a decimal
+ * string: every change committed by a transaction below it has been seen. Opaque to clients.
+ */
+export const WatchPosition = z.string().regex(/^[0-9]{1,20}$/, "a watch position");
+export const WATCH_CHANGES_MAX = 1000;
+export const ResourceChange = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("changed"), resource: Resource }),
+  z.object({ kind: z.literal("deleted"), resource: z.object({ id: z.string(), provider: z.string(), resource: z.string(), name: z.string() }) }),
+]);
+export type ResourceChange = z.infer<typeof ResourceChange>;
+/**
+ * What changed in a scope since a position: the current state of each resource changed
+ * (or its deletion), oldest change first, and the position to ask from next. `reset`: the
+ * position is older than the store keeps changes for (or not one of its positions), so
+ * the caller must list again; `changes` is then empty and `position` is the current one.
+ */
+export const ResourceChangesPage = z.object({
+  position: WatchPosition,
+  reset: z.boolean(),
+  /** True when the page stopped at WATCH_CHANGES_MAX: ask again from `position` at once. */
+  more: z.boolean(),
+  changes: z.array(z.object({ change: ResourceChange, at: WatchPosition })),
+});
+export type ResourceChangesPage = z.infer<typeof ResourceChangesPage>;
+
 // ---- requests answered by the resource store (queue rpc.resource-store) ----
 
 export const resourceRequests = {
@@ -123,6 +149,19 @@ export const resourceRequests = {
       cursor: z.string().optional(),
     }),
     ResourcePage,
+  ),
+  /** Changes since a watch position (null: none, just the current position), same filters as list. */
+  changes: defineRequest(
+    "resources.resource.changes.v1",
+    z.object({
+      scope: TenantScope,
+      after: WatchPosition.nullable(),
+      provider: z.string().optional(),
+      resource: z.string().optional(),
+      tags: z.array(z.string()).optional(),
+      limit: z.number().int().min(1).max(WATCH_CHANGES_MAX).optional(),
+    }),
+    ResourceChangesPage,
   ),
   /** force: delete even though other resources depend on it (otherwise CONFLICT naming them). */
   delete: defineRequest("resources.resource.delete.v1", z.object({ scope: TenantScope, id: z.string(), force: z.boolean().optional() }), DeleteResourceResult),

@@ -8,6 +8,7 @@ import { healthRoutes } from "./http/health.routes";
 import { authRoutes } from "./http/auth.routes";
 import { systemRoutes } from "./http/system.routes";
 import { resourceRoutes } from "./http/resources.routes";
+import { watchRoutes } from "./http/watch.routes";
 import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { autoApiRoutes } from "./http/auto-api.routes";
 import { openApiRoute } from "./http/openapi.routes";
@@ -23,6 +24,8 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
     openApiRoute(() => routes, GATEWAY_VERSION),
     ...authRoutes(deps),
     ...systemRoutes(deps),
+    // Before resourceRoutes: /resources/{resource_id} would take "watch" for an id.
+    ...watchRoutes(deps),
     ...resourceRoutes(deps),
     ...deadLetterRoutes(deps),
     ...autoApiRoutes(deps),

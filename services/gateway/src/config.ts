@@ -46,6 +46,14 @@ const envSchema = z
     /** GET /resources/{id} answers are cached this long at most (change notifications drop them sooner); 0 turns the cache off. */
     RESOURCE_CACHE_MS: int(5_000, 0, 600_000),
     RESOURCE_CACHE_ENTRIES: int(10_000, 1),
+    /** GET /resources/watch: open streams per org in one gateway process (beyond: 429). */
+    WATCH_MAX_STREAMS_PER_ORG: int(1_000, 1),
+    /** A heartbeat comment on every idle stream this often, so proxies keep it open. */
+    WATCH_HEARTBEAT_MS: int(15_000, 100, 300_000),
+    /** Re-read each watched scope this often even without a change notification (they are best-effort). */
+    WATCH_POLL_MS: int(2_000, 50, 60_000),
+    /** A stream whose client reads slower than this many bytes behind is closed (it resumes with Last-Event-ID). */
+    WATCH_MAX_BUFFER_BYTES: int(1024 * 1024, 1024),
     /** Gateway processes sharing the port (Node cluster), each with its own cache; see main.ts. */
     GATEWAY_PROCESSES: int(1, 1, 64),
     /** Re-read the list of revoked API keys this often (announcements keep it current in between). */
@@ -129,6 +137,12 @@ const envSchema = z
       resourceCache: { ttlMs: env.RESOURCE_CACHE_MS, maxEntries: env.RESOURCE_CACHE_ENTRIES },
       processes: env.GATEWAY_PROCESSES,
       revocationResyncMs: env.REVOCATION_RESYNC_MS,
+      watch: {
+        maxStreamsPerOrg: env.WATCH_MAX_STREAMS_PER_ORG,
+        heartbeatMs: env.WATCH_HEARTBEAT_MS,
+        pollMs: env.WATCH_POLL_MS,
+        maxBufferBytes: env.WATCH_MAX_BUFFER_BYTES,
+      },
     };
   });
 

@@ -12,7 +12,8 @@ import { Tenancy } from "./tenancy";
 import { TokenBucket } from "./rate-limit/token-bucket";
 import { createReadiness } from "./readiness";
 import { ResourceCache } from "./resource-cache";
-import { RPC_QUEUES, registryEvents, registryRequests, resourceEvents } from "@pragma/contracts";
+import { RPC_QUEUES, registryEvents, registryRequests, resourceEvents, resourceRequests } from "@pragma/contracts";
+import { WatchHub } from "./watch/watch-hub";
 import { newUlid } from "@pragma/ids";
 
 export interface GatewayHandle {
@@ -48,6 +49,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   let redis: Redis | undefined;
   let server: Server | undefined;
   let revokedKeys: RevokedKeys | undefined;
+  let watch: WatchHub | undefined;
 
   const closeClients = async () => {
     revokedKeys?.stop();
@@ -64,7 +66,8 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs });
     const bus = createBus(broker, config.rpcTimeoutMs);
     const resources = new ResourceCache({ ...config.resourceCache, live: () => broker?.isConnected() ?? false });
-    if (config.resourceCache.ttlMs > 0) await subscribeToChanges(broker, resources);
+    watch = new WatchHub((scope, after, filter) => bus.call(RPC_QUEUES.resourceStore, resourceRequests.changes, { scope, after, ...filter }), config.watch, logger);
+    await subscribeToChanges(broker, resources, watch);
     revokedKeys = new RevokedKeys({
       list: async (since) => (await bus.call(RPC_QUEUES.registry, registryRequests.listRevokedApiKeys, { since: since.toISOString() })).keys,
       // A token issued just before (or racing with) the revocation lives at most the ceiling, give or take the skew.
@@ -83,6 +86,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
       bucket: new TokenBucket(redis),
       readiness: createReadiness({ bus, redis }),
       resources,
+      watch,
     });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -91,6 +95,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     server.requestTimeout = Math.max(30_000, config.rpcTimeoutMs * 2);
     server.headersTimeout = 20_000;
   } catch (err) {
+    watch?.closeAll();
     await closeClients();
     throw err;
   }
@@ -102,6 +107,8 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   const stop = () =>
     (stopping ??= (async () => {
       const s = server!;
+      // Streams never end by themselves; their clients resume elsewhere with Last-Event-ID.
+      watch?.closeAll();
       const closed = new Promise<void>((resolve) => s.close(() => resolve()));
       s.closeIdleConnections();
       const timer = setTimeout(() => {
@@ -120,14 +127,21 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
 /**
  * The store's change notifications, on a queue of this process's own. Everything cached is
  * dropped on every new connection (notifications sent while it was down are lost), and
- * while it is down the cache serves nothing (ResourceCache `live`).
+ * while it is down the cache serves nothing (ResourceCache `live`); watch streams re-read
+ * their scopes then, and on every notification naming one.
  */
-async function subscribeToChanges(broker: Broker, cache: ResourceCache): Promise<void> {
+async function subscribeToChanges(broker: Broker, cache: ResourceCache, watch: WatchHub): Promise<void> {
   await subscribeToNotifications(broker, {
     queue: `gateway.resource-changes.${newUlid()}`,
     contract: resourceEvents.changed,
-    onConnect: () => cache.clear(),
-    handle: (payload) => cache.invalidate(payload.resources),
+    onConnect: () => {
+      cache.clear();
+      watch.pollAll();
+    },
+    handle: (payload) => {
+      cache.invalidate(payload.resources);
+      watch.notify(payload.resources);
+    },
   });
 }
 

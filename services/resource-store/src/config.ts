@@ -18,6 +18,10 @@ const envSchema = z.object({
   OUTBOX_RETENTION_HOURS: int(168, 1, 24 * 365 * 10),
   /** How often a replica prunes them (any number of replicas may; each deletion is idempotent). */
   OUTBOX_PRUNE_INTERVAL_MS: int(600_000, 1_000, 86_400_000),
+  /** How long the change log behind GET /resources/watch keeps changes: a watcher away longer re-lists (event: reset). */
+  WATCH_RETENTION_SECONDS: int(3_600, 1, 7 * 86_400),
+  /** How often a replica prunes the change log. */
+  WATCH_PRUNE_INTERVAL_MS: int(60_000, 1_000, 3_600_000),
   RESULTS_PREFETCH: int(100, 1, 10_000),
   /** How long an idle results lane waits for more before it records what it has (0: this tick only). */
   RESULTS_LINGER_MS: int(5, 0, 1_000),

@@ -11,7 +11,8 @@ import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
 import { PgResourceRepository } from "./data/resource.repository";
 import { OutboxRepository } from "./data/outbox.repository";
-import { OutboxPruner } from "./outbox/outbox-pruner";
+import { ChangeLogPruner, OutboxPruner } from "./outbox/outbox-pruner";
+import { PgChangeLog } from "./data/change-log.repository";
 import { storeBrokerTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
@@ -74,8 +75,17 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     intervalMs: config.OUTBOX_PRUNE_INTERVAL_MS,
   });
 
+  const changeLog = new PgChangeLog(pool);
+  const changeLogPruner = new ChangeLogPruner({
+    changeLog,
+    logger,
+    retentionMs: config.WATCH_RETENTION_SECONDS * 1_000,
+    intervalMs: config.WATCH_PRUNE_INTERVAL_MS,
+  });
+
   const applyDeps = {
     repo,
+    changeLog,
     clock,
     sealer,
     types: new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
@@ -103,6 +113,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
   relay.start();
   pruner.start();
+  changeLogPruner.start();
   logger.info({}, "resource store started");
 
   return {
@@ -112,6 +123,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
       await results.cancel();
       await deadLetters.cancel();
       await pruner.stop();
+      await changeLogPruner.stop();
       await relay.stop();
       await broker.close();
       await prisma.$disconnect();

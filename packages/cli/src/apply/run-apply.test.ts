@@ -65,6 +65,37 @@ describe("applyResources", () => {
     expect(s.text).toContain("pragma/config/a (failed): 422 VALIDATION_FAILED: bad config (request req_1)");
   });
 
+  it("with --wait and a watch stream follows the stream (no GET), the last change arriving while earlier ones are handled", async () => {
+    const api = fakeApi({});
+    let emit!: (e: { type: "changed" | "sync"; resource?: { id: string; lifecycle_state: string; error?: string | null } }) => void;
+    const watch: ApplyDeps["watch"] = ({ signal, onEvent }) =>
+      new Promise<void>((resolve) => {
+        emit = onEvent;
+        signal.addEventListener("abort", () => resolve());
+        queueMicrotask(() => onEvent({ type: "sync" }));
+      });
+    // Polling would never finish: each poll sleeps an hour of a 10 s budget.
+    const d = deps(api.client, { wait: true, watch, pollMs: 3_600_000, sleep: () => new Promise(() => undefined) });
+    const run = applyResources([plan("pragma/config/a"), plan("pragma/config/b", "pragma/config/a")], d);
+    await new Promise((r) => setTimeout(r, 10));
+    emit({ type: "changed", resource: { id: "resource:pragma_config_a", lifecycle_state: "processing" } });
+    emit({ type: "changed", resource: { id: "resource:pragma_config_a", lifecycle_state: "ready" } });
+    emit({ type: "changed", resource: { id: "resource:pragma_config_b", lifecycle_state: "ready" } });
+    const out = await run;
+    expect(out.map((o) => o.state)).toEqual(["ready", "ready"]);
+    expect(api.calls.filter((c) => c.startsWith("GET"))).toEqual([]);
+  });
+
+  it("with --wait falls back to polling when no watch stream opens", async () => {
+    const api = fakeApi({ states: { "resource:pragma_config_a": ["pending", "ready"] } });
+    const watch: ApplyDeps["watch"] = async () => {
+      throw new Error("404");
+    };
+    const out = await applyResources([plan("pragma/config/a")], deps(api.client, { wait: true, watch }));
+    expect(out.map((o) => o.state)).toEqual(["ready"]);
+    expect(api.calls.filter((c) => c.startsWith("GET")).length).toBe(2);
+  });
+
   it("with --wait polls until ready and reports each change once", async () => {
     const api = fakeApi({ states: { "resource:pragma_config_a": ["pending", "processing", "ready"] } });
     const d = deps(api.client, { wait: true });

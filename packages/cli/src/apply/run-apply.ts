@@ -23,6 +23,8 @@ export interface ApplyDeps {
   pollMs: number;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** Follows GET /resources/watch (the CLI's watchResources); without it --wait polls. */
+  watch?: (opts: { signal: AbortSignal; onEvent(e: LiveEvent): void }) => Promise<void>;
 }
 
 interface ResourceBody {
@@ -41,6 +43,7 @@ interface ResourceBody {
 export async function applyResources(plan: readonly PlannedResource[], deps: ApplyDeps): Promise<Outcome[]> {
   const outcomes = new Map<string, Outcome>();
   const inPlan = new Set(plan.map((p) => p.key));
+  const live = deps.wait && !deps.draft ? await openLive(deps) : undefined;
   const failedKeys = () => new Set([...outcomes.values()].filter((o) => o.state === "failed" || o.state === "not_attempted" || o.state === "blocked").map((o) => o.key));
 
   for (const r of plan) {
@@ -67,41 +70,139 @@ export async function applyResources(plan: readonly PlannedResource[], deps: App
     }
   }
 
-  if (deps.wait && !deps.draft) await waitForAll(plan, outcomes, deps);
+  if (deps.wait && !deps.draft) await waitForAll(plan, outcomes, deps, live);
+  await live?.close();
   deps.progress.stop();
   return plan.map((r) => outcomes.get(r.key)!);
 }
 
-async function waitForAll(plan: readonly PlannedResource[], outcomes: Map<string, Outcome>, deps: ApplyDeps): Promise<void> {
+/** What a watch stream tells the wait: resources' latest bodies as the server changes them. */
+export interface LiveEvent {
+  type: "changed" | "deleted" | "reset" | "sync";
+  resource?: ResourceBody & { id: string };
+}
+
+/**
+ * Opens the watch before anything is applied (so no change can slip between the apply and
+ * the stream) and waits for its first frame. Undefined when no stream could be opened in
+ * time (an older server, a proxy that buffers): the wait then polls.
+ */
+async function openLive(deps: ApplyDeps): Promise<Live | undefined> {
+  if (!deps.watch) return undefined;
+  const live = new Live();
+  const ctl = new AbortController();
+  let synced!: (ok: boolean) => void;
+  const opened = new Promise<boolean>((resolve) => (synced = resolve));
+  const done = deps
+    .watch({
+      signal: ctl.signal,
+      onEvent: (e) => {
+        if (e.type === "sync") synced(true);
+        else live.take(e);
+      },
+    })
+    .catch(() => undefined)
+    .finally(() => {
+      live.ended = true;
+      synced(false);
+      live.wakeUp();
+    });
+  const timer = setTimeout(() => synced(false), 5_000);
+  const ok = await opened;
+  clearTimeout(timer);
+  live.close = async () => {
+    ctl.abort();
+    await done;
+  };
+  if (!ok) {
+    await live.close();
+    return undefined;
+  }
+  return live;
+}
+
+class Live {
+  readonly bodies = new Map<string, ResourceBody | "deleted">();
+  /** The server could not say what was missed (event: reset): look once with GET. */
+  stale = false;
+  ended = false;
+  close: () => Promise<void> = async () => undefined;
+  private waiter: (() => void) | undefined;
+  /** Something arrived since the last next(): do not sleep. */
+  private news = false;
+
+  take(e: LiveEvent): void {
+    if (e.type === "reset") this.stale = true;
+    else if (e.resource) this.bodies.set(e.resource.id, e.type === "deleted" ? "deleted" : e.resource);
+    this.wakeUp();
+  }
+
+  wakeUp(): void {
+    this.news = true;
+    this.waiter?.();
+    this.waiter = undefined;
+  }
+
+  async next(ms: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+    if (!this.news) await Promise.race([new Promise<void>((r) => (this.waiter = r)), sleep(ms)]);
+    this.news = false;
+  }
+}
+
+/** Records what the server says of one waiting resource (its body, or gone) and shows it. */
+function settle(r: PlannedResource, outcomes: Map<string, Outcome>, deps: ApplyDeps, body: ResourceBody | "deleted"): void {
+  const o = outcomes.get(r.key)!;
+  if (body === "deleted") {
+    outcomes.set(r.key, { ...o, state: "failed", message: "the resource disappeared while waiting" });
+    deps.progress.update(r.key, "failed: disappeared while waiting");
+    return;
+  }
+  const state = body.lifecycle_state;
+  if (state === "ready") {
+    outcomes.set(r.key, { ...o, state: "ready", lifecycle_state: state });
+    deps.progress.update(r.key, "ready");
+  } else if (state === "failed") {
+    outcomes.set(r.key, { ...o, state: "failed", lifecycle_state: state, message: body.error ?? "failed" });
+    deps.progress.update(r.key, `failed: ${firstLine(body.error ?? "")}`);
+  } else {
+    outcomes.set(r.key, { ...o, lifecycle_state: state });
+    const blockedBy = r.dependsOn.filter((d) => ["failed", "blocked"].includes(outcomes.get(d)?.state ?? ""));
+    if (blockedBy.length) {
+      outcomes.set(r.key, { ...o, state: "blocked", lifecycle_state: state, message: `waiting on failed dependency ${blockedBy.join(", ")}` });
+      deps.progress.update(r.key, `blocked (dependency ${blockedBy.join(", ")} failed; the server keeps it ${state})`);
+    } else {
+      deps.progress.update(r.key, state ?? "unknown");
+    }
+  }
+}
+
+async function fetchBody(deps: ApplyDeps, id: string): Promise<ResourceBody | "deleted"> {
+  const res = await deps.client.request<ResourceBody>("GET", `/resources/${encodeURIComponent(id)}`, { allow: [404] });
+  return res.status === 404 ? "deleted" : res.body;
+}
+
+/**
+ * Waits until every applied resource is ready or failed (or the timeout): from the watch
+ * stream when one is open, each change shown as it happens; otherwise, or once the stream
+ * ends, by polling every pollMs.
+ */
+async function waitForAll(plan: readonly PlannedResource[], outcomes: Map<string, Outcome>, deps: ApplyDeps, live: Live | undefined): Promise<void> {
   const deadline = deps.now() + deps.timeoutMs;
   const waiting = () => plan.filter((r) => outcomes.get(r.key)?.state === "applied");
   while (waiting().length) {
+    const streaming = live !== undefined && !live.ended;
     for (const r of waiting()) {
       const o = outcomes.get(r.key)!;
-      const res = await deps.client.request<ResourceBody>("GET", `/resources/${encodeURIComponent(o.id)}`, { allow: [404] });
-      if (res.status === 404) {
-        outcomes.set(r.key, { ...o, state: "failed", message: "the resource disappeared while waiting" });
-        deps.progress.update(r.key, "failed: disappeared while waiting");
-        continue;
-      }
-      const state = res.body.lifecycle_state;
-      if (state === "ready") {
-        outcomes.set(r.key, { ...o, state: "ready", lifecycle_state: state });
-        deps.progress.update(r.key, "ready");
-      } else if (state === "failed") {
-        outcomes.set(r.key, { ...o, state: "failed", lifecycle_state: state, message: res.body.error ?? "failed" });
-        deps.progress.update(r.key, `failed: ${firstLine(res.body.error ?? "")}`);
+      if (streaming && !live.stale) {
+        const body = live.bodies.get(o.id);
+        if (body !== undefined) settle(r, outcomes, deps, body);
+        // A dependency that just failed blocks its dependents without a change of theirs.
+        else if (o.lifecycle_state !== undefined) settle(r, outcomes, deps, { lifecycle_state: o.lifecycle_state });
       } else {
-        outcomes.set(r.key, { ...o, lifecycle_state: state });
-        const blockedBy = r.dependsOn.filter((d) => ["failed", "blocked"].includes(outcomes.get(d)?.state ?? ""));
-        if (blockedBy.length) {
-          outcomes.set(r.key, { ...o, state: "blocked", lifecycle_state: state, message: `waiting on failed dependency ${blockedBy.join(", ")}` });
-          deps.progress.update(r.key, `blocked (dependency ${blockedBy.join(", ")} failed; the server keeps it ${state})`);
-        } else {
-          deps.progress.update(r.key, state ?? "unknown");
-        }
+        settle(r, outcomes, deps, await fetchBody(deps, o.id));
       }
     }
+    if (live) live.stale = false;
     if (!waiting().length) break;
     if (deps.now() >= deadline) {
       for (const r of waiting()) {
@@ -111,7 +212,10 @@ async function waitForAll(plan: readonly PlannedResource[], outcomes: Map<string
       }
       break;
     }
-    await deps.sleep(deps.pollMs);
+    if (streaming) await live.next(Math.max(0, Math.min(deps.timeoutMs, deadline - deps.now())), deps.sleep);
+    else {
+      await deps.sleep(deps.pollMs);
+    }
   }
 }
 

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import YAML from "yaml";
 import { parseDocuments, type SourceDocument } from "../apply/parse";
 import { formatProblem, type Problem } from "../apply/problem";
-import { applyResources, summarize } from "../apply/run-apply";
+import { applyResources, summarize, type LiveEvent } from "../apply/run-apply";
+import { watchResources, type WatchEvent } from "../watch";
 import { validateDocuments } from "../apply/validate";
 import type { ApiClient } from "../client";
 import { readInput } from "../documents";
@@ -42,6 +43,7 @@ export const RESOURCE_COLUMNS: Column<ResourceView>[] = [
   { header: "updated", value: (r) => r.updated_at },
 ];
 
+/** How often --wait polls when no watch stream could be opened (PRAGMA_POLL_MS overrides it). */
 const POLL_MS = 1000;
 
 /** `describe`: everything about one resource, in sections a human scans top to bottom. */
@@ -151,9 +153,10 @@ export function registerResources(program: Command, ctx: CommandContext): void {
         draft: Boolean(o.draft),
         wait: Boolean(o.wait),
         timeoutMs,
-        pollMs: POLL_MS,
+        pollMs: Number(ctx.io.env.PRAGMA_POLL_MS ?? POLL_MS),
         now: () => ctx.io.now(),
         sleep: (ms) => ctx.io.sleep(ms),
+        ...(o.wait ? { watch: (w: { signal: AbortSignal; onEvent(e: LiveEvent): void }) => watchResources(client, { ...w, onEvent: (e) => w.onEvent(e as LiveEvent), maxReconnects: 3 }) } : {}),
       });
       const summary = summarize(outcomes, Boolean(o.wait));
       if (format === "table") write(summary.text);
@@ -175,6 +178,41 @@ export function registerResources(program: Command, ctx: CommandContext): void {
         tags: o.tag.length ? o.tag : undefined,
       });
       write(render(items, formatOf(cmd), (rows) => (rows.length ? renderTable(rows, RESOURCE_COLUMNS) : "No resources found\n")));
+    });
+
+  resources
+    .command("watch")
+    .description("Follow changes live (GET /resources/watch): one line per change, until Ctrl-C or --timeout")
+    .option("--provider <provider>", "only this provider")
+    .option("--type <type>", "only this resource type")
+    .option("--tag <tag>", "only resources with this tag (repeatable: all must match)", collect, [])
+    .option("--since <position>", "resume after this position (the id a previous watch printed with -o json)")
+    .option("--timeout <duration>", "stop after this long (seconds, or 30s/5m)")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const o = optionsOf<{ provider?: string; type?: string; tag: string[]; since?: string; timeout?: string }>(cmd);
+      const format = formatOf(cmd);
+      const ctl = new AbortController();
+      const timer = o.timeout === undefined ? undefined : setTimeout(() => ctl.abort(), parseDuration(o.timeout));
+      const line = (e: WatchEvent): string => {
+        if (format !== "table") return JSON.stringify({ type: e.type, id: e.id ?? null, ...("resource" in e ? { resource: e.resource } : {}) }) + "\n";
+        const at = new Date(ctx.io.now()).toISOString();
+        if (e.type === "sync") return `${at}  watching (position ${e.id})\n`;
+        if (e.type === "reset") return `${at}  reset: changes may have been missed; list again (position ${e.id})\n`;
+        const r = e.resource;
+        const name = `${r.provider}/${r.resource}/${r.name}`;
+        return e.type === "deleted" ? `${at}  deleted  ${name}\n` : `${at}  ${r.lifecycle_state ?? "?"}  ${name}${r.error ? `  ${String(r.error).split("\n")[0]}` : ""}\n`;
+      };
+      try {
+        await watchResources(sessionFor(ctx, cmd).client(), {
+          signal: ctl.signal,
+          query: { provider: o.provider, resource: o.type, tags: o.tag.length ? o.tag : undefined },
+          ...(o.since ? { lastEventId: o.since } : {}),
+          onEvent: (e) => write(line(e)),
+          onReconnect: (err) => ctx.io.stderr.write(`reconnecting${err instanceof Error ? ` (${err.message})` : ""}\n`),
+        });
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
     });
 
   resources

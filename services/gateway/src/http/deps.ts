@@ -7,6 +7,7 @@ import type { Tenancy } from "../tenancy";
 import type { Readiness } from "../readiness";
 import type { TokenBucket } from "../rate-limit/token-bucket";
 import type { ResourceCache } from "../resource-cache";
+import type { WatchHub } from "../watch/watch-hub";
 
 /** Everything routes may touch; built once by service.ts. */
 export interface GatewayDeps {
@@ -19,4 +20,5 @@ export interface GatewayDeps {
   bucket: TokenBucket;
   readiness: Readiness;
   resources: ResourceCache;
+  watch: WatchHub;
 }

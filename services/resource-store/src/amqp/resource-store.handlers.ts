@@ -4,11 +4,13 @@ import { applyResource, type ApplyDeps } from "../domain/resources/apply-resourc
 import { getResource, getResourceStatus } from "../domain/resources/get-resource";
 import { deleteResource } from "../domain/resources/delete-resource";
 import { listResources } from "../domain/resources/list-resources";
+import { listChanges } from "../domain/resources/list-changes";
+import type { ChangeLog } from "../domain/resources/ports";
 import type { ResourceRecord } from "../domain/resources/model";
 import { presentResource, presentSensitive } from "../domain/resources/present";
 
 /** Thin: contract in, use case, wire shape out. */
-export function resourceHandlers(deps: ApplyDeps): RpcHandlers {
+export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog }): RpcHandlers {
   /** Sensitive config and outputs are redacted unless the caller (the gateway, for an admin) asked to reveal them. */
   const presenter = async (scope: TenantScope, reveal = false): Promise<(r: ResourceRecord) => Resource> =>
     presentSensitive(reveal ? { reveal: deps.sealer } : { types: await deps.types.list(scope).catch(() => null) });
@@ -29,6 +31,20 @@ export function resourceHandlers(deps: ApplyDeps): RpcHandlers {
     [resourceRequests.delete.type]: handler(resourceRequests.delete, async ({ scope, id, force }) => {
       const r = await deleteResource(deps, scope, id, { force });
       return { resource: r ? (await presenter(scope))(r) : null };
+    }),
+    [resourceRequests.changes.type]: handler(resourceRequests.changes, async ({ scope, ...q }) => {
+      const page = await listChanges(deps, scope, q);
+      const present = await presenter(scope);
+      return {
+        position: page.position,
+        reset: page.reset,
+        more: page.more,
+        changes: page.changes.map((c) =>
+          c.kind === "changed"
+            ? { at: c.at, change: { kind: "changed" as const, resource: present(c.record) } }
+            : { at: c.at, change: { kind: "deleted" as const, resource: { id: c.id, provider: c.provider, resource: c.resource, name: c.name } } },
+        ),
+      };
     }),
     [resourceRequests.listTypes.type]: handler(resourceRequests.listTypes, async ({ scope, provider }) => {
       const types = await deps.types.list(scope);

@@ -55,7 +55,7 @@ interface EventRow {
   published_at: Date | null;
 }
 
-const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
+export const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
   dependencies, owner_references, outputs, error, lifecycle_state, pending_event_id, provisioned, tags, has_tags, stale_inputs,
   created_at, updated_at`;
 /** A resource row (alias r) with its pending event's config (what a worker's result ran with), locked; callers add the key condition. */
@@ -716,7 +716,7 @@ function mutableValues(r: ResourceRecord): unknown[] {
   ];
 }
 
-function toRecord(row: ResourceRow): ResourceRecord {
+export function toRecord(row: ResourceRow): ResourceRecord {
   return {
     rowId: row.row_id,
     scope: { org_id: row.org_id, project_id: row.project_id, space_id: row.space_id },

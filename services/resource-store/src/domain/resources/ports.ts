@@ -81,6 +81,38 @@ export interface ResourceRepository {
   tryCreate<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined>;
 }
 
+export interface ChangesQuery {
+  /** A position from an earlier read; null: only the current position. */
+  after: string | null;
+  provider?: string;
+  resourceType?: string;
+  limit: number;
+}
+
+/** One resource changed since the position: its current row, or null when it is gone. */
+export interface ChangedRow {
+  resourceId: string;
+  /** The position of its newest change. */
+  at: string;
+  record: ResourceRecord | null;
+  /** What it was, for a deletion. */
+  deleted: { provider: string; resourceType: string; name: string };
+}
+
+export interface ChangesRead {
+  /** The position to read from next. */
+  horizon: string;
+  /** The position was older than the retention (or not this database's): re-list. */
+  reset: boolean;
+  rows: ChangedRow[];
+  more?: boolean;
+}
+
+/** The change log the watch reads (GET /resources/watch, api.md §8). */
+export interface ChangeLog {
+  changesSince(scope: TenantScope, q: ChangesQuery): Promise<ChangesRead>;
+}
+
 /** Resource types (built-in from the workers; later also deployed ones). */
 export interface TypeCatalog {
   list(scope: TenantScope): Promise<ResourceDefinition[]>;
