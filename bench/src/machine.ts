@@ -6,8 +6,8 @@ import { AMQP_URL, DATABASE_URL } from "./env";
 /** Facts about the machine and the infrastructure versions, queried (not assumed). */
 export async function machineFacts() {
   const cpus = os.cpus();
-  let postgres = "unknown";
-  let rabbitmq = "unknown";
+  let postgres: string;
+  let rabbitmq: string;
   try {
     const c = new pg.Client({ connectionString: DATABASE_URL });
     await c.connect();

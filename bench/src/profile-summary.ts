@@ -23,7 +23,7 @@ if (!dir) throw new Error("usage: profile-summary <dir-with-.cpuprofile-files> [
 
 function short(url: string): string {
   if (!url) return "(native)";
-  let u = url.replace(/^file:\/\//, "");
+  const u = url.replace(/^file:\/\//, "");
   const pnpmIdx = u.lastIndexOf("/node_modules/");
   if (pnpmIdx >= 0) return `npm:${u.slice(pnpmIdx + "/node_modules/".length)}`;
   const m = /\/(services|packages|bench)\/(.*)$/.exec(u);

@@ -173,7 +173,7 @@ export function parseJwtKeys(raw: string): JwtKey[] {
       publicKey = createPublicKey(k.public_key);
       if (k.private_key) privateKey = createPrivateKey(k.private_key);
     } catch (err) {
-      throw new Error(`key "${k.kid}": not a valid PEM key (${(err as Error).message})`);
+      throw new Error(`key "${k.kid}": not a valid PEM key (${(err as Error).message})`, { cause: err });
     }
     // RS256 only: an EC or HMAC key here would widen the accepted algorithm set.
     if (publicKey.asymmetricKeyType !== "rsa" || (privateKey && privateKey.asymmetricKeyType !== "rsa")) {

@@ -1,4 +1,4 @@
-import { http, makeTenant, orgBody, projectBody, SERVER_KEY, startHarness, token, type Harness, type Tenant } from "./support";
+import { http, makeTenant, orgBody, projectBody, SERVER_KEY, startHarness, type Harness, type Tenant } from "./support";
 
 let h: Harness;
 let t: Tenant;

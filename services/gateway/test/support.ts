@@ -3,9 +3,7 @@ import type { CreateOrgBody, CreateProjectBody, Role } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { captureLogs, createTestEnv, type CapturedLogs, type TestEnv } from "@pragma/testing";
-import { readConfig as readRegistryConfig } from "../../registry/src/config";
-import { startRegistry, type RegistryHandle } from "../../registry/src/service";
-import type { RunningStore } from "../../resource-store/src/service";
+import { readRegistryConfig, startRegistry, startResourceStore, storeConfigSchema, type RegistryHandle, type RunningStore } from "../../../test/support/services";
 import { generateJwtKey, jwtKeysJson, readConfig, type GatewayConfig, type JwtKey } from "../src/config";
 import { startGateway, type GatewayHandle } from "../src/service";
 
@@ -62,9 +60,7 @@ export async function startHarness(label: string, opts: { store?: boolean; gatew
   // Loaded only by files that need it, so the other files do not depend on the store's build state.
   let store: RunningStore | undefined;
   if (opts.store) {
-    const { configSchema } = await import("../../resource-store/src/config");
-    const { startResourceStore } = await import("../../resource-store/src/service");
-    store = await startResourceStore(configSchema.parse({ NODE_ENV: "test", LOG_LEVEL: "debug", DATABASE_URL: env.databaseUrl, AMQP_URL: env.amqpUrl }), {
+    store = await startResourceStore(storeConfigSchema.parse({ NODE_ENV: "test", LOG_LEVEL: "debug", DATABASE_URL: env.databaseUrl, AMQP_URL: env.amqpUrl }), {
       logger: logger("resource-store"),
     });
   }

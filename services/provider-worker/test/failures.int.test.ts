@@ -1,12 +1,9 @@
-import { waitFor, type TestEnv } from "@pragma/testing";
+import { waitFor } from "@pragma/testing";
 import { Observer, startTestProviderRig, work, type TestProviderRig } from "./helpers";
 import type { testProvider } from "./fixtures/test-provider";
-import type { RunningWorker } from "../src/service";
 import type { CapturedLogs } from "@pragma/testing";
 
 describe("failure policy: retry tiers, permanent errors, dedupe, per-resource lease", () => {
-  let env: TestEnv;
-  let worker: RunningWorker;
   let logs: CapturedLogs;
   let bus: Observer;
   let tp: ReturnType<typeof testProvider>;
@@ -15,7 +12,7 @@ describe("failure policy: retry tiers, permanent errors, dedupe, per-resource le
 
   beforeAll(async () => {
     rig = await startTestProviderRig("worker-failures", { RETRY_TIERS_MS: "200,400,800", MAX_RETRIES: "3", STARTED_REPORT_DELAY_MS: "0" });
-    ({ env, worker, logs, bus, tp } = rig);
+    ({ logs, bus, tp } = rig);
   });
   afterAll(() => rig?.close());
 

@@ -3,8 +3,7 @@ import { newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { connectBroker } from "@pragma/messaging";
 import type { TestEnv } from "@pragma/testing";
-import { readConfig } from "../../registry/src/config";
-import { startRegistry } from "../../registry/src/service";
+import { readRegistryConfig as readConfig, startRegistry } from "../../../test/support/services";
 import { TENANT } from "./helpers";
 
 /**

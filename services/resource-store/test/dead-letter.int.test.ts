@@ -124,8 +124,6 @@ describe("resource store: dead letters", () => {
     "x-death": [{ reason, queue: QUEUES.workFor(PROVIDER), count: 1, exchange: EXCHANGES.work, "routing-keys": [PROVIDER], time: { "!": "timestamp", value: Math.floor(Date.now() / 1000) } }],
   });
 
-  const rpc = <Q, R>(contract: { type: string } & Parameters<Broker["request"]>[1], payload: Q) => bus.request(RPC_QUEUES.resourceStore, contract as never, payload as never) as Promise<R>;
-
   it("a broker dead letter (delivery limit) is stored once and fails the resource still waiting on it", async () => {
     const eventId = `evt_${newUlid()}`;
     await seedResource("crashy", "processing", eventId);

@@ -3,9 +3,9 @@ import { Client } from "pg";
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { EXCHANGES, resourceWork, type TenantScope } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
-import { typeDefinitions } from "@pragma/provider-sdk";
+import { connectBroker } from "@pragma/messaging";
 import { closeConnections, managementUrl, splitCredentials, amqpUrl as brokerUrl, waitFor, waitForConnections } from "@pragma/testing";
-import { builtInProviders } from "../../provider-worker/src/providers";
+import { WorkerTypeCatalog } from "../src/amqp/worker-type-catalog";
 import { startSystem, type RunningSystem } from "../../../test/e2e/system";
 import { tapBus, type BusTap } from "../../../test/e2e/bus-tap";
 import { createPool, type Pool } from "../src/data/pg";
@@ -28,15 +28,20 @@ let pool: Pool;
 let db: Client;
 let deps: ApplyDeps;
 
-// The built-in catalogue in-process: while the broker is away nobody can be asked for it.
-const catalog: TypeCatalog = {
-  list: async () => builtInProviders.flatMap((p) => typeDefinitions(p)).map(({ provider, resource, description, schema, outputs_schema, tags }) => ({ provider, resource, description, schema, outputs_schema, tags })),
-};
+// The catalogue as the workers list it, read once while the broker is up and kept: while
+// the broker is away nobody can be asked for it.
+let catalog: TypeCatalog;
 
 beforeAll(async () => {
   // The worker reports "started" for every run, so a hook that ran twice would show.
   sys = await startSystem("store-outbox", { OUTBOX_POLL_MS: "100", STARTED_REPORT_DELAY_MS: "0" });
   tap = await tapBus(sys.env.amqpUrl);
+  const silent = createLogger({ service: "test", level: "silent" });
+  const asker = await connectBroker({ url: sys.env.amqpUrl, logger: silent, connectionName: "test-catalog" });
+  const workers = new WorkerTypeCatalog(asker, { ttlMs: Number.POSITIVE_INFINITY, timeoutMs: 10_000, logger: silent });
+  const types = await workers.list();
+  await asker.close();
+  catalog = { list: async () => types };
   pool = createPool(sys.env.databaseUrl, "resource_store", 4);
   deps = {
     repo: new PgResourceRepository(pool),
