@@ -1,6 +1,5 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
 
 export interface MetricsServer {
   /** The port it listens on (the one chosen by the OS when asked for 0). */
@@ -15,7 +14,7 @@ export interface MetricsServer {
  * the aggregate of its processes instead.
  */
 export async function serveMetrics(
-  registry: Registry,
+  registry: { contentType: string; metrics(): Promise<string> },
   port: number,
   render: () => Promise<string> = () => registry.metrics(),
 ): Promise<MetricsServer> {

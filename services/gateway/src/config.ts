@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, createPublicKey, createPrivateKey, type KeyObject } from "node:crypto";
-import { common, int, loadConfig, z } from "@pragma/config";
+import { common, int, loadConfig, metricsPort, z } from "@pragma/config";
 
 /** Hard ceiling from the spec: a stolen token is useful for at most 15 minutes. */
 export const MAX_TOKEN_TTL_SECONDS = 900;
@@ -48,6 +48,8 @@ const envSchema = z
     RESOURCE_CACHE_ENTRIES: int(10_000, 1),
     /** Gateway processes sharing the port (Node cluster), each with its own cache; see main.ts. */
     GATEWAY_PROCESSES: int(1, 1, 64),
+    /** GET /metrics listener (unset: none; npm start sets 9464). With GATEWAY_PROCESSES > 1 the primary serves the sum of all processes. */
+    METRICS_PORT: metricsPort(),
   })
   .transform((env, ctx) => {
     const isProd = env.NODE_ENV === "production";
@@ -126,6 +128,7 @@ const envSchema = z
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       resourceCache: { ttlMs: env.RESOURCE_CACHE_MS, maxEntries: env.RESOURCE_CACHE_ENTRIES },
       processes: env.GATEWAY_PROCESSES,
+      metricsPort: env.METRICS_PORT,
     };
   });
 

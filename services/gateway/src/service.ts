@@ -13,9 +13,14 @@ import { createReadiness } from "./readiness";
 import { ResourceCache } from "./resource-cache";
 import { resourceEvents } from "@pragma/contracts";
 import { newUlid } from "@pragma/ids";
+import { AggregatorRegistry, brokerConnectedMetric, createMetricsRegistry, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
+import { gatewayMetrics } from "./metrics";
 
 export interface GatewayHandle {
   port: number;
+  /** Where GET /metrics answers (undefined: METRICS_PORT unset, or a cluster worker whose primary serves them). */
+  metricsPort: number | undefined;
+  metrics: Registry;
   /** Stops accepting, lets in-flight requests finish (bounded), then closes the broker and Redis. */
   stop(): Promise<void>;
 }
@@ -37,7 +42,11 @@ export function createRedis(config: GatewayConfig): Redis {
   });
 }
 
-export async function startGateway(config: GatewayConfig, opts: { logger?: Logger } = {}): Promise<GatewayHandle> {
+/**
+ * opts.clusterWorker: one of GATEWAY_PROCESSES; it opens no metrics listener and hands its
+ * registry to the primary, which serves the sum of every process (main.ts).
+ */
+export async function startGateway(config: GatewayConfig, opts: { logger?: Logger; clusterWorker?: boolean } = {}): Promise<GatewayHandle> {
   const logger = opts.logger ?? createLogger({ service: "gateway", level: config.logLevel });
   if (config.generated.length > 0) {
     logger.warn({ generated: config.generated }, "development mode: generated missing secrets; tokens and the server key change on every restart");
@@ -46,8 +55,16 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   let broker: Broker | undefined;
   let redis: Redis | undefined;
   let server: Server | undefined;
+  let metricsServer: MetricsServer | undefined;
+  const registry = createMetricsRegistry("gateway");
+  if (opts.clusterWorker) {
+    AggregatorRegistry.setRegistries([registry]);
+    // Its constructor is what makes a cluster worker answer the primary's requests for metrics.
+    new AggregatorRegistry();
+  }
 
   const closeClients = async () => {
+    await metricsServer?.close();
     await broker?.close().catch((err: unknown) => logger.error({ err }, "broker close failed"));
     if (redis) {
       await redis.quit().catch(() => redis?.disconnect());
@@ -58,7 +75,9 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     redis = createRedis(config);
     // Redis is optional at runtime (fail open), so a failure to connect is logged, not fatal.
     redis.on("error", (err: Error) => logger.debug({ err: err.message }, "redis error"));
-    broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs });
+    broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs, metrics: rpcMetrics(registry) });
+    const connected = broker;
+    brokerConnectedMetric(registry, () => connected.isConnected());
     const bus = createBus(broker, config.rpcTimeoutMs);
     const resources = new ResourceCache({ ...config.resourceCache, live: () => broker?.isConnected() ?? false });
     if (config.resourceCache.ttlMs > 0) await subscribeToChanges(broker, resources);
@@ -71,6 +90,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
       bucket: new TokenBucket(redis),
       readiness: createReadiness({ bus, redis }),
       resources,
+      metrics: gatewayMetrics(registry),
     });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -78,13 +98,14 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     // Slow-loris guard; well above any RPC timeout.
     server.requestTimeout = Math.max(30_000, config.rpcTimeoutMs * 2);
     server.headersTimeout = 20_000;
+    if (config.metricsPort !== undefined && !opts.clusterWorker) metricsServer = await serveMetrics(registry, config.metricsPort);
   } catch (err) {
     await closeClients();
     throw err;
   }
 
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, "gateway listening");
+  logger.info({ port, metricsPort: metricsServer?.port }, "gateway listening");
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -102,7 +123,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
       logger.info("gateway stopped");
     })());
 
-  return { port, stop };
+  return { port, metricsPort: metricsServer?.port, metrics: registry, stop };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Tenancy } from "../tenancy";
 import type { Readiness } from "../readiness";
 import type { TokenBucket } from "../rate-limit/token-bucket";
 import type { ResourceCache } from "../resource-cache";
+import type { GatewayMetrics } from "../metrics";
 
 /** Everything routes may touch; built once by service.ts. */
 export interface GatewayDeps {
@@ -17,4 +18,5 @@ export interface GatewayDeps {
   bucket: TokenBucket;
   readiness: Readiness;
   resources: ResourceCache;
+  metrics: GatewayMetrics;
 }
