@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { common, loadConfig, z } from "@pragma/config";
+import { common, loadConfig, metricsPort, z } from "@pragma/config";
 import { parseKeyList } from "./crypto/password-cipher";
 
 const envSchema = z
@@ -12,6 +12,8 @@ const envSchema = z
     AMQP_URL: common.AMQP_URL,
     PRAGMA_ENCRYPTION_KEYS: z.string().optional(),
     PRAGMA_ENCRYPTION_ACTIVE_KEY: z.string().optional(),
+    /** GET /metrics listener (unset: none; npm start sets 9465). */
+    METRICS_PORT: metricsPort(),
   })
   .transform((env, ctx) => {
     let keys: Map<string, Buffer>;
@@ -43,6 +45,7 @@ const envSchema = z
       databaseUrl: env.DATABASE_URL,
       databaseSchema: env.DATABASE_SCHEMA,
       amqpUrl: env.AMQP_URL,
+      metricsPort: env.METRICS_PORT,
       encryption: { keys: keys as ReadonlyMap<string, Buffer>, activeKeyId, ephemeralKey },
     };
   });

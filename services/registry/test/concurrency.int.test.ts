@@ -3,7 +3,8 @@ import { RPC_QUEUES, registryRequests as r } from "@pragma/contracts";
 import { createOrg } from "../src/domain/orgs/create-org";
 import { createProject } from "../src/domain/projects/create-project";
 import type { RegistryDeps } from "../src/domain/ports";
-import { createPrismaClient, type Db } from "../src/data/prisma";
+import { createPool, createPrismaClient, type Db } from "../src/data/prisma";
+import type { Pool } from "pg";
 import { buildDeps } from "../src/deps";
 import { orgBody, projectBody, startHarness, type Harness } from "./support";
 
@@ -51,15 +52,18 @@ it("50 identical project creates at once: one created, 49 not, one project and o
  * between it and the insert, so that path runs every time.
  */
 describe("losing the race after the pre-read", () => {
+  let pool: Pool;
   let db: Db;
   let deps: RegistryDeps;
   const published: string[] = [];
   beforeAll(() => {
-    db = createPrismaClient(h.env.databaseUrl, h.config.databaseSchema);
+    pool = createPool(h.env.databaseUrl);
+    db = createPrismaClient(pool, h.config.databaseSchema);
     deps = buildDeps(h.config, db, { publish: async (c) => void published.push(c.type) });
   });
   afterAll(async () => {
     await db?.$disconnect();
+    await pool?.end();
   });
 
   it("createOrg re-reads the winner instead of failing, and does not publish again", async () => {
