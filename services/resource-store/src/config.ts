@@ -1,4 +1,4 @@
-import { common, int, loadConfig, z } from "@pragma/config";
+import { common, int, loadConfig, metricsPort, z } from "@pragma/config";
 import { RETRY_ALL_CHUNK } from "./domain/dead-letters/manage-dead-letters";
 
 export const configSchema = z.object({
@@ -26,6 +26,8 @@ export const configSchema = z.object({
   TYPES_CACHE_MS: int(30_000, 0, 3_600_000),
   /** How long to wait for a provider worker to list its types. */
   WORKER_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
+  /** GET /metrics listener (unset: none; npm start sets 9466). */
+  METRICS_PORT: metricsPort(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import type { DeadLetterAttempt, DeadLetterReason, EventType, LifecycleState, TenantScope } from "@pragma/contracts";
+import { TransitionTracker, type TransitionObserver } from "./transition-tracker";
 import type { PrismaClient } from "../generated/prisma/client";
 import type { DeadLetterFilter, DeadLetterRecord, NewOutboxEvent, RequeueTarget } from "../domain/dead-letters/model";
 import type { DeadLetterRepository, EntryKey, PlannedRequeue, RequeueTx } from "../domain/dead-letters/ports";
@@ -37,11 +38,15 @@ interface Row {
  * operator's reads and deletes stay on Prisma.
  */
 export class PrismaDeadLetterRepository implements DeadLetterRepository {
-  /** onChanged: after each commit that updated resources, which ones (the gateways' cache notifications). */
+  /**
+   * onChanged: after each commit that updated resources, which ones (the gateways' cache
+   * notifications). onTransition: after each commit, the lifecycle changes it made.
+   */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
     private readonly onChanged: (scope: TenantScope, resourceIds: Iterable<string>) => void = () => undefined,
+    private readonly onTransition: TransitionObserver = () => undefined,
   ) {}
 
   async ingest(r: DeadLetterRecord): Promise<{ inserted: boolean; resourceFailed: boolean }> {
@@ -65,13 +70,18 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
             `UPDATE resources
             SET lifecycle_state = 'failed', error = $5, pending_event_id = NULL, updated_at = $6
             WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND resource_id = $4 AND pending_event_id = $7
-              AND lifecycle_state IN ('pending', 'processing')`,
+              AND lifecycle_state IN ('pending', 'processing')
+            RETURNING (SELECT o.lifecycle_state FROM resources o WHERE o.row_id = resources.row_id) AS was`,
             [r.scope.org_id, r.scope.project_id, r.scope.space_id, r.resourceId, r.errorMessage, r.createdAt, r.eventId],
           ),
           "COMMIT",
         ]);
       const resourceFailed = (results[3]!.rowCount ?? 0) > 0;
-      if (resourceFailed) this.onChanged(r.scope, [r.resourceId]);
+      if (resourceFailed) {
+        this.onChanged(r.scope, [r.resourceId]);
+        // RETURNING's sub-select reads the statement's snapshot: the state before this update.
+        this.onTransition(String((results[3]!.rows[0] as { was?: unknown } | undefined)?.was ?? "pending"), "failed");
+      }
       return { inserted: (results[1]!.rowCount ?? 0) > 0, resourceFailed };
     });
   }
@@ -185,6 +195,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
         "COMMIT",
       ]);
       this.onChanged(scope, picked.map((p) => p.event.resourceId));
+      for (const p of picked) this.onTransition(targets.get(p.event.resourceId)?.lifecycleState ?? "none", "pending");
       return picked.length;
     });
   }
@@ -195,6 +206,7 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
       const result = await fn(tx);
       await tx.commit();
       for (const c of tx.changed) this.onChanged(c.scope, [c.resourceId]);
+      tx.transitions.report(this.onTransition);
       return result;
     });
   }
@@ -208,6 +220,7 @@ class PgRequeueTx implements RequeueTx {
   private held: string[] = ["BEGIN"];
   /** Resources marked pending: told to the gateways after COMMIT (the feed merges and dedupes them). */
   readonly changed: { scope: TenantScope; resourceId: string }[] = [];
+  readonly transitions = new TransitionTracker();
 
   constructor(private readonly client: PoolClient) {}
 
@@ -246,7 +259,9 @@ class PgRequeueTx implements RequeueTx {
         [scope.org_id, scope.project_id, scope.space_id, resourceId],
       ),
     );
-    return rows[0] ? toTarget(rows[0]) : null;
+    const target = rows[0] ? toTarget(rows[0]) : null;
+    if (target) this.transitions.saw([target]);
+    return target;
   }
 
   async insertEvent(e: NewOutboxEvent): Promise<void> {
@@ -263,6 +278,7 @@ class PgRequeueTx implements RequeueTx {
 
   async markPending(scope: TenantScope, resourceId: string, eventId: string, now: Date): Promise<void> {
     this.changed.push({ scope, resourceId });
+    this.transitions.wrote(resourceId, "pending");
     this.held.push(
       inline(
         `UPDATE resources SET lifecycle_state = 'pending', pending_event_id = $5, error = NULL, updated_at = $6
