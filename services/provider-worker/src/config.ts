@@ -1,4 +1,4 @@
-import { common, int, list, loadConfig, z } from "@pragma/config";
+import { common, int, list, loadConfig, metricsPort, z } from "@pragma/config";
 
 export const BUILT_IN_PROVIDERS = ["pragma", "postgres", "mysql"] as const;
 
@@ -52,6 +52,8 @@ export const WorkerConfigSchema = z
     /** How long a project's database credentials from the registry are reused (dropped at once when the registry announces a change to the project); 0 asks the registry on every use. */
     CREDENTIALS_CACHE_MS: int(5_000, 0, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
+    /** GET /metrics listener (unset: none; npm start sets 9467, 9468, … per replica). */
+    METRICS_PORT: metricsPort(),
   });
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
+import { QUEUES, RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { newUlid } from "@pragma/ids";
 import { createLogger, type Logger } from "@pragma/logger";
@@ -18,9 +18,14 @@ import { redisResourceLog } from "./data/resource-log.repository";
 import { redisEventFinisher } from "./data/event-finisher";
 import { processEvent, type ProcessDeps } from "./domain/process-event";
 import { builtInProviders } from "./providers";
+import { brokerConnectedMetric, createMetricsRegistry, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
+import { workerMetrics } from "./metrics";
 
 export interface RunningWorker {
   stop(): Promise<void>;
+  /** Where GET /metrics answers (undefined: METRICS_PORT unset). */
+  metricsPort: number | undefined;
+  metrics: Registry;
 }
 
 export interface StartOptions {
@@ -45,8 +50,12 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
   redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   await redis.connect();
 
-  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: `provider-worker ${instanceId}` });
+  const registry = createMetricsRegistry("provider-worker");
+  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: `provider-worker ${instanceId}`, metrics: rpcMetrics(registry) });
+  let metricsServer: MetricsServer | undefined;
   try {
+    brokerConnectedMetric(registry, () => broker.isConnected());
+    queueDepthMetrics(registry, () => broker.queueDepths([...served.map((p) => QUEUES.workFor(p)), QUEUES.deadLetter]));
     await broker.addTopology((ch) => declareTopology(ch, workerTopology(served, config.RETRY_TIERS_MS)));
     await broker.addTopology(rpcQueueTopology(RPC_QUEUES.providerWorker));
 
@@ -64,6 +73,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     );
     if (config.CREDENTIALS_CACHE_MS > 0) await subscribeToProjectUpdates(broker, credentials, instanceId);
     const databases = new DatabasePools(credentials.get, logger);
+    const metrics = workerMetrics(registry, providers, () => databases.stats());
 
     const locks = redisLocks(redis, {
       prefix: config.REDIS_PREFIX,
@@ -96,15 +106,20 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     };
 
     const consumers: ConsumerHandle[] = [];
-    for (const p of served) consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
+    for (const p of served) {
+      consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, async (input) => void (await metrics.time(input.work, () => processEvent(deps, input)))));
+    }
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
       workerRpcHandlers({ providers, served, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
     );
-    logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId }, "provider worker started");
+    if (config.METRICS_PORT !== undefined) metricsServer = await serveMetrics(registry, config.METRICS_PORT);
+    logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId, metricsPort: metricsServer?.port }, "provider worker started");
 
     let stopping: Promise<void> | undefined;
     return {
+      metricsPort: metricsServer?.port,
+      metrics: registry,
       stop() {
         stopping ??= (async () => {
           logger.info({}, "provider worker stopping");
@@ -124,13 +139,14 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
           await databases.close();
           await heartbeat.stop();
           await redis.quit().catch(() => redis.disconnect());
+          await metricsServer?.close();
           logger.info({}, "provider worker stopped");
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await Promise.allSettled([broker.close(), redis.quit()]);
+    await Promise.allSettled([broker.close(), redis.quit(), metricsServer?.close()]);
     throw err;
   }
 }

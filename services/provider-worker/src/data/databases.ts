@@ -13,6 +13,16 @@ interface PoolEntry {
   fingerprint: string;
   db: SqlDatabase;
   close(): Promise<void>;
+  stats(): PoolStats;
+}
+
+/** One pool's connections (metrics). */
+export interface PoolStats {
+  dbType: DbType;
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
 }
 
 /**
@@ -32,6 +42,10 @@ export class DatabasePools {
 
   secrets(): string[] {
     return [...this.secretValues];
+  }
+
+  stats(): PoolStats[] {
+    return [...this.pools.values()].map((e) => e.stats());
   }
 
   async open(scope: { orgId: string; projectId: string }, dbType?: DbType, options: DatabaseOptions = {}): Promise<SqlDatabase> {
@@ -104,7 +118,14 @@ function postgresPool(c: DatabaseCredentials, database: string): Omit<PoolEntry,
     ident: (name) => pg.escapeIdentifier(name),
     literal: (value) => pg.escapeLiteral(value),
   };
-  return { db, close: () => pool.end() };
+  return { db, close: () => pool.end(), stats: () => ({ dbType: "postgres", total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }) };
+}
+
+/** mysql2 keeps its counts in the callback pool's fields only (no public accessor). */
+interface MysqlPoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+  _connectionQueue?: { length: number };
 }
 
 function mysqlPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "fingerprint"> {
@@ -151,5 +172,12 @@ function mysqlPool(c: DatabaseCredentials, database: string): Omit<PoolEntry, "f
     ident: (name) => pool.escapeId(name),
     literal: (value) => pool.escape(value),
   };
-  return { db, close: () => pool.end() };
+  const core = (pool as unknown as { pool?: MysqlPoolInternals }).pool ?? {};
+  const stats = (): PoolStats => ({
+    dbType: "mysql",
+    total: core._allConnections?.length ?? 0,
+    idle: core._freeConnections?.length ?? 0,
+    waiting: core._connectionQueue?.length ?? 0,
+  });
+  return { db, close: () => pool.end(), stats };
 }
