@@ -17,6 +17,8 @@ export const SERVER_KEY = "test-server-key-0123456789abcdef";
 export interface RunningSystem {
   env: TestEnv;
   baseUrl: string;
+  /** Each service's GET /metrics port, when started with METRICS_PORT (0: any free port). */
+  metricsPorts: Partial<Record<"gateway" | "registry" | "resource-store" | "provider-worker", number>>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startSystem(label: string, extraEnv: Record<string, string
     return {
       env,
       baseUrl: `http://127.0.0.1:${gateway.port}`,
+      metricsPorts: { gateway: gateway.metricsPort, registry: registry.metricsPort, "resource-store": store.metricsPort, "provider-worker": worker.metricsPort },
       async stop() {
         for (const stop of stops.reverse()) await stop();
         await env.dispose();

@@ -41,6 +41,9 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
+  // A pooled idle connection the server ended (restart, failover, pg_terminate_backend) is an
+  // 'error' event on the pool; without a listener it crashed the process. The next query reconnects.
+  pool.on("error", (err) => logger.warn({ err: err.message }, "idle database connection lost"));
   const prisma = createPrisma(pool, config.DATABASE_SCHEMA);
   const clock = { now: () => new Date() };
   const registry = createMetricsRegistry("resource-store");
