@@ -12,10 +12,12 @@ export interface DatabaseCheck {
 
 /**
  * `SELECT 1` on the service's own pool, bounded by `timeoutMs` (a pool with no free
- * connection waits for one: that is "down" for readiness too). What the registry and the
+ * connection waits for one: that is "down" for readiness too). Shorter than the gateway's
+ * 2 s wait for the ping reply, so a hung database is reported as such, not as a service
+ * that did not answer. What the registry and the
  * store put in their ping reply, which GET /health/ready reports as `postgres`.
  */
-export async function checkDatabase(pool: Queryable, timeoutMs = 2000): Promise<DatabaseCheck> {
+export async function checkDatabase(pool: Queryable, timeoutMs = 1500): Promise<DatabaseCheck> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
