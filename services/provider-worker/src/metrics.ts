@@ -5,8 +5,11 @@ import type { EventOutcome } from "./domain/process-event";
 import type { PoolStats } from "./data/databases";
 
 export interface WorkerMetrics {
-  /** Runs one event and records how long it took and how it ended ("requeued" when it threw). */
-  time(work: ResourceWork, run: () => Promise<EventOutcome>): Promise<EventOutcome>;
+  /**
+   * Runs one event from `provider`'s work queue and records how long it took and how it
+   * ended ("requeued" when it threw). The provider label is the queue's, not the message's.
+   */
+  time(provider: string, work: ResourceWork, run: () => Promise<EventOutcome>): Promise<EventOutcome>;
 }
 
 export function workerMetrics(registry: Registry, providers: ReadonlyMap<string, Provider>, pools: () => PoolStats[]): WorkerMetrics {
@@ -43,16 +46,16 @@ export function workerMetrics(registry: Registry, providers: ReadonlyMap<string,
   });
   const child = memo3((provider, type, outcome) => events.labels(provider, type, outcome));
   return {
-    async time(work, run) {
+    async time(provider, work, run) {
       // The label is the type only if this worker knows it: message contents cannot add series.
-      const type = providers.get(work.provider)?.types.has(work.resource_type) ? work.resource_type : "unknown";
+      const type = work.provider === provider && providers.get(provider)?.types.has(work.resource_type) ? work.resource_type : "unknown";
       const started = performance.now();
       try {
         const outcome = await run();
-        child(work.provider, type, outcome).observe((performance.now() - started) / 1000);
+        child(provider, type, outcome).observe((performance.now() - started) / 1000);
         return outcome;
       } catch (err) {
-        child(work.provider, type, "requeued").observe((performance.now() - started) / 1000);
+        child(provider, type, "requeued").observe((performance.now() - started) / 1000);
         throw err;
       }
     },

@@ -107,7 +107,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
 
     const consumers: ConsumerHandle[] = [];
     for (const p of served) {
-      consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, async (input) => void (await metrics.time(input.work, () => processEvent(deps, input)))));
+      consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, async (input) => void (await metrics.time(p, input.work, () => processEvent(deps, input)))));
     }
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
