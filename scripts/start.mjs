@@ -10,6 +10,9 @@
 //   to a pipe whole lines are passed through unchanged (a copy per chunk, no string work).
 //   stderr (rare, and often not JSON: a crash's stack trace) is always prefixed.
 //   WORKER_REPLICAS=N starts N provider workers (they share the work queues).
+// - Metrics: each service gets its own METRICS_PORT from one range starting at METRICS_PORT
+//   (default 9464): gateway 9464, registry 9465, resource-store 9466, provider workers 9467
+//   and up. METRICS_PORT=off starts them without a metrics listener.
 // - Ctrl-C / SIGTERM: SIGTERM to every service, wait for them to drain (SIGKILL after
 //   15 s, or at once on a second Ctrl-C), exit 0.
 // - Precedence: the environment, then .env (if present), then .pragma/dev.env.
@@ -38,6 +41,11 @@ const production = env.NODE_ENV === "production";
 const replicas = Number(env.WORKER_REPLICAS ?? "1");
 if (!Number.isInteger(replicas) || replicas < 1) fail(`WORKER_REPLICAS must be a positive integer, got "${env.WORKER_REPLICAS}"`);
 const port = Number(env.GATEWAY_PORT || 8080);
+const metricsOff = env.METRICS_PORT === "off";
+const metricsBase = metricsOff ? 0 : Number(env.METRICS_PORT || 9464);
+if (!metricsOff && (!Number.isInteger(metricsBase) || metricsBase < 1 || metricsBase + 3 + replicas > 65536)) {
+  fail(`METRICS_PORT must be "off" or the first port of a free range of ${3 + replicas}, got "${env.METRICS_PORT}"`);
+}
 const startTimeoutMs = Number(env.START_TIMEOUT_SECONDS || 120) * 1000;
 
 const args = process.argv.slice(2);
@@ -68,7 +76,7 @@ const plan = [
   ["registry", "registry"],
   ["resource-store", "resource-store"],
   ...Array.from({ length: replicas }, (_, i) => [replicas === 1 ? "provider-worker" : `provider-worker-${i + 1}`, "provider-worker"]),
-];
+].map(([name, svc], i) => [name, svc, metricsOff ? "" : String(metricsBase + i)]);
 const width = Math.max(...plan.map(([n]) => n.length));
 const children = new Map(); // name -> { child, exited: Promise }
 let stopping = false;
@@ -111,11 +119,11 @@ function relay(stream, out, label) {
   else passLines(stream, out);
 }
 
-function startService(name, svc, i) {
+function startService(name, svc, metricsPort, i) {
   const label = useColor ? `\x1b[${COLORS[i % COLORS.length]}m${name.padEnd(width)} |\x1b[0m` : `${name.padEnd(width)} |`;
   // detached: its own process group, so a terminal Ctrl-C reaches only us and each
   // service gets exactly one SIGTERM (from us) rather than SIGINT and SIGTERM.
-  const child = spawn(process.execPath, [join("services", svc, "dist", "main.js")], { cwd: root, env, stdio: ["ignore", stdoutIsFile ? "inherit" : "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [join("services", svc, "dist", "main.js")], { cwd: root, env: { ...env, METRICS_PORT: metricsPort }, stdio: ["ignore", stdoutIsFile ? "inherit" : "pipe", "pipe"], detached: true });
   if (!stdoutIsFile) relay(child.stdout, process.stdout, label);
   // stderr is rare and often not JSON (a crash's stack trace): always say whose it is.
   prefixLines(child.stderr, process.stderr, label);
@@ -186,7 +194,7 @@ process.on("exit", () => {
 });
 
 say(`starting ${plan.map(([n]) => n).join(", ")} (NODE_ENV=${env.NODE_ENV})`);
-plan.forEach(([name, svc], i) => startService(name, svc, i));
+plan.forEach(([name, svc, metricsPort], i) => startService(name, svc, metricsPort, i));
 
 // ---- wait for the gateway -----------------------------------------------------
 const url = `http://127.0.0.1:${port}`;
@@ -211,6 +219,7 @@ if (!stopping) {
   } else {
     const lines = [`Pragma control plane is up: http://localhost:${port}  (health: /health, readiness: /health/ready)`];
     if (serverKeyBanner) lines.push(serverKeyBanner);
+    if (!metricsOff) lines.push(`Prometheus metrics: ${plan.map(([name, , p]) => `${name} :${p}`).join(", ")} (GET /metrics)`);
     lines.push("Ctrl-C stops every service.");
     const w = Math.max(...lines.map((l) => l.length));
     const bar = "=".repeat(w + 4);

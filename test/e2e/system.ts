@@ -26,6 +26,8 @@ export interface RunningSystem {
   addGateway(): Promise<{ baseUrl: string; stop(): Promise<void> }>;
   /** Stops the first gateway alone (a restart: addGateway() starts its successor). */
   stopGateway(): Promise<void>;
+  /** Each service's GET /metrics port, when started with METRICS_PORT (0: any free port). */
+  metricsPorts: Partial<Record<"gateway" | "registry" | "resource-store" | "provider-worker", number>>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function startSystem(label: string, extraEnv: Record<string, string
         return { baseUrl: `http://127.0.0.1:${g.port}`, stop: () => g.stop() };
       },
       stopGateway: () => gateway.stop(),
+      metricsPorts: { gateway: gateway.metricsPort, registry: registry.metricsPort, "resource-store": store.metricsPort, "provider-worker": worker.metricsPort },
       async stop() {
         for (const stop of stops.reverse()) await stop();
         await env.dispose();

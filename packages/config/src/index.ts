@@ -92,3 +92,11 @@ export const list = (def: string[] = []) =>
     .string()
     .optional()
     .transform((v) => (v === undefined ? def : v.split(",").map((s) => s.trim()).filter(Boolean)));
+
+/**
+ * METRICS_PORT: where the service serves GET /metrics. Unset or empty: no metrics
+ * listener (metrics are still counted), so a service started in a test or beside
+ * another on one host never collides; 0: a port the OS picks (tests).
+ */
+export const metricsPort = () =>
+  z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(0).max(65535).optional());

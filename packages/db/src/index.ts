@@ -4,3 +4,4 @@ export { MigrationError, type MigrationProblem, type MigrationProblemKind } from
 export { migrationChecksum, checksumMatches } from "./checksum";
 export { planMigrations, type LocalMigration, type AppliedMigration, type MigrationPlan } from "./plan";
 export { readMigrationsDir } from "./migrations-dir";
+export { checkDatabase, type DatabaseCheck, type Queryable } from "./health";

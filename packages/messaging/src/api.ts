@@ -25,6 +25,34 @@ export interface BrokerOptions {
   version?: string;
   /** Bound on each wait of close() (in-flight handlers, outstanding confirms). Default 10 000 ms. */
   closeTimeoutMs?: number;
+  /** Told the latency of every request sent and answered (Prometheus histograms, @pragma/metrics). */
+  metrics?: BrokerMetrics;
+}
+
+/**
+ * Latency of request/reply on both ends. `type` is the request's contract type (a type
+ * nobody serves is reported as "unknown", so the wire cannot invent label values);
+ * `outcome` is "ok" or the AppError code the caller got.
+ */
+export interface BrokerMetrics {
+  rpcClient(type: string, outcome: string, seconds: number): void;
+  rpcServer(type: string, outcome: string, seconds: number): void;
+}
+
+export interface QueueDepth {
+  queue: string;
+  /** Messages ready for delivery. */
+  messages: number;
+  consumers: number;
+}
+
+/** What a service adds to its ping reply about the dependencies it alone can see (its database). */
+export type HealthCheck = () => Promise<Record<string, DependencyCheck>>;
+export interface DependencyCheck {
+  status: "up" | "down";
+  latency_ms?: number;
+  /** A code (ECONNREFUSED, TIMEOUT), never a message that could carry a secret. */
+  error?: string;
 }
 
 export interface PublishOptions {
@@ -126,7 +154,7 @@ export interface Broker {
   consume<T>(queue: string, contracts: MessageContract<T> | MessageContract<T>[], handler: Handler<T>, options: ConsumeOptions): Promise<ConsumerHandle>;
 
   /** Serves request contracts on `queue`; errors go back as {code, detail} (AppError wire form). */
-  serve(queue: string, handlers: RpcHandlers, options?: { prefetch?: number }): Promise<RpcServerHandle>;
+  serve(queue: string, handlers: RpcHandlers, options?: { prefetch?: number; health?: HealthCheck }): Promise<RpcServerHandle>;
 
   /**
    * Request/reply over direct reply-to. Rejects with AppError TIMEOUT after the
@@ -140,6 +168,12 @@ export interface Broker {
 
   /** Publishes sent and not yet confirmed (bounded by publishWindow). For tests and metrics. */
   inFlightPublishes(): number;
+
+  /**
+   * Ready messages and consumers of each named queue (passive declares on a channel of
+   * its own); a queue that does not exist is left out. For metrics: call it sampled.
+   */
+  queueDepths(queues: string[]): Promise<QueueDepth[]>;
 
   /** Graceful: stop consumers, wait for in-flight handlers and confirms, close. */
   close(): Promise<void>;

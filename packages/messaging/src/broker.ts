@@ -29,7 +29,9 @@ import {
   type Delivery,
   type Disposition,
   type Handler,
+  type HealthCheck,
   type PublishOptions,
+  type QueueDepth,
   type RpcHandlers,
   type RpcServerHandle,
   type TopologyFn,
@@ -708,13 +710,15 @@ class AmqpBroker implements Broker {
 
   // ---- RPC server -------------------------------------------------------------------
 
-  async serve(queue: string, handlers: RpcHandlers, options?: { prefetch?: number }): Promise<RpcServerHandle> {
+  async serve(queue: string, handlers: RpcHandlers, options?: { prefetch?: number; health?: HealthCheck }): Promise<RpcServerHandle> {
     const byType = new Map<string, RpcHandlers[string]>();
     for (const h of Object.values(handlers)) byType.set(h.contract.type, h);
     if (!byType.has(ping.type)) {
+      const health = options?.health;
+      // ok: this service answers; its own dependencies (its database) are named in checks.
       byType.set(
         ping.type,
-        rpcHandler(ping, async () => ({ service: this.options.connectionName, version: this.version, ok: true })),
+        rpcHandler(ping, async () => ({ service: this.options.connectionName, version: this.version, ok: true, ...(health ? { checks: await health() } : {}) })),
       );
     }
     return this.register(queue, `rpc ${queue}`, options?.prefetch ?? 16, {}, (msg, ch) =>
@@ -807,8 +811,24 @@ class AmqpBroker implements Broker {
     return { disposition: ACK };
   }
 
-  /** `readBody` gives the request body, throwing if it is not JSON. */
+  /** `readBody` gives the request body, throwing if it is not JSON. Timed for BrokerOptions.metrics. */
   private async answer(
+    byType: Map<string, RpcHandlers[string]>,
+    type: string,
+    readBody: () => unknown,
+    correlationId: string | undefined,
+    headers: Record<string, unknown>,
+    meta: Record<string, unknown>,
+  ): Promise<RpcReply> {
+    const metrics = this.options.metrics;
+    if (!metrics) return this.answerUntimed(byType, type, readBody, correlationId, headers, meta);
+    const started = performance.now();
+    const reply = await this.answerUntimed(byType, type, readBody, correlationId, headers, meta);
+    metrics.rpcServer(byType.has(type) ? type : "unknown", reply.ok ? "ok" : reply.error.code, (performance.now() - started) / 1000);
+    return reply;
+  }
+
+  private async answerUntimed(
     byType: Map<string, RpcHandlers[string]>,
     type: string,
     readBody: () => unknown,
@@ -968,6 +988,8 @@ class AmqpBroker implements Broker {
       headers,
     });
 
+    const metrics = this.options.metrics;
+    const started = metrics ? performance.now() : 0;
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(
         () => finish(new AppError("TIMEOUT", `service ${queue} did not answer ${contract.type} within ${timeoutMs} ms`)),
@@ -984,6 +1006,7 @@ class AmqpBroker implements Broker {
             batch?.delete(messageId);
             if (batch?.size === 0) this.batches.delete(pending.batchId);
           }
+          metrics?.rpcClient(contract.type, err ? (err instanceof AppError ? err.code : "ERROR") : "ok", (performance.now() - started) / 1000);
           if (err) reject(err);
           else resolve(value as R);
         },
@@ -1053,6 +1076,36 @@ class AmqpBroker implements Broker {
         appId: this.options.connectionName,
       }),
     );
+  }
+
+  // ---- queue depths -----------------------------------------------------------------
+
+  async queueDepths(queues: string[]): Promise<QueueDepth[]> {
+    const live = this.live;
+    if (!live || this.closed) throw new ConnectionLostError("not connected to the broker");
+    const out: QueueDepth[] = [];
+    // A passive declare of a missing queue closes its channel: the next queue gets a new one.
+    let ch: Channel | undefined;
+    try {
+      for (const queue of queues) {
+        if (!ch) {
+          const created = await live.model.createChannel();
+          // A missing queue is expected here (left out of the answer), not worth a warning.
+          created.on("error", () => undefined);
+          created.on("close", () => this.closedChannels.add(created));
+          ch = created;
+        }
+        try {
+          const q = await ch.checkQueue(queue);
+          out.push({ queue, messages: q.messageCount, consumers: q.consumerCount });
+        } catch {
+          ch = undefined;
+        }
+      }
+    } finally {
+      if (ch && !this.closedChannels.has(ch)) await ch.close().catch(() => undefined);
+    }
+    return out;
   }
 
   // ---- close ------------------------------------------------------------------------

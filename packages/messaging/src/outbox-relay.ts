@@ -26,6 +26,8 @@ export interface RelayDeps<E extends { event_id: string }> {
   batchSize: number;
   /** Upper bound for one publish; a broker that never confirms must not wedge the relay. */
   publishTimeoutMs?: number;
+  /** After each batch: how many were published and how many failed (metrics). */
+  onBatch?(published: number, failed: number): void;
 }
 
 /**
@@ -87,6 +89,8 @@ export class OutboxRelay<E extends { event_id: string }> {
     try {
       for (;;) {
         const { claimed, failed } = await this.deps.outbox.withBatch(this.deps.batchSize, (batch) => this.publishBatch(batch));
+        // Counted once the marks committed.
+        if (claimed > 0) this.deps.onBatch?.(claimed - failed, failed);
         this.failures = failed > 0 ? Math.min(this.failures + 1, 6) : 0;
         if (failed > 0 || claimed < this.deps.batchSize || this.stopped) return;
       }

@@ -14,6 +14,7 @@ import { autoApiRoutes } from "./http/auto-api.routes";
 import { openApiRoute } from "./http/openapi.routes";
 import type { GatewayDeps } from "./http/deps";
 import { unredactedChild } from "@pragma/logger";
+import { UNMATCHED_ROUTE } from "./metrics";
 
 export const GATEWAY_VERSION = "0.1.0";
 
@@ -49,6 +50,7 @@ export function createApp(deps: GatewayDeps): Express {
     const started = process.hrtime.bigint();
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.metrics.httpRequest(req.method, res.locals.route ?? UNMATCHED_ROUTE, res.statusCode, ms / 1000);
       accessLog.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms), request_id: res.locals.requestId }, "request");
     });
     next();
@@ -65,6 +67,7 @@ export function createApp(deps: GatewayDeps): Express {
       tenancy: deps.tenancy,
       defaults: { requestsPerSecond: deps.config.rateLimit.requestsPerSecond, burst: deps.config.rateLimit.burst },
       logger: deps.logger,
+      metrics: deps.metrics,
     }),
     requireRole,
     requireServerKey: requireServerKey(deps.config.serverKey),

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, createPublicKey, createPrivateKey, type KeyObject } from "node:crypto";
-import { common, int, loadConfig, z } from "@pragma/config";
+import { common, int, loadConfig, metricsPort, z } from "@pragma/config";
 
 /** Hard ceiling from the spec: a stolen token is useful for at most 15 minutes. */
 export const MAX_TOKEN_TTL_SECONDS = 900;
@@ -58,6 +58,8 @@ const envSchema = z
     GATEWAY_PROCESSES: int(1, 1, 64),
     /** Re-read the list of revoked API keys this often (announcements keep it current in between). */
     REVOCATION_RESYNC_MS: int(30_000, 100, 3_600_000),
+    /** GET /metrics listener (unset: none; npm start sets 9464). With GATEWAY_PROCESSES > 1 the primary serves the sum of all processes. */
+    METRICS_PORT: metricsPort(),
   })
   .transform((env, ctx) => {
     const isProd = env.NODE_ENV === "production";
@@ -143,6 +145,7 @@ const envSchema = z
         pollMs: env.WATCH_POLL_MS,
         maxBufferBytes: env.WATCH_MAX_BUFFER_BYTES,
       },
+      metricsPort: env.METRICS_PORT,
     };
   });
 

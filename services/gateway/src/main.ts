@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import { createLogger, runService } from "@pragma/logger";
 import { readConfig } from "./config";
 import { startGateway } from "./service";
+import { AggregatorRegistry, serveMetrics } from "@pragma/metrics";
 
 const config = readConfig();
 
@@ -16,7 +17,7 @@ if (config.processes > 1 && cluster.isPrimary) {
         `\n  PRAGMA_SERVER_KEY was not set; generated for this run (development only):\n\n    ${config.serverKey}\n\n  Set PRAGMA_SERVER_KEY to keep it stable across restarts.\n\n`,
       );
     }
-    const gateway = await startGateway(config, { logger });
+    const gateway = await startGateway(config, { logger, clusterWorker: cluster.isWorker });
     return { logger, stop: () => gateway.stop() };
   });
 }
@@ -60,4 +61,17 @@ function runPrimary(processes: number): void {
   process.on("SIGINT", () => stopAll("SIGTERM"));
   for (let i = 0; i < processes; i++) cluster.fork();
   logger.info({ processes }, "gateway processes started");
+  if (config.metricsPort !== undefined) {
+    // One scrape target for all the processes: the sum of their registries (histograms and
+    // counters add up; process metrics are per process, summed).
+    const aggregate = new AggregatorRegistry();
+    serveMetrics(aggregate, config.metricsPort, () => aggregate.clusterMetrics()).then(
+      (m) => logger.info({ metricsPort: m.port }, "gateway metrics of every process served"),
+      (err: unknown) => {
+        logger.error({ err }, "could not serve metrics; stopping");
+        exitCode = 1;
+        stopAll("SIGTERM");
+      },
+    );
+  }
 }

@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
-import { RPC_QUEUES, ping, type DependencyStatus, type ReadinessBody } from "@pragma/contracts";
+import { RPC_QUEUES, ping, type DependencyStatus, type ReadinessBody, type ResponseOf } from "@pragma/contracts";
+
+type PingReply = ResponseOf<typeof ping>;
 import type { Bus } from "./bus";
 
 const SERVICES: Record<string, string> = {
@@ -35,29 +37,41 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+/** Services whose ping names their PostgreSQL (registry and resource store, each on its own schema). */
+const DATABASE_OWNERS = ["registry", "resource-store"];
+
 /**
  * Redis is reported but not required: the rate limiter fails open without it
  * (README, "Redis down"), so its loss degrades the gateway instead of taking every
- * replica out of the load balancer at once. The broker and every service are required.
- * Postgres is behind the registry and resource store; their ping answers ok=false when
- * their database is down.
+ * replica out of the load balancer at once. The broker, every service and PostgreSQL
+ * are required. The gateway holds no database connection: PostgreSQL's status is what
+ * the registry and the resource store report in their ping replies (a `SELECT 1` on
+ * their own pool); it is down if either sees it down, and named down with
+ * "NOT_REPORTED" when neither answered (nothing can tell then).
  */
 export function createReadiness(deps: { bus: Bus; redis: Redis; timeoutMs?: number }): Readiness {
   const timeoutMs = deps.timeoutMs ?? 2000;
   return {
     async check() {
+      const databaseViews: { service: string; check: NonNullable<PingReply["checks"]>[string] }[] = [];
       const entries: [string, Promise<DependencyStatus>][] = [
         ["rabbitmq", timed(async () => deps.bus.isConnected(), true)],
         ["redis", timed(async () => (await withTimeout(deps.redis.ping(), timeoutMs)) === "PONG", false)],
         ...Object.entries(SERVICES).map(([name, queue]): [string, Promise<DependencyStatus>] => [
           name,
-          timed(async () => (await deps.bus.call(queue, ping, {}, { timeoutMs })).ok, true),
+          timed(async () => {
+            const reply = await deps.bus.call(queue, ping, {}, { timeoutMs });
+            const postgres = reply.checks?.postgres;
+            if (postgres && DATABASE_OWNERS.includes(name)) databaseViews.push({ service: name, check: postgres });
+            return reply.ok;
+          }, true),
         ]),
       ];
       const results = await Promise.all(entries.map(async ([name, p]) => [name, await p] as const));
-      const checks = Object.fromEntries(results);
-      const down = results.filter(([, s]) => s.status === "down" && s.required).map(([n]) => n);
-      const degraded = results.some(([, s]) => s.status === "down");
+      const all: (readonly [string, DependencyStatus])[] = [...results, ["postgres", postgresStatus(databaseViews)]];
+      const checks = Object.fromEntries(all);
+      const down = all.filter(([, s]) => s.status === "down" && s.required).map(([n]) => n);
+      const degraded = all.some(([, s]) => s.status === "down");
       return {
         status: down.length > 0 ? "unavailable" : degraded ? "degraded" : "ok",
         checks,
@@ -65,4 +79,12 @@ export function createReadiness(deps: { bus: Bus; redis: Redis; timeoutMs?: numb
       };
     },
   };
+}
+
+function postgresStatus(views: { service: string; check: NonNullable<PingReply["checks"]>[string] }[]): DependencyStatus {
+  if (views.length === 0) return { status: "down", required: true, error: "NOT_REPORTED" };
+  const latency_ms = Math.max(...views.map((v) => v.check.latency_ms ?? 0));
+  const bad = views.filter((v) => v.check.status === "down");
+  if (bad.length === 0) return { status: "up", required: true, latency_ms };
+  return { status: "down", required: true, latency_ms, error: bad.map((v) => `${v.service}: ${v.check.error ?? "down"}`).join("; ") };
 }

@@ -15,9 +15,14 @@ import { ResourceCache } from "./resource-cache";
 import { RPC_QUEUES, registryEvents, registryRequests, resourceEvents, resourceRequests } from "@pragma/contracts";
 import { WatchHub } from "./watch/watch-hub";
 import { newUlid } from "@pragma/ids";
+import { AggregatorRegistry, brokerConnectedMetric, createMetricsRegistry, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
+import { gatewayMetrics } from "./metrics";
 
 export interface GatewayHandle {
   port: number;
+  /** Where GET /metrics answers (undefined: METRICS_PORT unset, or a cluster worker whose primary serves them). */
+  metricsPort: number | undefined;
+  metrics: Registry;
   /** Stops accepting, lets in-flight requests finish (bounded), then closes the broker and Redis. */
   stop(): Promise<void>;
 }
@@ -39,7 +44,11 @@ export function createRedis(config: GatewayConfig): Redis {
   });
 }
 
-export async function startGateway(config: GatewayConfig, opts: { logger?: Logger } = {}): Promise<GatewayHandle> {
+/**
+ * opts.clusterWorker: one of GATEWAY_PROCESSES; it opens no metrics listener and hands its
+ * registry to the primary, which serves the sum of every process (main.ts).
+ */
+export async function startGateway(config: GatewayConfig, opts: { logger?: Logger; clusterWorker?: boolean } = {}): Promise<GatewayHandle> {
   const logger = opts.logger ?? createLogger({ service: "gateway", level: config.logLevel });
   if (config.generated.length > 0) {
     logger.warn({ generated: config.generated }, "development mode: generated missing secrets; tokens and the server key change on every restart");
@@ -51,8 +60,17 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   let revokedKeys: RevokedKeys | undefined;
   let watch: WatchHub | undefined;
 
+  let metricsServer: MetricsServer | undefined;
+  const registry = createMetricsRegistry("gateway");
+  if (opts.clusterWorker) {
+    AggregatorRegistry.setRegistries([registry]);
+    // Its constructor is what makes a cluster worker answer the primary's requests for metrics.
+    new AggregatorRegistry();
+  }
+
   const closeClients = async () => {
     revokedKeys?.stop();
+    await metricsServer?.close();
     await broker?.close().catch((err: unknown) => logger.error({ err }, "broker close failed"));
     if (redis) {
       await redis.quit().catch(() => redis?.disconnect());
@@ -63,7 +81,9 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     redis = createRedis(config);
     // Redis is optional at runtime (fail open), so a failure to connect is logged, not fatal.
     redis.on("error", (err: Error) => logger.debug({ err: err.message }, "redis error"));
-    broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs });
+    broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "gateway", requestTimeoutMs: config.rpcTimeoutMs, metrics: rpcMetrics(registry) });
+    const connected = broker;
+    brokerConnectedMetric(registry, () => connected.isConnected());
     const bus = createBus(broker, config.rpcTimeoutMs);
     const resources = new ResourceCache({ ...config.resourceCache, live: () => broker?.isConnected() ?? false });
     watch = new WatchHub((scope, after, filter) => bus.call(RPC_QUEUES.resourceStore, resourceRequests.changes, { scope, after, ...filter }), config.watch, logger);
@@ -87,6 +107,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
       readiness: createReadiness({ bus, redis }),
       resources,
       watch,
+      metrics: gatewayMetrics(registry),
     });
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -94,6 +115,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     // Slow-loris guard; well above any RPC timeout.
     server.requestTimeout = Math.max(30_000, config.rpcTimeoutMs * 2);
     server.headersTimeout = 20_000;
+    if (config.metricsPort !== undefined && !opts.clusterWorker) metricsServer = await serveMetrics(registry, config.metricsPort);
   } catch (err) {
     watch?.closeAll();
     await closeClients();
@@ -101,7 +123,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
   }
 
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, "gateway listening");
+  logger.info({ port, metricsPort: metricsServer?.port }, "gateway listening");
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -121,7 +143,7 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
       logger.info("gateway stopped");
     })());
 
-  return { port, stop };
+  return { port, metricsPort: metricsServer?.port, metrics: registry, stop };
 }
 
 /**

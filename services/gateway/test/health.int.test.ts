@@ -20,6 +20,8 @@ describe("GET /health/ready", () => {
     expect(r.body.checks.rabbitmq).toMatchObject({ status: "up", required: true });
     expect(r.body.checks.redis).toMatchObject({ status: "up", required: false });
     expect(r.body.checks["resource-store"]).toMatchObject({ status: "down", error: "UNAVAILABLE" });
+    // PostgreSQL as the registry, the one owner of a database that answered, sees it.
+    expect(r.body.checks.postgres).toMatchObject({ status: "up", required: true });
   });
 });
 
@@ -31,6 +33,8 @@ describe("Redis down: fail open", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("ratelimit-limit")).toBeNull();
     expect(h.logs.records().some((l) => l.msg === "rate limiter unavailable, failing open")).toBe(true);
+    const failOpen = await h.gateways.at(-1)!.handle.metrics.getSingleMetric("pragma_rate_limit_unavailable_total")!.get();
+    expect(failOpen.values[0]?.value).toBe(1);
     const ready = await http(noRedis, "GET", "/health/ready");
     expect(ready.body.checks.redis).toMatchObject({ status: "down", required: false });
     expect(ready.body.down).not.toContain("redis");

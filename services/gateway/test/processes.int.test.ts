@@ -107,6 +107,22 @@ describe("GATEWAY_PROCESSES: several gateway processes on one port", () => {
     expect(g.output()).toContain('"msg":"gateway processes stopped"');
   });
 
+  it("METRICS_PORT: the first process serves the sum of both processes' metrics", async () => {
+    const metricsPort = await freePort();
+    const g = await spawnGateway(env, { METRICS_PORT: String(metricsPort) });
+    started.push(g);
+    await waitFor(async () => listening(g) === 2 || undefined, { timeoutMs: 30_000, message: `two gateways never listened:\n${g.output()}` });
+    // Round robin over connections: both processes answer some of these.
+    const answers = await Promise.all(Array.from({ length: 20 }, () => status(g.port, "/health")));
+    expect(answers.every((s) => s === 200)).toBe(true);
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const sample = (re: RegExp) => Number(re.exec(text)?.[1]);
+    expect(sample(/^pragma_http_request_duration_seconds_count\{[^}]*route="\/health"[^}]*\} (\d+)$/m)).toBe(20);
+    expect(sample(/^pragma_broker_connected\{[^}]*\} (\d+)$/m)).toBe(2);
+    g.proc.kill("SIGTERM");
+    expect(await g.exited).toBe(0);
+  });
+
   it("a process that dies on its own stops the other, and the first exits 1 so its supervisor sees it", async () => {
     const g = await spawnGateway(env);
     started.push(g);

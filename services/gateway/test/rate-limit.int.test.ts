@@ -34,7 +34,15 @@ it("two replicas, 80 concurrent requests: exactly the bucket's allowance is admi
   expect(Number(r429.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   expect(r429.headers.get("ratelimit-remaining")).toBe("0");
   expect(Number(r429.headers.get("ratelimit-reset"))).toBeGreaterThan(0);
+  // Each replica counts the 429s it answered; together, every one.
+  expect(await counted("pragma_rate_limit_rejections_total")).toBe(80 - BURST);
 });
+
+async function counted(name: string): Promise<number> {
+  let sum = 0;
+  for (const g of h.gateways) for (const v of (await g.handle.metrics.getSingleMetric(name)!.get()).values) sum += v.value;
+  return sum;
+}
 
 it("the bucket is shared: what one replica spends, the other cannot", async () => {
   const c = await makeTenant(h.url);

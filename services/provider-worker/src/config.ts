@@ -1,4 +1,4 @@
-import { common, int, list, loadConfig, z } from "@pragma/config";
+import { common, int, list, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
 export const BUILT_IN_PROVIDERS = ["pragma", "postgres", "mysql"] as const;
@@ -55,6 +55,8 @@ export const WorkerConfigSchema = z
     /** How long a project's database credentials from the registry are reused (dropped at once when the registry announces a change to the project); 0 asks the registry on every use. */
     CREDENTIALS_CACHE_MS: int(5_000, 0, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
+    /** GET /metrics listener (unset: none; npm start sets 9467, 9468, … per replica). */
+    METRICS_PORT: metricsPort(),
     /**
      * Statement timeout on every connection to a project's database (Auto API queries and
      * provider hooks alike): below the gateway's RPC_TIMEOUT_MS, so a slow query is the

@@ -1,7 +1,7 @@
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
+import { QUEUES, RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { newUlid } from "@pragma/ids";
 import { createLogger, type Logger } from "@pragma/logger";
@@ -22,9 +22,14 @@ import { redisResourceLog } from "./data/resource-log.repository";
 import { redisEventFinisher } from "./data/event-finisher";
 import { processEvent, type ProcessDeps } from "./domain/process-event";
 import { builtInProviders } from "./providers";
+import { brokerConnectedMetric, createMetricsRegistry, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
+import { workerMetrics } from "./metrics";
 
 export interface RunningWorker {
   stop(): Promise<void>;
+  /** Where GET /metrics answers (undefined: METRICS_PORT unset). */
+  metricsPort: number | undefined;
+  metrics: Registry;
 }
 
 export interface StartOptions {
@@ -49,8 +54,12 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
   redis.on("error", (err) => logger.warn({ err: err.message }, "redis error"));
   await redis.connect();
 
-  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: `provider-worker ${instanceId}` });
+  const registry = createMetricsRegistry("provider-worker");
+  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: `provider-worker ${instanceId}`, metrics: rpcMetrics(registry) });
+  let metricsServer: MetricsServer | undefined;
   try {
+    brokerConnectedMetric(registry, () => broker.isConnected());
+    queueDepthMetrics(registry, () => broker.queueDepths([...served.map((p) => QUEUES.workFor(p)), QUEUES.deadLetter]));
     const topology = workerBrokerTopology(served, config.RETRY_TIERS_MS);
     await broker.addTopology((ch, reopen) => declareTopology(ch, topology, reopen));
 
@@ -69,6 +78,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     if (config.CREDENTIALS_CACHE_MS > 0) await subscribeToProjectUpdates(broker, credentials, instanceId);
     const databases = new DatabasePools(credentials.get, logger, { statementTimeoutMs: config.SQL_STATEMENT_TIMEOUT_MS });
     const schemas = new SchemaCache({ revalidateMs: config.AUTO_API_SCHEMA_REVALIDATE_MS, introspect });
+    const metrics = workerMetrics(registry, providers, () => databases.stats());
 
     const locks = redisLocks(redis, {
       prefix: config.REDIS_PREFIX,
@@ -104,7 +114,9 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     };
 
     const consumers: ConsumerHandle[] = [];
-    for (const p of served) consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
+    for (const p of served) {
+      consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, async (input) => void (await metrics.time(p, input.work, () => processEvent(deps, input)))));
+    }
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
       {
@@ -113,10 +125,13 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       },
       { prefetch: config.RPC_PREFETCH },
     );
-    logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId }, "provider worker started");
+    if (config.METRICS_PORT !== undefined) metricsServer = await serveMetrics(registry, config.METRICS_PORT);
+    logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId, metricsPort: metricsServer?.port }, "provider worker started");
 
     let stopping: Promise<void> | undefined;
     return {
+      metricsPort: metricsServer?.port,
+      metrics: registry,
       stop() {
         stopping ??= (async () => {
           logger.info({}, "provider worker stopping");
@@ -136,13 +151,14 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
           await databases.close();
           await heartbeat.stop();
           await redis.quit().catch(() => redis.disconnect());
+          await metricsServer?.close();
           logger.info({}, "provider worker stopped");
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await Promise.allSettled([broker.close(), redis.quit()]);
+    await Promise.allSettled([broker.close(), redis.quit(), metricsServer?.close()]);
     throw err;
   }
 }

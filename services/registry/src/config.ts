@@ -1,4 +1,4 @@
-import { common, loadConfig, z } from "@pragma/config";
+import { common, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
 const envSchema = z
@@ -13,6 +13,8 @@ const envSchema = z
     // The outbox relay's poll (it is also woken by every local commit that wrote events).
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
     OUTBOX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
+    /** GET /metrics listener (unset: none; npm start sets 9465). */
+    METRICS_PORT: metricsPort(),
   })
   .transform((env, ctx) => {
     // Development without keys: an ephemeral key (stored passwords are unreadable after a restart).
@@ -26,6 +28,7 @@ const envSchema = z
       databaseUrl: env.DATABASE_URL,
       databaseSchema: env.DATABASE_SCHEMA,
       amqpUrl: env.AMQP_URL,
+      metricsPort: env.METRICS_PORT,
       encryption: { keys, activeKeyId, ephemeralKey },
       outbox: { pollMs: env.OUTBOX_POLL_MS, batchSize: env.OUTBOX_BATCH },
     };

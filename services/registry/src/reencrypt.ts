@@ -7,7 +7,7 @@ import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
 import { readConfig, type RegistryConfig } from "./config";
 import { buildCipher } from "./deps";
-import { createPrismaClient } from "./data/prisma";
+import { createPool, createPrismaClient } from "./data/prisma";
 import { PrismaProjectRepository } from "./data/project.repository";
 import { reencryptPasswords, type ReencryptResult } from "./domain/credentials/reencrypt-passwords";
 import { MIGRATIONS_DIR } from "./service";
@@ -17,13 +17,15 @@ export async function runReencrypt(config: RegistryConfig, logger: Logger): Prom
   await ensureDatabase(config.databaseUrl);
   // A fresh database has nothing to re-encrypt, but the tables must exist to say so.
   await migrate({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, migrationsDir: MIGRATIONS_DIR, logger });
-  const db = createPrismaClient(config.databaseUrl, config.databaseSchema);
+  const pool = createPool(config.databaseUrl);
+  const db = createPrismaClient(pool, config.databaseSchema);
   try {
     const result = await reencryptPasswords({ projects: new PrismaProjectRepository(db), cipher: buildCipher(config) });
     logger.info({ ...result, activeKeyId: config.encryption.activeKeyId }, "passwords re-encrypted");
     return result;
   } finally {
     await db.$disconnect();
+    await pool.end();
   }
 }
 

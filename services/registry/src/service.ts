@@ -1,10 +1,12 @@
 import path from "node:path";
-import { RPC_QUEUES } from "@pragma/contracts";
-import { ensureDatabase, migrate } from "@pragma/db";
+import { EXCHANGES, RPC_QUEUES } from "@pragma/contracts";
+import { checkDatabase, ensureDatabase, migrate } from "@pragma/db";
+import { brokerConnectedMetric, createMetricsRegistry, pgPoolMetrics, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer } from "@pragma/metrics";
+import type { Pool } from "pg";
 import { createLogger, type Logger } from "@pragma/logger";
 import { OutboxRelay, connectBroker, declareTopology, type Broker, type RpcServerHandle } from "@pragma/messaging";
 import type { RegistryConfig } from "./config";
-import { createPrismaClient, type Db } from "./data/prisma";
+import { createPool, createPrismaClient, type Db } from "./data/prisma";
 import { buildDeps } from "./deps";
 import { PrismaOutboxSource, type RegistryOutboxEvent } from "./data/outbox.repository";
 import { publishRegistryEvent } from "./amqp/event-publisher";
@@ -18,6 +20,8 @@ export const MIGRATIONS_DIR = path.join(__dirname, "..", "prisma", "migrations")
 const OUTBOX_PUBLISH_TIMEOUT_MS = 5_000;
 
 export interface RegistryHandle {
+  /** Where GET /metrics answers (undefined: METRICS_PORT unset). */
+  metricsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -31,10 +35,13 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
   const { applied } = await migrate({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, migrationsDir: MIGRATIONS_DIR, logger });
   logger.info({ schema: config.databaseSchema, applied }, "database ready");
 
+  let pool: Pool | undefined;
   let db: Db | undefined;
   let broker: Broker | undefined;
   let server: RpcServerHandle | undefined;
   let relay: OutboxRelay<RegistryOutboxEvent> | undefined;
+  let metricsServer: MetricsServer | undefined;
+  const metrics = createMetricsRegistry("registry");
   const stop = async () => {
     // Stop taking requests first, then let in-flight ones finish on open connections.
     await server?.cancel().catch((err) => logger.error({ err }, "rpc server cancel failed"));
@@ -42,10 +49,20 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
     await relay?.stop().catch((err) => logger.error({ err }, "outbox relay stop failed"));
     await broker?.close().catch((err) => logger.error({ err }, "broker close failed"));
     await db?.$disconnect().catch((err) => logger.error({ err }, "database disconnect failed"));
+    await pool?.end().catch((err) => logger.error({ err }, "database pool close failed"));
+    await metricsServer?.close();
   };
   try {
-    db = createPrismaClient(config.databaseUrl, config.databaseSchema);
-    broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "registry" });
+    pool = createPool(config.databaseUrl);
+    const dbPool = pool;
+    // An idle connection the server dropped must not crash the process; the next query reconnects.
+    dbPool.on("error", (err) => logger.warn({ err: err.message }, "idle database connection lost"));
+    pgPoolMetrics(metrics, { registry: dbPool });
+    db = createPrismaClient(dbPool, config.databaseSchema);
+    broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "registry", metrics: rpcMetrics(metrics) });
+    const bus = broker;
+    brokerConnectedMetric(metrics, () => bus.isConnected());
+    queueDepthMetrics(metrics, () => bus.queueDepths([RPC_QUEUES.registry]));
     await broker.addTopology((ch, reopen) => declareTopology(ch, registryTopology, reopen));
     relay = new OutboxRelay({
       outbox: new PrismaOutboxSource(db, config.databaseSchema, OUTBOX_PUBLISH_TIMEOUT_MS + 10_000),
@@ -56,12 +73,13 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
       publishTimeoutMs: OUTBOX_PUBLISH_TIMEOUT_MS,
     });
     const deps = buildDeps(config, db, { onEventsCommitted: () => relay?.kick() });
-    server = await broker.serve(RPC_QUEUES.registry, registryHandlers(deps));
+    server = await broker.serve(RPC_QUEUES.registry, registryHandlers(deps), { health: async () => ({ postgres: await checkDatabase(dbPool) }) });
     relay.start();
+    if (config.metricsPort !== undefined) metricsServer = await serveMetrics(metrics, config.metricsPort);
   } catch (err) {
     await stop();
     throw err;
   }
-  logger.info({ queue: RPC_QUEUES.registry }, "registry serving");
-  return { stop };
+  logger.info({ queue: RPC_QUEUES.registry, metricsPort: metricsServer?.port }, "registry serving");
+  return { metricsPort: metricsServer?.port, stop };
 }

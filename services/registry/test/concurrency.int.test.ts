@@ -3,7 +3,8 @@ import { RPC_QUEUES, registryRequests as r } from "@pragma/contracts";
 import { createOrg } from "../src/domain/orgs/create-org";
 import { createProject } from "../src/domain/projects/create-project";
 import type { RegistryDeps } from "../src/domain/ports";
-import { createPrismaClient, type Db } from "../src/data/prisma";
+import { createPool, createPrismaClient, type Db } from "../src/data/prisma";
+import type { Pool } from "pg";
 import { buildDeps } from "../src/deps";
 import { waitFor } from "@pragma/testing";
 import { captureEvents, orgBody, projectBody, startHarness, type CapturedEvent, type Harness } from "./support";
@@ -52,18 +53,21 @@ it("50 identical project creates at once: one created, 49 not, one project and o
  * between it and the insert, so that path runs every time.
  */
 describe("losing the race after the pre-read", () => {
+  let pool: Pool;
   let db: Db;
   let deps: RegistryDeps;
   let events: { events: CapturedEvent[]; stop(): Promise<void> };
   beforeAll(async () => {
     events = await captureEvents(h.client, "test.registry-race.events");
-    db = createPrismaClient(h.env.databaseUrl, h.config.databaseSchema);
+    pool = createPool(h.env.databaseUrl);
+    db = createPrismaClient(pool, h.config.databaseSchema);
     // Without a relay of its own: the harness's registry relays this outbox too.
     deps = buildDeps(h.config, db);
   });
   afterAll(async () => {
     await events?.stop();
     await db?.$disconnect();
+    await pool?.end();
   });
 
   it("createOrg re-reads the winner instead of failing, and does not publish again", async () => {

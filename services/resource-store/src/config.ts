@@ -1,4 +1,4 @@
-import { common, int, loadConfig, z } from "@pragma/config";
+import { common, int, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 import { RETRY_ALL_CHUNK } from "./domain/dead-letters/manage-dead-letters";
 
@@ -33,6 +33,8 @@ const envSchema = z.object({
   WORKER_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
   /** Keys sealing sensitive resource values at rest and in work messages (the workers need the same). */
   ...encryptionEnv,
+  /** GET /metrics listener (unset: none; npm start sets 9466). */
+  METRICS_PORT: metricsPort(),
 });
 
 export const configSchema = envSchema.transform((env, ctx) => {

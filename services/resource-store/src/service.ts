@@ -1,11 +1,13 @@
 import path from "node:path";
 import { resourceEvents, resourceWork, type ResourceWork } from "@pragma/contracts";
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
-import { ensureDatabase, migrate } from "@pragma/db";
+import { checkDatabase, ensureDatabase, migrate } from "@pragma/db";
+import { brokerConnectedMetric, createMetricsRegistry, pgPoolMetrics, queueDepthMetrics, rpcMetrics, serveMetrics, type Registry } from "@pragma/metrics";
+import { storeMetrics } from "./metrics";
 import { createLogger, type Logger } from "@pragma/logger";
 import { OutboxRelay, connectBroker, declareTopology, type Broker } from "@pragma/messaging";
 import { currentContext } from "@pragma/logger";
-import { EXCHANGES } from "@pragma/contracts";
+import { EXCHANGES, QUEUES } from "@pragma/contracts";
 import type { Config } from "./config";
 import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
@@ -25,6 +27,9 @@ import { ChangeFeed } from "./amqp/change-feed";
 export interface RunningStore {
   stop(): Promise<void>;
   broker: Broker;
+  /** Where GET /metrics answers (undefined: METRICS_PORT unset). */
+  metricsPort: number | undefined;
+  metrics: Registry;
 }
 
 const MIGRATIONS_DIR = path.resolve(__dirname, "../prisma/migrations");
@@ -37,12 +42,19 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
+  // A pooled idle connection the server ended (restart, failover, pg_terminate_backend) is an
+  // 'error' event on the pool; without a listener it crashed the process. The next query reconnects.
+  pool.on("error", (err) => logger.warn({ err: err.message }, "idle database connection lost"));
   const prisma = createPrisma(pool, config.DATABASE_SCHEMA);
   const clock = { now: () => new Date() };
   if (config.encryption.fallback) logger.warn({ keyId: config.encryption.activeKeyId }, "no PRAGMA_ENCRYPTION_KEYS: sealing sensitive values with the published development key");
   const sealer = new ValueSealer(new AesGcmCipher(config.encryption.keys, config.encryption.activeKeyId, PURPOSES.resourceValue));
+  const registry = createMetricsRegistry("resource-store");
+  pgPoolMetrics(registry, { "resource-store": pool }, { "resource-store": config.DATABASE_POOL_MAX });
 
-  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store" });
+  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store", metrics: rpcMetrics(registry) });
+  brokerConnectedMetric(registry, () => broker.isConnected());
+  queueDepthMetrics(registry, () => broker.queueDepths([QUEUES.results, QUEUES.deadLetter, STORE_RPC_QUEUE]));
   await broker.addTopology((ch, reopen) => declareTopology(ch, storeBrokerTopology, reopen));
   const changes = new ChangeFeed(
     (resources) =>
@@ -50,14 +62,16 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     logger,
   );
   const onChanged = changes.changed.bind(changes);
-  const repo = new PgResourceRepository(pool, onChanged);
-
   const relayOutbox = new OutboxRepository(pool);
+  const metrics = storeMetrics(registry, relayOutbox);
+  const repo = new PgResourceRepository(pool, onChanged, metrics.transition);
+
   const relay = new OutboxRelay({
     outbox: relayOutbox,
     logger,
     pollMs: config.OUTBOX_POLL_MS,
     batchSize: config.OUTBOX_BATCH,
+    onBatch: metrics.outboxPublished,
     publish: (e) =>
       broker.publish(resourceWork, e.payload as unknown as ResourceWork, {
         exchange: EXCHANGES.work,
@@ -94,7 +108,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   };
   // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
   const deadLetterDeps = {
-    repo: new PrismaDeadLetterRepository(prisma, pool, onChanged),
+    repo: new PrismaDeadLetterRepository(prisma, pool, onChanged, metrics.transition),
     // Retries re-queue through the resources' own repository and lifecycle, as apply does.
     resources: repo,
     catalog: applyDeps.types,
@@ -108,16 +122,28 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     correlationId: () => currentContext()?.requestId,
   };
 
-  const rpc = await broker.serve(STORE_RPC_QUEUE, { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) });
-  const results = await consumeResults(broker, { repo, clock, sealer, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH, config.RESULTS_LINGER_MS);
-  const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
+  const rpc = await broker.serve(
+    STORE_RPC_QUEUE,
+    { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) },
+    { health: async () => ({ postgres: await checkDatabase(pool) }) },
+  );
+  const results = await consumeResults(
+    broker,
+    { repo, clock, sealer, logger, onEventWritten: () => relay.kick(), onRecorded: metrics.resultRecorded },
+    config.RESULTS_PREFETCH,
+    config.RESULTS_LINGER_MS,
+  );
+  const deadLetters = await consumeDeadLetters(broker, { ...deadLetterDeps, onIngested: metrics.deadLetter }, 10);
+  const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(registry, config.METRICS_PORT) : undefined;
   relay.start();
   pruner.start();
   changeLogPruner.start();
-  logger.info({}, "resource store started");
+  logger.info({ metricsPort: metricsServer?.port }, "resource store started");
 
   return {
     broker,
+    metricsPort: metricsServer?.port,
+    metrics: registry,
     async stop() {
       await rpc.cancel();
       await results.cancel();
@@ -128,6 +154,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
       await broker.close();
       await prisma.$disconnect();
       await pool.end();
+      await metricsServer?.close();
       logger.info({}, "resource store stopped");
     },
   };

@@ -8,6 +8,7 @@ import { serverKeyMatches } from "../auth/server-key";
 import { roleAllows } from "../auth/roles";
 import type { TokenBucket, BucketLimit } from "../rate-limit/token-bucket";
 import type { Tenancy } from "../tenancy";
+import type { GatewayMetrics } from "../metrics";
 
 function headerString(req: Request, name: string): string | undefined {
   const v = req.headers[name];
@@ -72,6 +73,7 @@ export interface RateLimitDeps {
   tenancy: Tenancy;
   defaults: BucketLimit;
   logger: Logger;
+  metrics: Pick<GatewayMetrics, "rateLimitRejected" | "rateLimitUnavailable">;
 }
 
 /**
@@ -97,6 +99,7 @@ export function rateLimit(deps: RateLimitDeps): RequestHandler {
     try {
       decision = await deps.bucket.take(`ratelimit:org:${p.orgId}`, limit);
     } catch (err) {
+      deps.metrics.rateLimitUnavailable();
       const now = Date.now();
       if (now - lastWarnAt > 10_000) {
         lastWarnAt = now;
@@ -109,6 +112,7 @@ export function rateLimit(deps: RateLimitDeps): RequestHandler {
     res.setHeader("RateLimit-Remaining", String(decision.remaining));
     res.setHeader("RateLimit-Reset", String(decision.resetSeconds));
     if (!decision.allowed) {
+      deps.metrics.rateLimitRejected();
       res.setHeader("Retry-After", String(decision.retryAfterSeconds));
       throw new AppError("RATE_LIMITED", "Rate limit exceeded");
     }

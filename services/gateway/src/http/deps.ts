@@ -8,6 +8,7 @@ import type { Readiness } from "../readiness";
 import type { TokenBucket } from "../rate-limit/token-bucket";
 import type { ResourceCache } from "../resource-cache";
 import type { WatchHub } from "../watch/watch-hub";
+import type { GatewayMetrics } from "../metrics";
 
 /** Everything routes may touch; built once by service.ts. */
 export interface GatewayDeps {
@@ -21,4 +22,5 @@ export interface GatewayDeps {
   readiness: Readiness;
   resources: ResourceCache;
   watch: WatchHub;
+  metrics: GatewayMetrics;
 }

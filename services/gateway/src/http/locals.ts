@@ -7,6 +7,8 @@ declare global {
     interface Locals {
       requestId: string;
       principal?: Principal;
+      /** The matched route's template (OpenAPI path), for the latency histogram's label. */
+      route?: string;
     }
   }
 }

@@ -129,7 +129,11 @@ export function mountRoutes(router: Router, routes: AnyRoute[], mw: AuthMiddlewa
     // express walks through costs more than the function call it wraps (router `next`,
     // per-layer bookkeeping), and these four ran on every authenticated request.
     const chain = [...authChain(route.auth, mw), handler];
-    router[route.method](toExpressPath(route.path), (req, res, next) => runChain(chain, req, res, next));
+    const template = route.path;
+    router[route.method](toExpressPath(route.path), (req, res, next) => {
+      res.locals.route = template;
+      runChain(chain, req, res, next);
+    });
   }
 }
 

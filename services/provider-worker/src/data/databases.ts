@@ -17,6 +17,16 @@ interface PoolEntry {
   db: SqlDatabase;
   driver: DriverPool;
   close(): Promise<void>;
+  stats(): PoolStats;
+}
+
+/** One pool's connections (metrics). */
+export interface PoolStats {
+  dbType: DbType;
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
 }
 
 export interface PoolOptions {
@@ -46,6 +56,10 @@ export class DatabasePools {
 
   secrets(): string[] {
     return [...this.secretValues];
+  }
+
+  stats(): PoolStats[] {
+    return [...this.pools.values()].map((e) => e.stats());
   }
 
   async open(scope: { orgId: string; projectId: string }, dbType?: DbType, options: DatabaseOptions = {}): Promise<SqlDatabase> {
@@ -136,7 +150,14 @@ function postgresPool(c: DatabaseCredentials, database: string, o: PoolOptions):
     ident: (name) => pg.escapeIdentifier(name),
     literal: (value) => pg.escapeLiteral(value),
   };
-  return { db, driver: { kind: "postgres", pool }, close: () => pool.end() };
+  return { db, driver: { kind: "postgres", pool }, close: () => pool.end(), stats: () => ({ dbType: "postgres", total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }) };
+}
+
+/** mysql2 keeps its counts in the callback pool's fields only (no public accessor). */
+interface MysqlPoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+  _connectionQueue?: { length: number };
 }
 
 function mysqlPool(c: DatabaseCredentials, database: string, o: PoolOptions): Omit<PoolEntry, "fingerprint"> {
@@ -195,5 +216,12 @@ function mysqlPool(c: DatabaseCredentials, database: string, o: PoolOptions): Om
     ident: (name) => pool.escapeId(name),
     literal: (value) => pool.escape(value),
   };
-  return { db, driver: { kind: "mysql", pool }, close: () => pool.end() };
+  const core = (pool as unknown as { pool?: MysqlPoolInternals }).pool ?? {};
+  const stats = (): PoolStats => ({
+    dbType: "mysql",
+    total: core._allConnections?.length ?? 0,
+    idle: core._freeConnections?.length ?? 0,
+    waiting: core._connectionQueue?.length ?? 0,
+  });
+  return { db, driver: { kind: "mysql", pool }, close: () => pool.end(), stats };
 }

@@ -40,6 +40,14 @@ export interface WorkInput {
 
 export type { ResultKind } from "@pragma/contracts";
 
+/**
+ * How an event ended, for the worker's metrics: its result published (succeeded, or failed
+ * and dead-lettered), parked in a delay tier (retried after a transient error, or busy:
+ * another event held the resource), or an earlier outcome republished (replayed). A throw
+ * (requeued) is the caller's to count.
+ */
+export type EventOutcome = "succeeded" | "failed" | "retried" | "busy" | "replayed";
+
 export interface ProcessDeps {
   providers: ReadonlyMap<string, Provider>;
   /** Opens the sealed (sensitive) values of a work message in memory; seals sensitive outputs before they are published. */
@@ -94,7 +102,7 @@ function unredactedOf(logger: Logger): Logger {
  * "requeue" (the broker or Redis is unreachable; nothing was lost, the delivery limit
  * bounds the loop).
  */
-export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise<void> {
+export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise<EventOutcome> {
   const { work } = input;
   const bindings = { eventId: work.event_id, resourceId: work.resource_id, provider: work.provider, resourceType: work.resource_type, eventType: work.event_type };
   // Most events write one line, "event succeeded", with these fixed fields (ids and type
@@ -123,8 +131,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   // same way again, which is what replaying its stored outcome would publish).
   const type = deps.providers.get(work.provider)?.types.get(work.resource_type);
   if (!type) {
-    await fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
-    return;
+    return fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
   }
 
   // A completed event (redelivered after a crash between result and ack, or published
@@ -135,14 +142,13 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     const done = deps.dedupe.decode(entered.done);
     log.info({ outcome: done.kind }, "event already completed; republishing its result");
     await replay(deps, input, done);
-    return;
+    return "replayed";
   }
 
   if (deliveries > deps.deliveryLimit) {
     // Only reachable across copies: the broker's x-delivery-limit bounds a single copy.
     await entered?.lease.release().catch(() => undefined);
-    await fail(deps, input, log, base, new PermanentError(`event was delivered ${deliveries} times without completing (worker crashes)`), [], retryCount, "delivery_limit");
-    return;
+    return fail(deps, input, log, base, new PermanentError(`event was delivered ${deliveries} times without completing (worker crashes)`), [], retryCount, "delivery_limit");
   }
 
   let lease = entered?.lease ?? null;
@@ -155,7 +161,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       const waits = num(input.headers[LOCK_WAITS_HEADER]) + 1;
       log.info({ waits }, "resource busy; delaying event");
       await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits, [PRIOR_DELIVERIES_HEADER]: deliveries }, deps.tiersMs[0] ?? 1000);
-      return;
+      return "busy";
     }
   }
   const held = lease;
@@ -170,7 +176,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     if (doneMeanwhile) {
       log.info({ outcome: doneMeanwhile.kind }, "event completed while waiting for the resource; republishing its result");
       await replay(deps, input, doneMeanwhile);
-      return;
+      return "replayed";
     }
     const started = reportStarted(deps, input, { ...base, attempt });
     // The "started" line keeps its time but waits, like the started report, until the hook
@@ -200,9 +206,9 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       outputs = work.event_type === "DELETE" ? {} : deps.sealer.sealSensitive(parseOutputs(type, raw), type.sensitiveOutputs, secrets);
     } catch (err) {
       await started.settle();
-      await fail(deps, input, log, base, err, secrets, retryCount);
+      const outcome = await fail(deps, input, log, base, err, secrets, retryCount);
       void appendLog({ level: "error", message: `${work.event_type} failed`, fields: { event_id: work.event_id, error: redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]) } });
-      return;
+      return outcome;
     }
 
     await started.settle();
@@ -217,6 +223,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
     released = true;
     await deps.publishResult("succeeded", payload, input);
     unredactedOf(deps.logger).info({ ...bindings, attempt }, "event succeeded");
+    return "succeeded";
   } finally {
     // Whatever ended the event (a failed publish too), a held line is not lost.
     clearTimeout(startedLineTimer);
@@ -265,14 +272,14 @@ async function fail(
   secrets: string[],
   retryCount: number,
   reasonOverride?: string,
-): Promise<void> {
+): Promise<"retried" | "failed"> {
   const message = redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]);
   const permanent = isPermanent(err);
   if (!permanent && retryCount < deps.maxRetries) {
     const delayMs = deps.tiersMs[Math.min(retryCount, deps.tiersMs.length - 1)] ?? 1000;
     log.warn({ err: message, retryCount: retryCount + 1, delayMs }, "event failed; retrying after delay");
     await deps.publishRetry(input, { ...carriedHeaders(input.headers), [HEADERS.retryCount]: retryCount + 1, [PRIOR_DELIVERIES_HEADER]: num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount }, delayMs);
-    return;
+    return "retried";
   }
   const reason = reasonOverride ?? (permanent ? "permanent_error" : "retries_exhausted");
   log.error({ err: message, retryCount, reason }, "event failed; dead-lettering");
@@ -287,6 +294,7 @@ async function fail(
   await deps.dedupe.put(input.work.event_id, { kind: "failed", payload, deadLetterHeaders });
   await deps.publishResult("failed", payload, input);
   await deps.publishDeadLetter(input, deadLetterHeaders);
+  return "failed";
 }
 
 function errMessage(err: unknown): string {

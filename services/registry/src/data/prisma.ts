@@ -1,4 +1,5 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import { Pool } from "pg";
 import { Prisma, PrismaClient } from "../generated/prisma/client";
 import { UniqueViolation } from "../domain/ports";
 
@@ -13,8 +14,13 @@ export function atomically<T>(db: Client, fn: (tx: Tx) => Promise<T>): Promise<T
   return "$transaction" in db ? db.$transaction(fn) : fn(db);
 }
 
-export function createPrismaClient(databaseUrl: string, schema: string): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, application_name: "registry" }, { schema }) });
+/** The registry's one pool, which the Prisma client runs on: its usage is a metric and its `SELECT 1` the readiness check. */
+export function createPool(databaseUrl: string): Pool {
+  return new Pool({ connectionString: databaseUrl, application_name: "registry" });
+}
+
+export function createPrismaClient(pool: Pool, schema: string): Db {
+  return new PrismaClient({ adapter: new PrismaPg(pool, { schema }) });
 }
 
 /** Runs `fn`, turning Prisma's unique violation into the domain's, so the domain never sees Prisma types. */

@@ -33,13 +33,19 @@ const anyWork: MessageContract<unknown> = { kind: "message", type: resourceWork.
 const RESULT_TYPES = new Set<string>(RESULT_MESSAGE_CONTRACTS.map((c) => c.type));
 const anyResults = [...RESULT_TYPES].map((type): MessageContract<unknown> => ({ kind: "message", type, schema: z.unknown() }));
 
-export async function consumeDeadLetters(broker: Broker, deps: IngestDeps & { logger: Logger }, prefetch: number): Promise<ConsumerHandle> {
+/** onIngested: each dead letter's outcome (stored, duplicate, unattributable, result_dropped), for metrics. */
+export async function consumeDeadLetters(
+  broker: Broker,
+  deps: IngestDeps & { logger: Logger; onIngested?: (outcome: string) => void },
+  prefetch: number,
+): Promise<ConsumerHandle> {
   return broker.consume<unknown>(
     QUEUES.deadLetter,
     [anyWork, ...anyResults],
     async (d) => {
       if (RESULT_TYPES.has(d.type)) {
         deps.logger.error({ type: d.type, messageId: d.messageId, headers: describeHeaders(d.headers) }, "dead-lettered worker result dropped: results are not retryable");
+        deps.onIngested?.("result_dropped");
         return;
       }
       const ts = d.raw.properties.timestamp as unknown;
@@ -50,6 +56,7 @@ export async function consumeDeadLetters(broker: Broker, deps: IngestDeps & { lo
         correlationId: d.correlationId,
         publishedAt: typeof ts === "number" && ts > 0 ? new Date(ts * 1000) : null,
       });
+      deps.onIngested?.(outcome.kind);
       if (outcome.kind === "unattributable") {
         deps.logger.error({ messageId: d.messageId, why: outcome.why, headers: describeHeaders(d.headers) }, "dead letter dropped: cannot be attributed to a tenant and resource");
       } else {

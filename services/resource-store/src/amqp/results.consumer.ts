@@ -12,7 +12,16 @@ const RESULT_LANES = 2;
 
 export async function consumeResults(
   broker: Broker,
-  deps: { repo: ResourceRepository; clock: Clock; sealer: Sealer; logger: Logger; onEventWritten?: () => void; onApplied?: (r: WorkerResult) => void },
+  deps: {
+    repo: ResourceRepository;
+    clock: Clock;
+    sealer: Sealer;
+    logger: Logger;
+    onEventWritten?: () => void;
+    onApplied?: (r: WorkerResult) => void;
+    /** Every result recorded, applied or stale (metrics). */
+    onRecorded?: (kind: WorkerResult["kind"], outcome: ResultOutcome) => void;
+  },
   prefetch: number,
   lingerMs = 5,
 ): Promise<ConsumerHandle> {
@@ -57,6 +66,7 @@ export async function consumeResults(
                 ? { kind: "succeeded", ...base, eventType: e.payload.event_type, outputs: e.payload.outputs }
                 : { kind: "failed", ...base, error: e.payload.error };
           const outcome = await laneOf(result.resourceId).add(result);
+          deps.onRecorded?.(result.kind, outcome);
           if (deps.logger.isLevelEnabled("debug")) {
             // Under the result's own request id (a batch's message carries none of its own).
             const log = () => deps.logger.debug({ eventId: p.event_id, resourceId: p.resource_id, kind: result.kind, outcome }, "worker result recorded");

@@ -1,4 +1,5 @@
-import type { TenantScope } from "@pragma/contracts";
+import type { DeadLetterAttempt, DeadLetterReason, EventType, LifecycleState, TenantScope } from "@pragma/contracts";
+import { TransitionTracker, type TransitionObserver } from "./transition-tracker";
 import type { PrismaClient } from "../generated/prisma/client";
 import type { DeadLetterFilter, DeadLetterRecord } from "../domain/dead-letters/model";
 import type { DeadLetterRepository, EntryKey } from "../domain/dead-letters/ports";
@@ -18,11 +19,15 @@ import { toDeadLetterRecord, type DeadLetterRow } from "./dead-letter-rows";
  * through the lifecycle, as apply does).
  */
 export class PrismaDeadLetterRepository implements DeadLetterRepository {
-  /** onChanged: after each commit that updated resources, which ones (the gateways' cache notifications). */
+  /**
+   * onChanged: after each commit that updated resources, which ones (the gateways' cache
+   * notifications). onTransition: after each commit, the lifecycle changes it made.
+   */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
     private readonly onChanged: (scope: TenantScope, resourceIds: Iterable<string>) => void = () => undefined,
+    private readonly onTransition: TransitionObserver = () => undefined,
   ) {}
 
   async ingest(r: DeadLetterRecord): Promise<{ inserted: boolean; resourceFailed: boolean }> {
@@ -46,13 +51,18 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
             `UPDATE resources
             SET lifecycle_state = 'failed', error = $5, pending_event_id = NULL, updated_at = $6
             WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND resource_id = $4 AND pending_event_id = $7
-              AND lifecycle_state IN ('pending', 'processing')`,
+              AND lifecycle_state IN ('pending', 'processing')
+            RETURNING (SELECT o.lifecycle_state FROM resources o WHERE o.row_id = resources.row_id) AS was`,
             [r.scope.org_id, r.scope.project_id, r.scope.space_id, r.resourceId, r.errorMessage, r.createdAt, r.eventId],
           ),
           "COMMIT",
         ]);
       const resourceFailed = (results[3]!.rowCount ?? 0) > 0;
-      if (resourceFailed) this.onChanged(r.scope, [r.resourceId]);
+      if (resourceFailed) {
+        this.onChanged(r.scope, [r.resourceId]);
+        // RETURNING's sub-select reads the statement's snapshot: the state before this update.
+        this.onTransition(String((results[3]!.rows[0] as { was?: unknown } | undefined)?.was ?? "pending"), "failed");
+      }
       return { inserted: (results[1]!.rowCount ?? 0) > 0, resourceFailed };
     });
   }

@@ -16,6 +16,13 @@ export interface ClaimedEvent {
 /** The batch shape the shared relay (@pragma/messaging's OutboxRelay) works on. */
 export type OutboxBatch = GenericOutboxBatch<ClaimedEvent>;
 
+export interface OutboxBacklog {
+  /** Events committed and not yet published (held events wait for dependencies, not for the relay, and are not counted). */
+  pending: number;
+  /** Age of the oldest of them; 0 when there is none. */
+  oldestAgeSeconds: number;
+}
+
 /**
  * Claims unpublished events with FOR UPDATE SKIP LOCKED inside one transaction, so
  * any number of store replicas can relay at once without publishing an event twice
@@ -58,6 +65,21 @@ export class OutboxRepository implements OutboxSource<ClaimedEvent> {
       });
       await roundTrip(client, [...marks, "COMMIT"]);
       return result;
+    });
+  }
+
+  /** For the outbox metrics (sampled): both numbers from the pending events' partial index in one statement. */
+  async backlog(): Promise<OutboxBacklog> {
+    return inTransaction(this.pool, async (client) => {
+      await client.query(`SET LOCAL ROLE ${RELAY_ROLE}`);
+      const res = await client.query<{ pending: string; oldest: number | null }>({
+        name: "outbox.backlog",
+        text: `SELECT count(*) AS pending,
+            extract(epoch FROM now() - (SELECT created_at FROM outbox_events WHERE status = 'pending' ORDER BY event_id LIMIT 1))::float8 AS oldest
+          FROM outbox_events WHERE status = 'pending'`,
+      });
+      const row = res.rows[0];
+      return { pending: Number(row?.pending ?? 0), oldestAgeSeconds: Math.max(0, row?.oldest ?? 0) };
     });
   }
 

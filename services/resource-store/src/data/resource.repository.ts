@@ -6,6 +6,7 @@ import type { QueryResultRow } from "pg";
 import type { DeadLetterRecord } from "../domain/dead-letters/model";
 import { MicroBatcher } from "../micro-batcher";
 import { toDeadLetterRecord, type DeadLetterRow } from "./dead-letter-rows";
+import { TransitionTracker, type TransitionObserver } from "./transition-tracker";
 import { execute, isDeadlock, isUniqueViolation, json, literal, roundTrip, withConnection, type NamedStatement, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
@@ -99,6 +100,8 @@ const sameScope = (a: TenantScope, b: TenantScope) => a.org_id === b.org_id && a
 /** What a create-only transaction hands over to be written: its one statement, in its tenant's scope. */
 interface CreatePlan {
   scope: TenantScope;
+  /** The new resource's state (for the transitions metric, once written). */
+  state: string;
   /** Orders a batch: by tenant, then resource (two batches take their row locks in the same order). */
   key: string;
   statement: NamedStatement;
@@ -153,10 +156,14 @@ export class PgResourceRepository implements ResourceRepository {
    */
   private readonly reads = new MicroBatcher<ReadPlan, Rows>((plans) => togetherOrAlone(plans, (p) => this.runReads(p)), READ_BATCH_MAX, 0, READ_BATCHES_IN_FLIGHT);
 
-  /** onChanged: after each commit that updated or deleted resources, which ones (the gateways' cache notifications). */
+  /**
+   * onChanged: after each commit that updated or deleted resources, which ones (the gateways'
+   * cache notifications). onTransition: after each commit, every lifecycle change it made.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly onChanged: (scope: TenantScope, resourceIds: Iterable<string>) => void = () => undefined,
+    private readonly onTransition?: TransitionObserver,
   ) {}
 
   async inScope<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -167,6 +174,7 @@ export class PgResourceRepository implements ResourceRepository {
           const result = await fn(tx);
           await tx.commit();
           if (tx.changed.size > 0) this.onChanged(scope, tx.changed);
+          if (this.onTransition) tx.transitions.report(this.onTransition);
           return result;
         });
       } catch (err) {
@@ -205,7 +213,10 @@ export class PgResourceRepository implements ResourceRepository {
   async tryCreate<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined> {
     const tx = new CreateOnlyTx(scope);
     const result = await fn(tx);
-    return (await this.creates.add(tx.plan())) ? result : undefined;
+    const plan = tx.plan();
+    if (!(await this.creates.add(plan))) return undefined;
+    this.onTransition?.("none", plan.state);
+    return result;
   }
 
   /** One transaction, one round trip: BEGIN, per tenant its scope and its creates, COMMIT. Per plan: written or not. */
@@ -237,6 +248,7 @@ abstract class ScopedTx implements StoreTx {
   protected readonly scopeValues: [string, string, string];
   /** Resources this transaction updated or deleted (a new row needs no notification: nothing cached it). */
   readonly changed = new Set<string>();
+  readonly transitions = new TransitionTracker();
   /** prefetchForResults: locked rows not yet handed out, and dependents per target. */
   private readonly prefetched = new Map<string, { resource: ResourceRecord; pendingConfig: Record<string, unknown> | null }>();
   private readonly prefetchedDependents = new Map<string, string[]>();
@@ -261,7 +273,7 @@ abstract class ScopedTx implements StoreTx {
       text: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${IN_SCOPE} AND ${where} ${suffix}`,
       values: [...this.scopeValues, ...extra],
     });
-    return rows.map(toRecord);
+    return this.seen(rows.map(toRecord));
   }
 
   async lockResource(resourceId: string): Promise<ResourceRecord | null> {
@@ -284,7 +296,9 @@ abstract class ScopedTx implements StoreTx {
       },
     ]);
     for (const row of locked as (ResourceRow & { pending_config: Record<string, unknown> | null })[]) {
-      this.prefetched.set(row.resource_id, { resource: toRecord(row), pendingConfig: row.pending_config ?? null });
+      const resource = toRecord(row);
+      this.transitions.saw([resource]);
+      this.prefetched.set(row.resource_id, { resource, pendingConfig: row.pending_config ?? null });
     }
     for (const id of readyIds) this.prefetchedDependents.set(id, []);
     for (const e of edges as { target_id: string; resource_id: string }[]) this.prefetchedDependents.get(e.target_id)?.push(e.resource_id);
@@ -302,7 +316,7 @@ abstract class ScopedTx implements StoreTx {
       values: [...this.scopeValues, resourceId],
     });
     const row = rows[0];
-    return row ? { resource: toRecord(row), pendingConfig: row.pending_config ?? null } : null;
+    return row ? { resource: this.seen([toRecord(row)])[0]!, pendingConfig: row.pending_config ?? null } : null;
   }
 
   async getResource(resourceId: string): Promise<ResourceRecord | null> {
@@ -333,7 +347,12 @@ abstract class ScopedTx implements StoreTx {
         ORDER BY r.resource_id`,
       values: [...this.scopeValues, [...new Set(resourceIds)].sort()],
     });
-    return rows.map(toRecord);
+    return this.seen(rows.map(toRecord));
+  }
+
+  private seen(records: ResourceRecord[]): ResourceRecord[] {
+    this.transitions.saw(records);
+    return records;
   }
 
   async lockResources(resourceIds: string[]): Promise<ResourceRecord[]> {
@@ -417,11 +436,13 @@ abstract class ScopedTx implements StoreTx {
 
   async insertResource(r: ResourceRecord): Promise<void> {
     this.forget(r.resourceId);
+    this.transitions.wrote(r.resourceId, r.lifecycleState);
     this.write({ name: "store.insert-resource", text: `INSERT INTO resources ${RESOURCE_VALUES}`, values: resourceValues(r) });
   }
 
   async updateResource(r: ResourceRecord): Promise<void> {
     this.forget(r.resourceId);
+    this.transitions.wrote(r.resourceId, r.lifecycleState);
     this.changed.add(r.resourceId);
     // Identity and created_at never change.
     this.write({
@@ -436,6 +457,7 @@ abstract class ScopedTx implements StoreTx {
 
   async deleteResource(resourceId: string): Promise<void> {
     this.forget(resourceId);
+    this.transitions.wrote(resourceId, "deleted");
     this.changed.add(resourceId);
     this.write({ name: "store.delete-resource", text: `DELETE FROM resources WHERE ${IN_SCOPE} AND resource_id = $4`, values: [...this.scopeValues, resourceId] });
   }
@@ -616,7 +638,7 @@ class CreateOnlyTx implements StoreTx {
           values: [...resourceValues(r), ...eventValues(this.event)],
         }
       : { name: "store.create-resource", text: `INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id`, values: resourceValues(r) };
-    return { scope: this.scope, key: `${this.scope.org_id}/${this.scope.project_id}/${this.scope.space_id}/${r.resourceId}`, statement };
+    return { scope: this.scope, state: r.lifecycleState, key: `${this.scope.org_id}/${this.scope.project_id}/${this.scope.space_id}/${r.resourceId}`, statement };
   }
 
   private refuse(): never {
