@@ -84,7 +84,6 @@ async function main() {
     const accepted = new Set<string>();
     const okAt: number[] = [];
     const latencies: number[] = [];
-    let attempts = 0;
     let errors = 0;
     let answered = 0;
     let stoppedAt = 0;
@@ -100,7 +99,6 @@ async function main() {
       async ([name, i]) => {
         const first = Date.now();
         for (;;) {
-          attempts++;
           const res = await call(GATEWAY_URL, "POST", "/resources/apply", { headers: tenant.member, body: applyBody(name, i), timeoutMs: 30_000 }).catch((err: Error) => ({
             status: 0,
             text: err.message,

@@ -81,6 +81,8 @@ export class BrokerEndpoints {
    * every (re)connection attempt.
    */
   connectTarget(): Options.Connect {
+    // amqplib reads these fields on every (re)connection attempt: getters over this object's current endpoint.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     return {
       get protocol() {

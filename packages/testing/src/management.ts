@@ -137,7 +137,7 @@ export async function ensureManagementApi({ amqpUrl, mgmtUrl, log = () => undefi
   }
 
   const deadline = Date.now() + API_WAIT_MS;
-  let last = first;
+  let last: typeof first;
   for (;;) {
     const err = await managementAnswers(mgmtUrl);
     if (err === undefined) {

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { EXCHANGES, RPC_QUEUES } from "@pragma/contracts";
+import { RPC_QUEUES } from "@pragma/contracts";
 import { checkDatabase, ensureDatabase, migrate } from "@pragma/db";
 import { brokerConnectedMetric, createMetricsRegistry, pgPoolMetrics, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer } from "@pragma/metrics";
 import type { Pool } from "pg";

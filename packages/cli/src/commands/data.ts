@@ -28,7 +28,8 @@ export async function resolveTarget(client: ApiClient, spec: string, withTable: 
     throw new UsageError(`cannot read "${spec}"`, withTable ? "give DB/TABLE or TYPE/DB/TABLE (e.g. shop/orders, postgres/shop/orders)" : "give DB or TYPE/DB (e.g. shop, mysql/shop)");
   }
   const table = withTable ? parts.pop() : undefined;
-  let [type, name] = parts.length === 2 ? parts : [undefined, parts[0]!];
+  const [given, name] = parts.length === 2 ? parts : [undefined, parts[0]!];
+  let type = given;
   if (!type) {
     const dbs = (await client.request<Database[]>("GET", "/auto/v1/")).body;
     const matches = dbs.filter((d) => d.db_name === name);

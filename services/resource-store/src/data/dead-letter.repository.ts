@@ -1,5 +1,5 @@
-import type { DeadLetterAttempt, DeadLetterReason, EventType, LifecycleState, TenantScope } from "@pragma/contracts";
-import { TransitionTracker, type TransitionObserver } from "./transition-tracker";
+import type { TenantScope } from "@pragma/contracts";
+import type { TransitionObserver } from "./transition-tracker";
 import type { PrismaClient } from "../generated/prisma/client";
 import type { DeadLetterFilter, DeadLetterRecord } from "../domain/dead-letters/model";
 import type { DeadLetterRepository, EntryKey } from "../domain/dead-letters/ports";
