@@ -143,8 +143,17 @@ class Live {
     this.waiter = undefined;
   }
 
-  async next(ms: number, sleep: (ms: number) => Promise<void>): Promise<void> {
-    if (!this.news) await Promise.race([new Promise<void>((r) => (this.waiter = r)), sleep(ms)]);
+  /** Until something arrives or `ms` pass. The timer is cleared on wake-up: a pending one would keep the CLI's process alive after the wait. */
+  async next(ms: number): Promise<void> {
+    if (!this.news) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     this.news = false;
   }
 }
@@ -212,7 +221,7 @@ async function waitForAll(plan: readonly PlannedResource[], outcomes: Map<string
       }
       break;
     }
-    if (streaming) await live.next(Math.max(0, Math.min(deps.timeoutMs, deadline - deps.now())), deps.sleep);
+    if (streaming) await live.next(Math.max(0, Math.min(deps.timeoutMs, deadline - deps.now())));
     else {
       await deps.sleep(deps.pollMs);
     }
