@@ -7,3 +7,5 @@ export * from "./system";
 export * from "./http";
 export * from "./worker-rpc";
 export * from "./dead-letters";
+export * from "./providers";
+export * from "./package-rules";

@@ -9,6 +9,7 @@ import { authRoutes } from "./http/auth.routes";
 import { systemRoutes } from "./http/system.routes";
 import { resourceRoutes } from "./http/resources.routes";
 import { deadLetterRoutes } from "./http/dead-letter.routes";
+import { providerRoutes } from "./http/providers.routes";
 import { openApiRoute } from "./http/openapi.routes";
 import type { GatewayDeps } from "./http/deps";
 import { unredactedChild } from "@pragma/logger";
@@ -24,6 +25,7 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
     ...systemRoutes(deps),
     ...resourceRoutes(deps),
     ...deadLetterRoutes(deps),
+    ...providerRoutes(deps),
   );
   return routes;
 }

@@ -46,6 +46,10 @@ const envSchema = z
     /** GET /resources/{id} answers are cached this long at most (change notifications drop them sooner); 0 turns the cache off. */
     RESOURCE_CACHE_MS: int(5_000, 0, 600_000),
     RESOURCE_CACHE_ENTRIES: int(10_000, 1),
+    /** Pushed provider packages (api.md §6): compressed upload, unpacked size and entry count. */
+    PROVIDER_PUSH_MAX_BYTES: int(20 * 1024 * 1024, 1024),
+    PROVIDER_UNPACKED_MAX_BYTES: int(100 * 1024 * 1024, 1024),
+    PROVIDER_MAX_ENTRIES: int(5000, 1),
     /** Gateway processes sharing the port (Node cluster), each with its own cache; see main.ts. */
     GATEWAY_PROCESSES: int(1, 1, 64),
   })
@@ -126,6 +130,12 @@ const envSchema = z
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       resourceCache: { ttlMs: env.RESOURCE_CACHE_MS, maxEntries: env.RESOURCE_CACHE_ENTRIES },
       processes: env.GATEWAY_PROCESSES,
+      providerPush: {
+        maxPushBytes: env.PROVIDER_PUSH_MAX_BYTES,
+        maxUnpackedBytes: env.PROVIDER_UNPACKED_MAX_BYTES,
+        maxEntries: env.PROVIDER_MAX_ENTRIES,
+        chunkBytes: 512 * 1024,
+      },
     };
   });
 

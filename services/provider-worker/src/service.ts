@@ -1,6 +1,20 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  DEFAULT_PACKAGE_LIMITS,
+  PROVIDER_QUEUES,
+  QUEUES,
+  RPC_QUEUES,
+  WORK_DELIVERY_LIMIT,
+  providerRequests,
+  pushedProviderPing,
+  registryEvents,
+  registryRequests,
+  type DatabaseCredentials,
+} from "@pragma/contracts";
+import { handler } from "@pragma/messaging";
 import { AppError } from "@pragma/errors";
 import { newUlid } from "@pragma/ids";
 import { createLogger, type Logger } from "@pragma/logger";
@@ -18,6 +32,8 @@ import { redisResourceLog } from "./data/resource-log.repository";
 import { redisEventFinisher } from "./data/event-finisher";
 import { processEvent, type ProcessDeps } from "./domain/process-event";
 import { builtInProviders } from "./providers";
+import { consumeBuilds } from "./amqp/build.consumer";
+import { PushedProviders } from "./pushed/pushed-providers";
 
 export interface RunningWorker {
   stop(): Promise<void>;
@@ -47,7 +63,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
 
   const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: `provider-worker ${instanceId}` });
   try {
-    await broker.addTopology((ch) => declareTopology(ch, workerTopology(served, config.RETRY_TIERS_MS)));
+    await broker.addTopology((ch) => declareTopology(ch, workerTopology(served, config.RETRY_TIERS_MS, config.PUSHED_PROVIDERS)));
     await broker.addTopology(rpcQueueTopology(RPC_QUEUES.providerWorker));
 
     const credentials = new CredentialsCache(
@@ -95,12 +111,51 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       deliveryLimit: WORK_DELIVERY_LIMIT,
     };
 
+    // Pushed providers: resolved per event from the store, run in supervised child processes.
+    const pushedDir = config.PUSHED_DIR ?? path.join(tmpdir(), `pragma-pushed-${instanceId.replace(/[^A-Za-z0-9_-]/g, "_")}`);
+    const sandbox = { memoryMb: config.PUSHED_MEMORY_MB, timeoutMs: config.PUSHED_HOOK_TIMEOUT_MS };
+    const pushed = new PushedProviders({
+      resolve: async (orgId, providerId) => {
+        try {
+          return await broker.request(RPC_QUEUES.resourceStore, providerRequests.resolveDeployment, { org_id: orgId, provider_id: providerId }, { timeoutMs: config.REGISTRY_TIMEOUT_MS });
+        } catch (err) {
+          if (err instanceof AppError && err.code === "NOT_FOUND") return null;
+          throw err;
+        }
+      },
+      artifact: async (orgId, providerId, version) =>
+        (await broker.request(RPC_QUEUES.resourceStore, providerRequests.artifact, { org_id: orgId, provider_id: providerId, version }, { timeoutMs: config.REGISTRY_TIMEOUT_MS })).bundle,
+      dir: path.join(pushedDir, "run"),
+      sandbox,
+      resolveCacheMs: config.PUSHED_RESOLVE_CACHE_MS,
+      idleMs: config.PUSHED_IDLE_MS,
+      logger,
+    });
+    if (config.PUSHED_PROVIDERS) deps.pushedType = (work) => pushed.resolveType(work.org_id, work.provider, work.resource_type);
+
     const consumers: ConsumerHandle[] = [];
-    for (const p of served) consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
-    const rpc = await broker.serve(
-      RPC_QUEUES.providerWorker,
-      workerRpcHandlers({ providers, served, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
-    );
+    for (const p of served) consumers.push(await consumeWork(broker, QUEUES.workFor(p), config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
+    if (config.PUSHED_PROVIDERS) {
+      consumers.push(await consumeWork(broker, PROVIDER_QUEUES.pushedWork, config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
+      consumers.push(
+        await consumeBuilds(
+          broker,
+          {
+            fetchChunk: (key, seq) => broker.request(RPC_QUEUES.resourceStore, providerRequests.buildSource, { ...key, seq }, { timeoutMs: config.REGISTRY_TIMEOUT_MS }),
+            report: async (r) => void (await broker.request(RPC_QUEUES.resourceStore, providerRequests.reportBuild, r, { timeoutMs: config.REGISTRY_TIMEOUT_MS })),
+            workDir: path.join(pushedDir, "build"),
+            limits: DEFAULT_PACKAGE_LIMITS,
+            sandbox,
+          },
+          logger,
+          config.BUILD_CONCURRENCY,
+        ),
+      );
+    }
+    const rpc = await broker.serve(RPC_QUEUES.providerWorker, {
+      ...workerRpcHandlers({ providers, served, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
+      ...(config.PUSHED_PROVIDERS ? { [pushedProviderPing.type]: handler(pushedProviderPing, (q) => pushed.ping(q.org_id, q.provider_id, q.version)) } : {}),
+    });
     logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId }, "provider worker started");
 
     let stopping: Promise<void> | undefined;
@@ -120,6 +175,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
           }
           clearTimeout(timer);
           await rpc.cancel();
+          await pushed.stop();
           await broker.close();
           await databases.close();
           await heartbeat.stop();

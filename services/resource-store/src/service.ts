@@ -4,7 +4,7 @@ import { ensureDatabase, migrate } from "@pragma/db";
 import { createLogger, type Logger } from "@pragma/logger";
 import { connectBroker, declareTopology, rpcQueueTopology, type Broker } from "@pragma/messaging";
 import { currentContext } from "@pragma/logger";
-import { EXCHANGES } from "@pragma/contracts";
+import { EXCHANGES, PROVIDER_QUEUES, RPC_QUEUES, providerBuildRequested, pushedProviderPing, workRoutingKey } from "@pragma/contracts";
 import type { Config } from "./config";
 import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
@@ -20,6 +20,10 @@ import { consumeDeadLetters, deadLetterTopology, workerAttemptHistory, workerTyp
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
 import { PrismaDeadLetterRepository } from "./data/dead-letter.repository";
 import { ChangeFeed } from "./amqp/change-feed";
+import { OrgTypeCatalog } from "./amqp/org-type-catalog";
+import { providerHandlers } from "./amqp/providers.handlers";
+import { PgProviderRepository } from "./data/provider.repository";
+import type { ProviderDeps } from "./domain/providers/deps";
 
 export interface RunningStore {
   stop(): Promise<void>;
@@ -59,7 +63,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     publish: (e) =>
       broker.publish(resourceWork, e.payload as unknown as ResourceWork, {
         exchange: EXCHANGES.work,
-        routingKey: e.provider,
+        routingKey: workRoutingKey(e.provider),
         messageId: e.event_id,
         correlationId: e.correlation_id ?? undefined,
         headers: { "x-resource-id": e.resource_id, "x-org-id": e.org_id, "x-project-id": e.project_id, "x-space-id": e.space_id },
@@ -73,10 +77,16 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     intervalMs: config.OUTBOX_PRUNE_INTERVAL_MS,
   });
 
+  const providerRepo = new PgProviderRepository(pool);
+  const types = new OrgTypeCatalog(
+    new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
+    (orgId) => providerRepo.deployedTypes(orgId),
+    config.DEPLOYED_TYPES_CACHE_MS,
+  );
   const applyDeps = {
     repo,
     clock,
-    types: new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
+    types,
     onEventWritten: () => relay.kick(),
     correlationId: () => currentContext()?.requestId,
     retryAllChunk: config.DEAD_LETTER_RETRY_CHUNK,
@@ -93,7 +103,25 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     correlationId: () => currentContext()?.requestId,
   };
 
-  const rpc = await broker.serve(STORE_RPC_QUEUE, { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) });
+  const providerDeps: ProviderDeps = {
+    providers: providerRepo,
+    clock,
+    publishBuild: (key) => broker.publish(providerBuildRequested, key, { exchange: "", routingKey: PROVIDER_QUEUES.builds }),
+    pingWorker: (key) =>
+      broker
+        .request(RPC_QUEUES.providerWorker, pushedProviderPing, key, { timeoutMs: config.WORKER_RPC_TIMEOUT_MS })
+        .then((r) => r.healthy)
+        .catch(() => false),
+    onTypesChanged: (orgId) => types.invalidate(orgId),
+    resources: applyDeps,
+  };
+  // Cascade deletes finish here: a provider marked deleting goes once its last resource has.
+  const finalizer = setInterval(() => {
+    providerRepo.finalizeDeleted().catch((err: Error) => logger.warn({ err: err.message }, "finalizing deleted providers failed"));
+  }, config.PROVIDER_FINALIZE_MS);
+  finalizer.unref();
+
+  const rpc = await broker.serve(STORE_RPC_QUEUE, { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps), ...providerHandlers(providerDeps) });
   const results = await consumeResults(broker, { repo, clock, logger, onEventWritten: () => relay.kick() }, config.RESULTS_PREFETCH, config.RESULTS_LINGER_MS);
   const deadLetters = await consumeDeadLetters(broker, deadLetterDeps, 10);
   relay.start();
@@ -103,6 +131,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   return {
     broker,
     async stop() {
+      clearInterval(finalizer);
       await rpc.cancel();
       await results.cancel();
       await deadLetters.cancel();
