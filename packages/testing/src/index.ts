@@ -5,3 +5,4 @@ export { captureLogs, type CapturedLogs } from "./capture-logs";
 export { testInfraUrls, checkInfra, LOCAL_DEFAULTS, ENV as TEST_INFRA_ENV, type TestInfraUrls } from "./infra";
 export { deleteKeysWithPrefix, testRedisPrefix } from "./redis-keys";
 export * from "./rabbit";
+export { rawTarball, type RawEntry } from "./tarballs";

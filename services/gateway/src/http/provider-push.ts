@@ -123,35 +123,41 @@ async function consumeCode(stream: Readable & { truncated?: boolean }, limits: P
   let pendingBytes = 0;
   let seq = 0;
   let head: Buffer | undefined = Buffer.alloc(0);
+  let problem: AppError | undefined;
   const flush = async () => {
     const data = Buffer.concat(pending);
     pending = [];
     pendingBytes = 0;
     await send(seq++, data);
   };
+  // The loop never exits early: leaving a busboy file stream unread stalls the whole body,
+  // so after a problem the rest is only drained and the client gets its answer.
   for await (const raw of stream) {
-    // After a problem the rest is only drained, so the client gets its answer.
-    if (failed() || inspector.problem) continue;
-    const chunk = raw as Buffer;
-    if (head) {
-      head = Buffer.concat([head, chunk]);
-      if (head.length < 2) continue;
-      if (!isGzip(head)) throw invalid(["body", "code"], "not a gzip'd tar (.tar.gz)");
-      inspector.write(head);
-      pending.push(head);
-      pendingBytes += head.length;
-      head = undefined;
-    } else {
-      inspector.write(chunk);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
+    if (problem || failed()) continue;
+    try {
+      const chunk = raw as Buffer;
+      if (head) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 2) continue;
+        if (!isGzip(head)) throw invalid(["body", "code"], "not a gzip'd tar (.tar.gz)");
+        inspector.write(head);
+        pending.push(head);
+        pendingBytes += head.length;
+        head = undefined;
+      } else {
+        inspector.write(chunk);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+      }
+      if (inspector.problem) throw inspector.problem;
+      if (pendingBytes >= limits.chunkBytes) await flush();
+    } catch (err) {
+      problem = err instanceof AppError ? err : new AppError("UNAVAILABLE", "The upload could not be stored");
     }
-    if (inspector.problem) throw inspector.problem;
-    if (pendingBytes >= limits.chunkBytes) await flush();
   }
   if (stream.truncated) throw new AppError("PAYLOAD_TOO_LARGE", `code is larger than ${limits.maxPushBytes} bytes`);
+  if (problem) throw problem;
   if (failed()) return;
-  if (inspector.problem) throw inspector.problem;
   if (head) throw invalid(["body", "code"], "not a gzip'd tar (.tar.gz)");
   await inspector.end();
   if (inspector.problem) throw inspector.problem;
