@@ -1,5 +1,5 @@
 import { waitFor } from "@pragma/testing";
-import { startSystem, type RunningSystem } from "./system";
+import { call, startSystem, type RunningSystem } from "./system";
 import { createOrg, rid, type Org } from "./tenant";
 import { adminToken, api, pushDir, waitForBuild, writePackage } from "./pushed";
 
@@ -48,6 +48,7 @@ module.exports = defineProvider({ name: "chaos", types: [thing] });
 describe("pushed provider isolation", () => {
   let sys: RunningSystem;
   let org: Org;
+  let adminTok: string;
   beforeAll(async () => {
     sys = await startSystem("providers-isolation", {
       RETRY_TIERS_MS: "200",
@@ -58,7 +59,7 @@ describe("pushed provider isolation", () => {
       PRAGMA_TEST_WORKER_SECRET: "do-not-leak",
     });
     org = await createOrg(sys.baseUrl);
-    const token = await adminToken(sys.baseUrl, org.orgId);
+    const token = (adminTok = await adminToken(sys.baseUrl, org.orgId));
     const pushed = await pushDir(sys.baseUrl, token, "chaos", writePackage(chaos), { deploy: true });
     expect(pushed.status).toBe(202);
     const build = await waitForBuild(sys.baseUrl, token, "chaos", pushed.body.version);
@@ -76,13 +77,14 @@ describe("pushed provider isolation", () => {
   it("throwing, hanging, exiting and memory-hungry hooks fail only their own events", async () => {
     const c = org.client();
     const modes = ["throw", "permanent", "hang", "exit", "oom"] as const;
+    // One at a time: a crash fails every event in flight in that (org, provider, version)'s
+    // process, which would blur which mode produced which error.
+    const failed: Record<string, string> = {};
     for (const mode of modes) {
-      const r = await c.apply({ provider: "chaos", resource: "thing", name: mode, config: { mode }, lifecycle_state: "pending" });
-      expect(r.status).toBe(200);
+      const ref = { provider: "chaos", resource: "thing", name: mode };
+      expect((await c.apply({ ...ref, config: { mode }, lifecycle_state: "pending" })).status).toBe(200);
+      failed[mode] = (await c.waitFor(rid(ref), "failed", 45_000)).body.error;
     }
-    const failed = Object.fromEntries(
-      await Promise.all(modes.map(async (mode) => [mode, (await c.waitFor(rid({ provider: "chaos", resource: "thing", name: mode }), "failed", 45_000)).body.error]))
-    );
     expect(failed).toEqual({
       throw: expect.stringMatching(/flaky backend/),
       permanent: expect.stringMatching(/bad input for good/),
@@ -97,9 +99,16 @@ describe("pushed provider isolation", () => {
     expect((await c.waitFor(rid({ provider: "pragma", resource: "config", name: "after-chaos" }), "ready", 30_000)).body.outputs).toEqual({ a: 1 });
     expect((await c.waitFor(rid({ provider: "chaos", resource: "thing", name: "fine" }), "ready", 30_000)).body.outputs.ok).toBe(true);
 
-    // Retryable failures were retried, then dead-lettered.
-    const dl = await c.req("GET", "/ops/dead-letter?provider=chaos");
-    expect(dl.status).toBe(403); // the org's member token; operators inspect dead letters
+    // Every failed event is in the dead-letter store, the hung one after its retry.
+    const dl = await waitFor(
+      async () => {
+        const r = await call(sys.baseUrl, "GET", "/ops/dead-letter?provider=chaos", { headers: { authorization: `Bearer ${adminTok}`, "x-project-id": org.projectId } });
+        return r.status === 200 && r.body.length === modes.length ? r.body : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, message: "dead letters never arrived" },
+    );
+    const hung = dl.find((e: { resource_name: string }) => e.resource_name === "hang");
+    expect(hung.attempt_count).toBeGreaterThanOrEqual(2);
   });
 
   it("the provider's process has no environment, reads and writes nothing outside its directory, spawns nothing", async () => {

@@ -115,7 +115,13 @@ export async function buildProvider(deps: BuildDeps, key: BuildKey): Promise<{ s
     const entry = entryOf(root, log);
     // Dependencies: what the tarball brings (node_modules) and the SDK; nothing is installed, no script runs.
     const stub = path.join(root, "__pragma_entry__.js");
-    await writeFile(stub, `const m = require(${JSON.stringify(entry)});\nrequire("@pragma/provider-sdk").serveProvider(m.default ?? m.provider);\n`);
+    await writeFile(
+      stub,
+      `const m = require(${JSON.stringify(entry)});\n` +
+        `const p = [m, m && m.default, m && m.provider].find((x) => x && x.types instanceof Map && typeof x.name === "string");\n` +
+        `if (!p) throw new Error("the entry module must export the provider from defineProvider (default export, export const provider, or module.exports)");\n` +
+        `require("@pragma/provider-sdk").serveProvider(p);\n`,
+    );
     const result = await esbuild({
       entryPoints: [stub],
       bundle: true,
@@ -137,10 +143,12 @@ export async function buildProvider(deps: BuildDeps, key: BuildKey): Promise<{ s
     const out = path.join(dir, "out");
     await mkdir(out);
     await writeFile(path.join(out, "bundle.js"), bundle);
-    const proc = new ProviderProcess(path.join(out, "bundle.js"), out, deps.sandbox);
+    const proc = new ProviderProcess(path.join(out, "bundle.js"), out, deps.sandbox, ({ stderr }) => {
+      if (stderr.trim()) log(`bundle process stderr:\n${stderr.trimEnd()}`);
+    });
     let description: Description;
     try {
-      description = await proc.request<Description>({ op: "describe" }, { timeoutMs: Math.min(deps.sandbox.timeoutMs, 15_000) });
+      description = await proc.request<Description>({ op: "describe" }, { timeoutMs: 30_000 });
     } catch (err) {
       throw new PackageError(`loading the bundle failed: ${(err as Error).message}`);
     } finally {

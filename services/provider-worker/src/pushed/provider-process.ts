@@ -6,6 +6,8 @@ export interface SandboxOptions {
   memoryMb: number;
   /** A request that has not answered after this long kills the process. */
   timeoutMs: number;
+  /** How long a fresh process may take to load its bundle and answer a first ping (not counted against a hook). Default 30 s. */
+  loadTimeoutMs?: number;
 }
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void; onLog?: ((l: Omit<LogLine, "at">) => void) | undefined; timer: NodeJS.Timeout };
@@ -21,6 +23,8 @@ type Op = { op: "describe" } | { op: "ping" } | Omit<Extract<ChildRequest, { op:
  */
 export class ProviderProcess {
   private child: ChildProcess | undefined;
+  /** Settles once the current process has loaded its bundle and answered. */
+  private ready: Promise<void> | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private stderrTail = "";
@@ -70,6 +74,9 @@ export class ProviderProcess {
     // A send to a process that just died fails its requests through "exit" above.
     child.on("error", () => undefined);
     this.child = child;
+    // Loading the bundle is the process's start-up, not part of the first hook's time.
+    this.ready = this.send<void>(child, { op: "ping" }, { timeoutMs: this.opts.loadTimeoutMs ?? 30_000 });
+    this.ready.catch(() => undefined);
     return child;
   }
 
@@ -99,9 +106,19 @@ export class ProviderProcess {
   }
 
   /** Sends one request; `signal` aborting (the worker's own hook timeout or shutdown) kills the process too. */
-  request<T>(op: Op, opts: { onLog?: (l: Omit<LogLine, "at">) => void; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<T> {
+  async request<T>(op: Op, opts: { onLog?: (l: Omit<LogLine, "at">) => void; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<T> {
     this.lastUsed = Date.now();
     const child = this.child ?? this.start();
+    try {
+      await this.ready;
+    } catch (err) {
+      throw new RetryableError(`provider process did not start: ${(err as Error).message}`);
+    }
+    if (this.child !== child) throw new RetryableError("provider process exited");
+    return this.send<T>(child, op, opts);
+  }
+
+  private send<T>(child: ChildProcess, op: Op, opts: { onLog?: (l: Omit<LogLine, "at">) => void; signal?: AbortSignal; timeoutMs?: number }): Promise<T> {
     const id = this.nextId++;
     const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;
     return new Promise<T>((resolve, reject) => {
