@@ -5,6 +5,7 @@ import { registerConfig } from "./commands/config";
 import { registerOps } from "./commands/ops";
 import { registerOrgs } from "./commands/orgs";
 import { registerProjects } from "./commands/projects";
+import { registerProviders } from "./commands/providers";
 import { registerResources } from "./commands/resources";
 import type { CommandContext } from "./commands/shared";
 import { ApiError, CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors";
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerApiKeys(program, ctx);
   registerResources(program, ctx);
   registerOps(program, ctx);
+  registerProviders(program, ctx);
   return program;
 }
 
