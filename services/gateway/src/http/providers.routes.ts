@@ -31,7 +31,6 @@ export function providerRoutes(deps: GatewayDeps): AnyRoute[] {
   const common = errorResponses(401, 403, 404, 422, 429, 503, 504);
   const tags = ["providers"];
   const store = <Q, R>(contract: RequestContract<Q, R>, payload: Q) => deps.bus.call(RPC_QUEUES.resourceStore, contract, payload);
-  const limits = deps.config.providerPush;
   return [
     defineRoute({
       method: "post",
@@ -48,7 +47,7 @@ export function providerRoutes(deps: GatewayDeps): AnyRoute[] {
         const { version } = await store(providerRequests.pushBegin, key);
         const vkey = { ...key, version };
         try {
-          const { deploy } = await receivePush(req, limits, (seq, data) => store(providerRequests.pushChunk, { ...vkey, seq, data: data.toString("base64") }).then(() => undefined));
+          const { deploy } = await receivePush(req, deps.config.providerPush, (seq, data) => store(providerRequests.pushChunk, { ...vkey, seq, data: data.toString("base64") }).then(() => undefined));
           const build = await store(providerRequests.pushCommit, { ...vkey, deploy });
           res.status(202).json({ version: build.version, status: build.status, message: `Build ${build.version} queued${deploy ? "; it is deployed when it succeeds" : ""}` });
         } catch (err) {
