@@ -68,6 +68,13 @@ describe("example provider: Redis ACL users", () => {
     expect(await asUser("SET", "app:x", "1")).toMatch(/NOPERM/);
     expect(await asUser("GET", "other:x")).toMatch(/NOPERM/);
 
+    // The type's health hook runs in the provider's process; its resource log has the hook's lines.
+    const health = await c.req("GET", `/resources/${encodeURIComponent(rid(ref))}/health`);
+    expect({ status: health.status, health: health.body?.status }).toEqual({ status: 200, health: "healthy" });
+    const logs = await c.req("GET", `/resources/${encodeURIComponent(rid(ref))}/logs`);
+    expect(logs.status).toBe(200);
+    expect(JSON.stringify(logs.body)).toMatch(/redis user set/);
+
     await c.apply({ ...ref, config: { ...config, key_pattern: "cache:*" }, lifecycle_state: "pending" });
     await c.waitFor(rid(ref), "ready", 30_000);
     expect(await redisCli(redisUrl, ["ACL", "GETUSER", username])).toMatch(/~cache:\*/);

@@ -30,7 +30,7 @@ export type ChildMessage =
 
 export interface Description {
   name: string;
-  types: TypeDefinition[];
+  types: (TypeDefinition & { hooks?: { health: boolean; logs: boolean } })[];
 }
 
 type Send = (m: ChildMessage) => void;
@@ -94,7 +94,13 @@ async function runHook(provider: Provider, hook: HookName, call: HookCall, send:
 export async function handleChildRequest(provider: Provider, req: ChildRequest, send: Send): Promise<void> {
   try {
     let result: unknown = null;
-    if (req.op === "describe") result = { name: provider.name, types: typeDefinitions(provider) } satisfies Description;
+    if (req.op === "describe") {
+      const types = typeDefinitions(provider).map((t) => {
+        const type = provider.types.get(t.resource)!;
+        return { ...t, hooks: { health: typeof type.health === "function", logs: typeof type.logs === "function" } };
+      });
+      result = { name: provider.name, types } satisfies Description;
+    }
     else if (req.op === "hook") result = await runHook(provider, req.hook, req.call, send, req.id);
     send({ id: req.id, ok: true, result });
   } catch (err) {

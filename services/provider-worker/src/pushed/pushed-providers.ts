@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { SENSITIVE, z, type HealthResult, type LogLine, type ResourceType, type TypeDefinition } from "@pragma/provider-sdk";
+import type { TypeDefinition } from "@pragma/contracts";
+import { SENSITIVE, z, type HealthResult, type LogLine, type ResourceType } from "@pragma/provider-sdk";
 import type { Logger } from "@pragma/logger";
 import { ProviderProcess, type SandboxOptions } from "./provider-process";
 
@@ -150,8 +151,9 @@ export class PushedProviders {
       create: hook("create"),
       update: hook("update"),
       delete: hook("delete") as unknown as ResourceType["delete"],
-      health: inspect("health") as (ctx: Parameters<NonNullable<ResourceType["health"]>>[0]) => Promise<HealthResult>,
-      logs: inspect("logs") as NonNullable<ResourceType["logs"]> as (ctx: Parameters<NonNullable<ResourceType["logs"]>>[0], q: { tail: number; since?: string }) => Promise<LogLine[]>,
+      // Only the hooks the type has: without health the edge answers 404, without logs the resource's own log is served.
+      ...(def.hooks?.health ? { health: inspect("health") as (ctx: Parameters<NonNullable<ResourceType["health"]>>[0]) => Promise<HealthResult> } : {}),
+      ...(def.hooks?.logs ? { logs: inspect("logs") as (ctx: Parameters<NonNullable<ResourceType["logs"]>>[0], q: { tail: number; since?: string }) => Promise<LogLine[]> } : {}),
     };
   }
 
