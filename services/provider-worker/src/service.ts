@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   DEFAULT_PACKAGE_LIMITS,
+  isBuiltinProvider,
   PROVIDER_QUEUES,
+  PUSHED_WORK_KEY,
   QUEUES,
   RPC_QUEUES,
   WORK_DELIVERY_LIMIT,
@@ -95,7 +97,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     const resourceLog = redisResourceLog(redis, config.REDIS_PREFIX, config.RESOURCE_LOG_LINES, config.DEDUPE_TTL_SECS);
     const deps: ProcessDeps = {
       providers,
-      ...brokerPublishers(broker),
+      // A provider running in this process keeps its own queue; any other is a pushed one.
+      ...brokerPublishers(broker, (p) => (providers.has(p) ? p : PUSHED_WORK_KEY)),
       dedupe,
       locks,
       resourceLog,
@@ -131,7 +134,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       idleMs: config.PUSHED_IDLE_MS,
       logger,
     });
-    if (config.PUSHED_PROVIDERS) deps.pushedType = (work) => pushed.resolveType(work.org_id, work.provider, work.resource_type);
+    // Built-in ids are reserved (and in-process providers are known here), so an unknown type of one never asks the store.
+    if (config.PUSHED_PROVIDERS) deps.pushedType = async (work) => (isBuiltinProvider(work.provider) || providers.has(work.provider) ? undefined : pushed.resolveType(work.org_id, work.provider, work.resource_type));
 
     const consumers: ConsumerHandle[] = [];
     for (const p of served) consumers.push(await consumeWork(broker, QUEUES.workFor(p), config.WORKER_CONCURRENCY, (input) => processEvent(deps, input)));
@@ -153,7 +157,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       );
     }
     const rpc = await broker.serve(RPC_QUEUES.providerWorker, {
-      ...workerRpcHandlers({ providers, served, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS, ...(config.PUSHED_PROVIDERS ? { pushedType: (r) => pushed.resolveType(r.org_id, r.provider, r.resource_type) } : {}) }),
+      ...workerRpcHandlers({ providers, served, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS, ...(config.PUSHED_PROVIDERS ? { pushedType: async (r) => (isBuiltinProvider(r.provider) || providers.has(r.provider) ? undefined : pushed.resolveType(r.org_id, r.provider, r.resource_type)) } : {}) }),
       ...(config.PUSHED_PROVIDERS ? { [pushedProviderPing.type]: handler(pushedProviderPing, (q) => pushed.ping(q.org_id, q.provider_id, q.version)) } : {}),
     });
     logger.info({ providers: served, concurrency: config.WORKER_CONCURRENCY, instanceId }, "provider worker started");

@@ -4,7 +4,7 @@ import type { ResultKind, WorkInput } from "../domain/process-event";
 import { resultPublisher } from "./result-publisher";
 
 /** The broker side of processEvent: every publish is confirmed before it resolves. */
-export function brokerPublishers(broker: Broker) {
+export function brokerPublishers(broker: Broker, routingKeyOf: (provider: string) => string = workRoutingKey) {
   const publish = resultPublisher(broker);
   return {
     publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void> {
@@ -25,7 +25,7 @@ export function brokerPublishers(broker: Broker) {
         correlationId: input.correlationId,
         // Dead-lettering from the delay queue keeps CC routing keys, so the expired
         // message re-enters pragma.work under its provider's key.
-        headers: { ...headers, CC: [workRoutingKey(input.work.provider)] },
+        headers: { ...headers, CC: [routingKeyOf(input.work.provider)] },
       });
     },
     publishDeadLetter(input: WorkInput, headers: Record<string, unknown>): Promise<void> {
