@@ -39,8 +39,9 @@ function workQueuesFromCode() {
   const file = join(root, "services/provider-worker/dist/config.js");
   if (!existsSync(file)) throw new Error("services/provider-worker is not built (run npm run build)");
   const { BUILT_IN_PROVIDERS } = require(file);
-  const { QUEUES } = require(join(root, "packages/contracts/dist/index.js"));
-  return BUILT_IN_PROVIDERS.map((p) => QUEUES.workFor(p)).sort();
+  const { QUEUES, PROVIDER_QUEUES } = require(join(root, "packages/contracts/dist/index.js"));
+  // Workers serve pushed providers by default (PUSHED_PROVIDERS): their queue scales them too.
+  return [...BUILT_IN_PROVIDERS.map((p) => QUEUES.workFor(p)), PROVIDER_QUEUES.pushedWork].sort();
 }
 
 async function modelFor(apiVersion, kind) {

@@ -11,7 +11,17 @@ import { round } from "./stats";
  * publish (shared with the results finished in the same turn), the resource log, the ack. The store also sees these results and drops them
  * as stale (no such resource), which is cheap but on the same cores.
  */
-export async function workerBench(opts: { count: number; timeoutMs: number }) {
+export interface WorkTarget {
+  provider: string;
+  resourceType: string;
+  /** pragma.work routing key: the provider for built-ins, "pushed" for pushed providers. */
+  routingKey: string;
+  /** A pushed provider runs only for the org that deployed it. */
+  orgId?: string;
+}
+
+export async function workerBench(opts: { count: number; timeoutMs: number; target?: WorkTarget }) {
+  const target = opts.target ?? { provider: "pragma", resourceType: "config", routingKey: "pragma" };
   const conn = await amqp.connect(AMQP_URL, { noDelay: true });
   try {
     const ch = await conn.createConfirmChannel();
@@ -20,7 +30,7 @@ export async function workerBench(opts: { count: number; timeoutMs: number }) {
     await ch.bindQueue(queue, "pragma.results", "provider.event.succeeded.v1");
     // Results a worker finished together travel as one message (provider.event.reported.v1).
     await ch.bindQueue(queue, "pragma.results", "provider.event.reported.v1");
-    const scope = { org_id: `01BENCH${tag.toUpperCase()}`, project_id: `prj_bench${tag}`, space_id: `spc_bench${tag}` };
+    const scope = { org_id: target.orgId ?? `01BENCH${tag.toUpperCase()}`, project_id: `prj_bench${tag}`, space_id: `spc_bench${tag}` };
     const done = new Set<string>();
     let messages = 0;
     let lastAt = 0;
@@ -51,9 +61,9 @@ export async function workerBench(opts: { count: number; timeoutMs: number }) {
       const work = {
         event_id: eventId,
         event_type: "CREATE",
-        resource_id: `resource:pragma_config_wb-${tag}-${i}`,
-        provider: "pragma",
-        resource_type: "config",
+        resource_id: `resource:${target.provider}_${target.resourceType}_wb-${tag}-${i}`,
+        provider: target.provider,
+        resource_type: target.resourceType,
         resource_name: `wb-${tag}-${i}`,
         ...scope,
         config: { index: i },
@@ -61,7 +71,7 @@ export async function workerBench(opts: { count: number; timeoutMs: number }) {
         outputs: null,
         created_at: new Date().toISOString(),
       };
-      const ok = ch.publish("pragma.work", "pragma", Buffer.from(JSON.stringify(work)), {
+      const ok = ch.publish("pragma.work", target.routingKey, Buffer.from(JSON.stringify(work)), {
         persistent: true,
         messageId: eventId,
         type: "resources.resource.reconcile.v1",

@@ -6,6 +6,7 @@ import { registerData } from "./commands/data";
 import { registerOps } from "./commands/ops";
 import { registerOrgs } from "./commands/orgs";
 import { registerProjects } from "./commands/projects";
+import { registerProviders } from "./commands/providers";
 import { registerResources } from "./commands/resources";
 import type { CommandContext } from "./commands/shared";
 import { ApiError, CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors";
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerResources(program, ctx);
   registerOps(program, ctx);
   registerData(program, ctx);
+  registerProviders(program, ctx);
   return program;
 }
 

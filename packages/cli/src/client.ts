@@ -45,7 +45,8 @@ export class ApiClient {
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
     const auth = options.auth ?? "bearer";
-    let headers = await this.headers(auth, options.body !== undefined);
+    // A FormData body (provider push) sets its own multipart content type.
+    let headers = await this.headers(auth, options.body !== undefined && !(options.body instanceof FormData));
     let res = await this.send(method, this.url(path, options.query), headers, options.body);
     if (res.status === 401 && auth === "bearer" && this.opts.tokens?.refresh) {
       // A stored token can die before its expiry (key rotation, server restart with new
@@ -119,7 +120,7 @@ export class ApiClient {
       return await this.opts.fetch(url, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
       });
     } catch (err) {

@@ -8,3 +8,5 @@ export * from "./http";
 export * from "./worker-rpc";
 export * from "./dead-letters";
 export * from "./auto-api";
+export * from "./providers";
+export * from "./package-rules";

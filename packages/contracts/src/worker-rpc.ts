@@ -43,6 +43,8 @@ export const TypeDefinition = z.object({
   outputs_schema: z.record(z.string(), z.unknown()),
   sensitive_outputs: z.array(z.string()),
   tags: z.array(z.string()),
+  /** Which optional hooks the type has (pushed providers' builds record it; the worker routes health and logs by it). */
+  hooks: z.object({ health: z.boolean(), logs: z.boolean() }).optional(),
 });
 export type TypeDefinition = z.infer<typeof TypeDefinition>;
 

@@ -6,3 +6,4 @@ export { testInfraUrls, checkInfra, LOCAL_DEFAULTS, ENV as TEST_INFRA_ENV, type 
 export { deleteKeysWithPrefix, testRedisPrefix } from "./redis-keys";
 export * from "./rabbit";
 export { ensureManagementApi, AUTO_ENABLE_ENV as ENABLE_RABBITMQ_PLUGINS_ENV } from "./management";
+export { rawTarball, type RawEntry } from "./tarballs";

@@ -11,6 +11,7 @@ import { resourceRoutes } from "./http/resources.routes";
 import { watchRoutes } from "./http/watch.routes";
 import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { autoApiRoutes } from "./http/auto-api.routes";
+import { providerRoutes } from "./http/providers.routes";
 import { openApiRoute } from "./http/openapi.routes";
 import type { GatewayDeps } from "./http/deps";
 import { unredactedChild } from "@pragma/logger";
@@ -30,6 +31,7 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
     ...resourceRoutes(deps),
     ...deadLetterRoutes(deps),
     ...autoApiRoutes(deps),
+    ...providerRoutes(deps),
   );
   return routes;
 }

@@ -54,6 +54,10 @@ const envSchema = z
     WATCH_POLL_MS: int(2_000, 50, 60_000),
     /** A stream whose client reads slower than this many bytes behind is closed (it resumes with Last-Event-ID). */
     WATCH_MAX_BUFFER_BYTES: int(1024 * 1024, 1024),
+    /** Pushed provider packages (api.md §6): compressed upload, unpacked size and entry count. */
+    PROVIDER_PUSH_MAX_BYTES: int(20 * 1024 * 1024, 1024),
+    PROVIDER_UNPACKED_MAX_BYTES: int(100 * 1024 * 1024, 1024),
+    PROVIDER_MAX_ENTRIES: int(5000, 1),
     /** Gateway processes sharing the port (Node cluster), each with its own cache; see main.ts. */
     GATEWAY_PROCESSES: int(1, 1, 64),
     /** Re-read the list of revoked API keys this often (announcements keep it current in between). */
@@ -146,6 +150,12 @@ const envSchema = z
         maxBufferBytes: env.WATCH_MAX_BUFFER_BYTES,
       },
       metricsPort: env.METRICS_PORT,
+      providerPush: {
+        maxPushBytes: env.PROVIDER_PUSH_MAX_BYTES,
+        maxUnpackedBytes: env.PROVIDER_UNPACKED_MAX_BYTES,
+        maxEntries: env.PROVIDER_MAX_ENTRIES,
+        chunkBytes: 512 * 1024,
+      },
     };
   });
 

@@ -55,6 +55,20 @@ export const WorkerConfigSchema = z
     /** How long a project's database credentials from the registry are reused (dropped at once when the registry announces a change to the project); 0 asks the registry on every use. */
     CREDENTIALS_CACHE_MS: int(5_000, 0, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(30_000, 100),
+    /** Serve pushed providers (builds and events of work.pushed); a replica may leave them to others. */
+    PUSHED_PROVIDERS: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+    /** Heap limit of each pushed provider's process (MiB). */
+    PUSHED_MEMORY_MB: int(128, 16, 8192),
+    /** A pushed provider's hook still running after this long is killed; the event fails as retryable. */
+    PUSHED_HOOK_TIMEOUT_MS: int(30_000, 100, 3_600_000),
+    /** How long the deployed version of an org's provider is reused before asking the store (a deploy takes effect within it). */
+    PUSHED_RESOLVE_CACHE_MS: int(1_000, 0, 600_000),
+    /** A pushed provider's process idle this long is stopped (started again on its next event). */
+    PUSHED_IDLE_MS: int(300_000, 1_000),
+    /** Where bundles and builds live on this machine; default: a directory under the OS temp dir. */
+    PUSHED_DIR: z.string().optional(),
+    /** Builds run at once by this replica. */
+    BUILD_CONCURRENCY: int(1, 1, 16),
     /** GET /metrics listener (unset: none; npm start sets 9467, 9468, … per replica). */
     METRICS_PORT: metricsPort(),
     /**

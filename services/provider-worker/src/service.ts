@@ -1,7 +1,23 @@
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { QUEUES, RPC_QUEUES, WORK_DELIVERY_LIMIT, registryEvents, registryRequests, type DatabaseCredentials } from "@pragma/contracts";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  DEFAULT_PACKAGE_LIMITS,
+  isBuiltinProvider,
+  PROVIDER_QUEUES,
+  PUSHED_WORK_KEY,
+  QUEUES,
+  RPC_QUEUES,
+  WORK_DELIVERY_LIMIT,
+  providerRequests,
+  pushedProviderPing,
+  registryEvents,
+  registryRequests,
+  type DatabaseCredentials,
+} from "@pragma/contracts";
+import { handler } from "@pragma/messaging";
 import { AppError } from "@pragma/errors";
 import { newUlid } from "@pragma/ids";
 import { createLogger, type Logger } from "@pragma/logger";
@@ -24,6 +40,8 @@ import { processEvent, type ProcessDeps } from "./domain/process-event";
 import { builtInProviders } from "./providers";
 import { brokerConnectedMetric, createMetricsRegistry, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
 import { workerMetrics } from "./metrics";
+import { consumeBuilds } from "./amqp/build.consumer";
+import { PushedProviders } from "./pushed/pushed-providers";
 
 export interface RunningWorker {
   stop(): Promise<void>;
@@ -59,8 +77,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
   let metricsServer: MetricsServer | undefined;
   try {
     brokerConnectedMetric(registry, () => broker.isConnected());
-    queueDepthMetrics(registry, () => broker.queueDepths([...served.map((p) => QUEUES.workFor(p)), QUEUES.deadLetter]));
-    const topology = workerBrokerTopology(served, config.RETRY_TIERS_MS);
+    queueDepthMetrics(registry, () => broker.queueDepths([...served.map((p) => QUEUES.workFor(p)), ...(config.PUSHED_PROVIDERS ? [PROVIDER_QUEUES.pushedWork, PROVIDER_QUEUES.builds] : []), QUEUES.deadLetter]));
+    const topology = workerBrokerTopology(served, config.RETRY_TIERS_MS, config.PUSHED_PROVIDERS);
     await broker.addTopology((ch, reopen) => declareTopology(ch, topology, reopen));
 
     const credentials = new CredentialsCache(
@@ -97,7 +115,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     const deps: ProcessDeps = {
       providers,
       sealer,
-      ...brokerPublishers(broker),
+      // A provider running in this process keeps its own queue; any other is a pushed one.
+      ...brokerPublishers(broker, (p) => (providers.has(p) ? p : PUSHED_WORK_KEY)),
       dedupe,
       locks,
       resourceLog,
@@ -113,14 +132,56 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       deliveryLimit: WORK_DELIVERY_LIMIT,
     };
 
+    // Pushed providers: resolved per event from the store, run in supervised child processes.
+    const pushedDir = config.PUSHED_DIR ?? path.join(tmpdir(), `pragma-pushed-${instanceId.replace(/[^A-Za-z0-9_-]/g, "_")}`);
+    const sandbox = { memoryMb: config.PUSHED_MEMORY_MB, timeoutMs: config.PUSHED_HOOK_TIMEOUT_MS };
+    const pushed = new PushedProviders({
+      resolve: async (orgId, providerId) => {
+        try {
+          return await broker.request(RPC_QUEUES.resourceStore, providerRequests.resolveDeployment, { org_id: orgId, provider_id: providerId }, { timeoutMs: config.REGISTRY_TIMEOUT_MS });
+        } catch (err) {
+          if (err instanceof AppError && err.code === "NOT_FOUND") return null;
+          throw err;
+        }
+      },
+      artifact: async (orgId, providerId, version) =>
+        (await broker.request(RPC_QUEUES.resourceStore, providerRequests.artifact, { org_id: orgId, provider_id: providerId, version }, { timeoutMs: config.REGISTRY_TIMEOUT_MS })).bundle,
+      dir: path.join(pushedDir, "run"),
+      sandbox,
+      resolveCacheMs: config.PUSHED_RESOLVE_CACHE_MS,
+      idleMs: config.PUSHED_IDLE_MS,
+      logger,
+    });
+    // Built-in ids are reserved (and in-process providers are known here), so an unknown type of one never asks the store.
+    if (config.PUSHED_PROVIDERS) deps.pushedType = async (work) => (isBuiltinProvider(work.provider) || providers.has(work.provider) ? undefined : pushed.resolveType(work.org_id, work.provider, work.resource_type));
+
     const consumers: ConsumerHandle[] = [];
     for (const p of served) {
-      consumers.push(await consumeWork(broker, p, config.WORKER_CONCURRENCY, async (input) => void (await metrics.time(p, input.work, () => processEvent(deps, input)))));
+      consumers.push(await consumeWork(broker, QUEUES.workFor(p), config.WORKER_CONCURRENCY, async (input) => void (await metrics.time(p, input.work, () => processEvent(deps, input)))));
+    }
+    if (config.PUSHED_PROVIDERS) {
+      // One label for every org's pushed providers: their names are the orgs' to choose, so not a label.
+      consumers.push(await consumeWork(broker, PROVIDER_QUEUES.pushedWork, config.WORKER_CONCURRENCY, async (input) => void (await metrics.time("pushed", input.work, () => processEvent(deps, input)))));
+      consumers.push(
+        await consumeBuilds(
+          broker,
+          {
+            fetchChunk: (key, seq) => broker.request(RPC_QUEUES.resourceStore, providerRequests.buildSource, { ...key, seq }, { timeoutMs: config.REGISTRY_TIMEOUT_MS }),
+            report: async (r) => void (await broker.request(RPC_QUEUES.resourceStore, providerRequests.reportBuild, r, { timeoutMs: config.REGISTRY_TIMEOUT_MS })),
+            workDir: path.join(pushedDir, "build"),
+            limits: DEFAULT_PACKAGE_LIMITS,
+            sandbox,
+          },
+          logger,
+          config.BUILD_CONCURRENCY,
+        ),
+      );
     }
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
       {
-        ...workerRpcHandlers({ providers, served, sealer, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS }),
+      ...workerRpcHandlers({ providers, served, sealer, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS, ...(config.PUSHED_PROVIDERS ? { pushedType: async (r) => (isBuiltinProvider(r.provider) || providers.has(r.provider) ? undefined : pushed.resolveType(r.org_id, r.provider, r.resource_type)) } : {}) }),
+      ...(config.PUSHED_PROVIDERS ? { [pushedProviderPing.type]: handler(pushedProviderPing, (q) => pushed.ping(q.org_id, q.provider_id, q.version)) } : {}),
         ...autoApiHandlers({ pools: databases, schemas, secrets: () => databases.secrets(), maxInsertRows: config.AUTO_API_MAX_INSERT_ROWS }),
       },
       { prefetch: config.RPC_PREFETCH },
@@ -147,6 +208,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
           }
           clearTimeout(timer);
           await rpc.cancel();
+          await pushed.stop();
           await broker.close();
           await databases.close();
           await heartbeat.stop();

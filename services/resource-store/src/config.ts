@@ -29,6 +29,10 @@ const envSchema = z.object({
   DEAD_LETTER_RETRY_CHUNK: int(RETRY_ALL_CHUNK, 1, 10_000),
   /** How long the type catalogue from the provider workers is reused before asking again. */
   TYPES_CACHE_MS: int(30_000, 0, 3_600_000),
+  /** How long an org's deployed provider types are reused for apply validation (a deploy on this replica drops them at once). */
+  DEPLOYED_TYPES_CACHE_MS: int(2_000, 0, 600_000),
+  /** How often a replica deletes providers whose cascade delete has removed their last resource. */
+  PROVIDER_FINALIZE_MS: int(1_000, 100, 600_000),
   /** How long to wait for a provider worker to list its types. */
   WORKER_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
   /** Keys sealing sensitive resource values at rest and in work messages (the workers need the same). */

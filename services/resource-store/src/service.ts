@@ -7,7 +7,7 @@ import { storeMetrics } from "./metrics";
 import { createLogger, type Logger } from "@pragma/logger";
 import { OutboxRelay, connectBroker, declareTopology, type Broker } from "@pragma/messaging";
 import { currentContext } from "@pragma/logger";
-import { EXCHANGES, QUEUES } from "@pragma/contracts";
+import { EXCHANGES, PROVIDER_QUEUES, QUEUES, RPC_QUEUES, providerBuildRequested, pushedProviderPing, workRoutingKey } from "@pragma/contracts";
 import type { Config } from "./config";
 import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
@@ -23,6 +23,10 @@ import { consumeDeadLetters, workerAttemptHistory, workerTypeCatalog } from "./a
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
 import { PrismaDeadLetterRepository } from "./data/dead-letter.repository";
 import { ChangeFeed } from "./amqp/change-feed";
+import { OrgTypeCatalog } from "./amqp/org-type-catalog";
+import { providerHandlers } from "./amqp/providers.handlers";
+import { PgProviderRepository } from "./data/provider.repository";
+import type { ProviderDeps } from "./domain/providers/deps";
 
 export interface RunningStore {
   stop(): Promise<void>;
@@ -75,7 +79,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     publish: (e) =>
       broker.publish(resourceWork, e.payload as unknown as ResourceWork, {
         exchange: EXCHANGES.work,
-        routingKey: e.provider,
+        routingKey: workRoutingKey(e.provider),
         messageId: e.event_id,
         correlationId: e.correlation_id ?? undefined,
         headers: { "x-resource-id": e.resource_id, "x-org-id": e.org_id, "x-project-id": e.project_id, "x-space-id": e.space_id },
@@ -97,12 +101,18 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     intervalMs: config.WATCH_PRUNE_INTERVAL_MS,
   });
 
+  const providerRepo = new PgProviderRepository(pool);
+  const types = new OrgTypeCatalog(
+    new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
+    (orgId) => providerRepo.deployedTypes(orgId),
+    config.DEPLOYED_TYPES_CACHE_MS,
+  );
   const applyDeps = {
     repo,
     changeLog,
     clock,
     sealer,
-    types: new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
+    types,
     onEventWritten: () => relay.kick(),
     correlationId: () => currentContext()?.requestId,
   };
@@ -122,9 +132,27 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     correlationId: () => currentContext()?.requestId,
   };
 
+  const providerDeps: ProviderDeps = {
+    providers: providerRepo,
+    clock,
+    publishBuild: (key) => broker.publish(providerBuildRequested, key, { exchange: "", routingKey: PROVIDER_QUEUES.builds }),
+    pingWorker: (key) =>
+      broker
+        .request(RPC_QUEUES.providerWorker, pushedProviderPing, key, { timeoutMs: config.WORKER_RPC_TIMEOUT_MS })
+        .then((r) => r.healthy)
+        .catch(() => false),
+    onTypesChanged: (orgId) => types.invalidate(orgId),
+    resources: applyDeps,
+  };
+  // Cascade deletes finish here: a provider marked deleting goes once its last resource has.
+  const finalizer = setInterval(() => {
+    providerRepo.finalizeDeleted().catch((err: Error) => logger.warn({ err: err.message }, "finalizing deleted providers failed"));
+  }, config.PROVIDER_FINALIZE_MS);
+  finalizer.unref();
+
   const rpc = await broker.serve(
     STORE_RPC_QUEUE,
-    { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps) },
+    { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps), ...providerHandlers(providerDeps) },
     { health: async () => ({ postgres: await checkDatabase(pool) }) },
   );
   const results = await consumeResults(
@@ -145,6 +173,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     metricsPort: metricsServer?.port,
     metrics: registry,
     async stop() {
+      clearInterval(finalizer);
       await rpc.cancel();
       await results.cancel();
       await deadLetters.cancel();

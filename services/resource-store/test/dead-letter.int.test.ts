@@ -4,7 +4,7 @@ import { createLogger } from "@pragma/logger";
 import { connectBroker, declareTopology, handler, rpcQueueTopology, type Broker } from "@pragma/messaging";
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
 import { AppError } from "@pragma/errors";
-import { EXCHANGES, QUEUES, RPC_QUEUES, deadLetterRequests, resourceEvents, resourceWork, workerRequests, type ResourceWork, type TenantScope } from "@pragma/contracts";
+import { EXCHANGES, QUEUES, RPC_QUEUES, deadLetterRequests, resourceEvents, resourceWork, workerRequests, type ResourceWork, type TenantScope, workRoutingKey } from "@pragma/contracts";
 import { readConfig } from "../src/config";
 import { startResourceStore, type RunningStore } from "../src/service";
 
@@ -38,7 +38,8 @@ describe("resource store: dead letters", () => {
       declareTopology(ch, {
         exchanges: [],
         queues: [{ name: QUEUES.workFor(PROVIDER), arguments: { "x-queue-type": "quorum" } }],
-        bindings: [{ source: EXCHANGES.work, destination: QUEUES.workFor(PROVIDER), routingKey: PROVIDER }],
+        // The relay routes a provider that is not built in by workRoutingKey (work.pushed's key).
+        bindings: [{ source: EXCHANGES.work, destination: QUEUES.workFor(PROVIDER), routingKey: workRoutingKey(PROVIDER) }],
       }),
     );
     // A stand-in for the provider workers' RPC (the real ones are exercised end to end in test/e2e).

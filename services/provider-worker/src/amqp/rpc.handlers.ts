@@ -1,7 +1,7 @@
 import { AppError } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
 import { handler, type RpcHandlers } from "@pragma/messaging";
-import { redactText, typeDefinitions, type DbType, type DatabaseOptions, type InspectContext, type Provider, type SqlDatabase } from "@pragma/provider-sdk";
+import { redactText, typeDefinitions, type DbType, type DatabaseOptions, type InspectContext, type Provider, type ResourceType, type SqlDatabase } from "@pragma/provider-sdk";
 import type { ValueSealer } from "@pragma/crypto";
 import type { ResourceLogRepository } from "../data/resource-log.repository";
 import { scopedKey } from "../data/redis-keys";
@@ -18,16 +18,17 @@ export interface RpcDeps {
   knownSecrets(): string[];
   logger: Logger;
   inspectTimeoutMs: number;
+  /** A pushed provider's type in the org's deployed version (its hooks run in that version's process). */
+  pushedType?: (r: InspectedResource) => Promise<ResourceType | undefined>;
 }
 
-function typeOf(deps: RpcDeps, r: InspectedResource) {
-  const type = deps.served.includes(r.provider) ? deps.providers.get(r.provider)?.types.get(r.resource_type) : undefined;
+async function typeOf(deps: RpcDeps, r: InspectedResource): Promise<ResourceType> {
+  const type = deps.served.includes(r.provider) ? deps.providers.get(r.provider)?.types.get(r.resource_type) : await deps.pushedType?.(r);
   if (!type) throw new AppError("NOT_FOUND", `Unknown resource type: ${r.provider}/${r.resource_type}`);
   return type;
 }
 
-function inspectContext(deps: RpcDeps, r: InspectedResource, signal: AbortSignal): InspectContext<any, any> {
-  const type = typeOf(deps, r);
+function inspectContext(deps: RpcDeps, type: ResourceType, r: InspectedResource, signal: AbortSignal): InspectContext<any, any> {
   const { config, outputs } = deps.sealer.openDeep({ config: r.config, outputs: r.outputs }).value;
   const parsed = type.config.safeParse(config);
   return {
@@ -66,19 +67,19 @@ function openedSecrets(deps: RpcDeps, r: InspectedResource): string[] {
 export function workerRpcHandlers(deps: RpcDeps): RpcHandlers {
   return {
     [workerRequests.health.type]: handler(workerRequests.health, async (r) => {
-      const type = typeOf(deps, r);
+      const type = await typeOf(deps, r);
       if (!type.health) throw new AppError("NOT_FOUND", `Resource type ${r.provider}/${r.resource_type} has no health check`);
       const health = type.health.bind(type);
-      const h = await bounded(deps, r, "health check", (signal) => health(inspectContext(deps, r, signal)));
+      const h = await bounded(deps, r, "health check", (signal) => health(inspectContext(deps, type, r, signal)));
       return { resource_id: r.resource_id, status: h.status, message: h.message ?? null, details: h.details ?? null, checked_at: new Date().toISOString() };
     }),
     [workerRequests.logs.type]: handler(workerRequests.logs, async (r) => {
-      const type = typeOf(deps, r);
+      const type = await typeOf(deps, r);
       const since = r.since ? new Date(r.since).toISOString() : undefined;
       const query = since ? { tail: r.tail, since } : { tail: r.tail };
       if (type.logs) {
         const logs = type.logs.bind(type);
-        const lines = await bounded(deps, r, "logs", (signal) => logs(inspectContext(deps, r, signal), query));
+        const lines = await bounded(deps, r, "logs", (signal) => logs(inspectContext(deps, type, r, signal), query));
         return { resource_id: r.resource_id, lines: lines.slice(-r.tail) };
       }
       return { resource_id: r.resource_id, lines: await deps.resourceLog.tail(scopedKey(r), r.tail, since) };

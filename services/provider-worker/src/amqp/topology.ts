@@ -1,4 +1,4 @@
-import { EXCHANGES, EXCHANGE_TYPES, QUEUES, RPC_QUEUES, WORK_DELIVERY_LIMIT } from "@pragma/contracts";
+import { BUILD_QUEUE_ARGS, EXCHANGES, EXCHANGE_TYPES, PROVIDER_QUEUES, PUSHED_WORK_KEY, QUEUES, RPC_QUEUES, WORK_DELIVERY_LIMIT } from "@pragma/contracts";
 import { mergeTopologies, rpcQueueSpec, type TopologySpec } from "@pragma/messaging";
 
 const QUORUM_AT_LEAST_ONCE = {
@@ -24,7 +24,7 @@ const QUORUM_AT_LEAST_ONCE = {
  * - pragma.results (topic): declared so results are routable once the store has bound
  *   its queue; the worker never consumes it.
  */
-export function workerTopology(providers: readonly string[], tiersMs: readonly number[]): TopologySpec {
+export function workerTopology(providers: readonly string[], tiersMs: readonly number[], pushed = false): TopologySpec {
   const spec: TopologySpec = {
     exchanges: [
       { name: EXCHANGES.work, type: EXCHANGE_TYPES[EXCHANGES.work] },
@@ -42,6 +42,15 @@ export function workerTopology(providers: readonly string[], tiersMs: readonly n
     });
     spec.bindings.push({ source: EXCHANGES.work, destination: QUEUES.workFor(p), routingKey: p });
   }
+  if (pushed) {
+    // work.pushed: every org's pushed providers; the worker dispatches by (org, provider).
+    spec.queues.push({
+      name: PROVIDER_QUEUES.pushedWork,
+      arguments: { ...QUORUM_AT_LEAST_ONCE, "x-delivery-limit": WORK_DELIVERY_LIMIT, "x-dead-letter-exchange": EXCHANGES.deadLetter },
+    });
+    spec.bindings.push({ source: EXCHANGES.work, destination: PROVIDER_QUEUES.pushedWork, routingKey: PUSHED_WORK_KEY });
+    spec.queues.push({ name: PROVIDER_QUEUES.builds, arguments: { ...BUILD_QUEUE_ARGS } });
+  }
   for (const ms of new Set(tiersMs)) {
     spec.queues.push({
       name: QUEUES.retryTier(ms),
@@ -53,6 +62,6 @@ export function workerTopology(providers: readonly string[], tiersMs: readonly n
 }
 
 /** Everything a worker replica declares: the work topology of the providers it serves, and its request queue. */
-export function workerBrokerTopology(providers: readonly string[], tiersMs: readonly number[]): TopologySpec {
-  return mergeTopologies(workerTopology(providers, tiersMs), rpcQueueSpec(RPC_QUEUES.providerWorker));
+export function workerBrokerTopology(providers: readonly string[], tiersMs: readonly number[], pushed = false): TopologySpec {
+  return mergeTopologies(workerTopology(providers, tiersMs, pushed), rpcQueueSpec(RPC_QUEUES.providerWorker));
 }

@@ -1,10 +1,10 @@
-import { EXCHANGES, HEADERS, QUEUES, resourceWork, type ResourceWork } from "@pragma/contracts";
+import { EXCHANGES, HEADERS, QUEUES, resourceWork, workRoutingKey, type ResourceWork } from "@pragma/contracts";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import type { ResultKind, WorkInput } from "../domain/process-event";
 import { resultPublisher } from "./result-publisher";
 
 /** The broker side of processEvent: every publish is confirmed before it resolves. */
-export function brokerPublishers(broker: Broker) {
+export function brokerPublishers(broker: Broker, routingKeyOf: (provider: string) => string = workRoutingKey) {
   const publish = resultPublisher(broker);
   return {
     publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void> {
@@ -25,7 +25,7 @@ export function brokerPublishers(broker: Broker) {
         correlationId: input.correlationId,
         // Dead-lettering from the delay queue keeps CC routing keys, so the expired
         // message re-enters pragma.work under its provider's key.
-        headers: { ...headers, CC: [input.work.provider] },
+        headers: { ...headers, CC: [routingKeyOf(input.work.provider)] },
       });
     },
     publishDeadLetter(input: WorkInput, headers: Record<string, unknown>): Promise<void> {
@@ -46,12 +46,13 @@ function tenantHeaders(w: ResourceWork): Record<string, string> {
 
 export async function consumeWork(
   broker: Broker,
-  provider: string,
+  /** QUEUES.workFor(<built-in provider>) or PROVIDER_QUEUES.pushedWork. */
+  queue: string,
   prefetch: number,
   handle: (input: WorkInput) => Promise<void>,
 ): Promise<ConsumerHandle> {
   return broker.consume<ResourceWork>(
-    QUEUES.workFor(provider),
+    queue,
     resourceWork,
     async (d) => {
       // Thrown errors requeue (the messaging default): only infrastructure failures get here.

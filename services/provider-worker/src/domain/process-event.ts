@@ -52,6 +52,8 @@ export interface ProcessDeps {
   providers: ReadonlyMap<string, Provider>;
   /** Opens the sealed (sensitive) values of a work message in memory; seals sensitive outputs before they are published. */
   sealer: Pick<ValueSealer, "openDeep" | "sealSensitive">;
+  /** A pushed provider's type, in the version deployed for the event's org (api.md §6); throws when that cannot be known now (requeue). */
+  pushedType?: (work: ResourceWork) => Promise<ResourceType | undefined>;
   /** Each resolves only once the broker confirmed. */
   publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void>;
   publishRetry(input: WorkInput, headers: Record<string, unknown>, delayMs: number): Promise<void>;
@@ -129,7 +131,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
 
   // An unknown type never runs a hook, so it needs no lease (a redelivered copy fails the
   // same way again, which is what replaying its stored outcome would publish).
-  const type = deps.providers.get(work.provider)?.types.get(work.resource_type);
+  const type = deps.providers.get(work.provider)?.types.get(work.resource_type) ?? (await deps.pushedType?.(work));
   if (!type) {
     return fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
   }
