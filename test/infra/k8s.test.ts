@@ -110,7 +110,7 @@ metadata: { name: mystery }
     expect(problems).toMatch(/Deployment\/pragma-gateway: .*containerPort/);
     expect(problems).toMatch(/Deployment pragma-registry: needs a readiness and a liveness probe/);
     expect(problems).toMatch(/RabbitmqCluster\/pragma-rabbitmq: spec.replicas must be an integer/);
-    expect(problems).toMatch(/ScaledObject triggers on \["work.postgres","work.pragma"\], but the code's work queues are \["work.mysql","work.postgres","work.pragma"\]/);
+    expect(problems).toMatch(/ScaledObject triggers on \["work.postgres","work.pragma","work.pushed"\], but the code's work queues are \["work.mysql","work.postgres","work.pragma","work.pushed"\]/);
     expect(problems).toMatch(/Secrets must not be in the manifests.*oops/);
     expect(problems).toMatch(/Service registry-public is exposed \(NodePort\)/);
     expect(problems).toMatch(/Unknown\/mystery: no schema/);
