@@ -18,6 +18,18 @@ const serviceImports = (names, message) => [
   { regex: `^@pragma/(${alt(names)})(/|$)`, message },
 ];
 
+/** The rule for one layer folder of a service: no other service, plus the layer's own patterns. */
+const layer = (s, folder, patterns) => ({
+  files: [`services/${s}/src/${folder}/**/*.ts`],
+  ignores: ["**/*.test.ts"],
+  rules: {
+    "no-restricted-imports": [
+      "error",
+      { patterns: [...serviceImports(services.filter((o) => o !== s), `services never import each other: ${s} talks to the others over the bus`), ...patterns] },
+    ],
+  },
+});
+
 const INFRA = "^(express|amqplib|ioredis|pg|mysql2(/.*)?|@prisma/.*|busboy)$";
 const TRANSPORT = "(^|/)(http|amqp)(/|$)";
 
@@ -52,35 +64,11 @@ export default tseslint.config(
     },
   })),
   // Layers inside a service: domain ← transport, domain ← data; never the other way.
-  ...services.map((s) => ({
-    files: [`services/${s}/src/domain/**/*.ts`],
-    ignores: ["**/*.test.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            ...serviceImports(services.filter((o) => o !== s), `services never import each other: ${s} talks to the others over the bus`),
-            { regex: INFRA, message: "the domain takes its infrastructure through ports (deps), never a client library" },
-            { regex: TRANSPORT, message: "the domain never imports its transport (http/, amqp/)" },
-          ],
-        },
-      ],
-    },
-  })),
-  ...services.map((s) => ({
-    files: [`services/${s}/src/data/**/*.ts`],
-    ignores: ["**/*.test.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            ...serviceImports(services.filter((o) => o !== s), `services never import each other: ${s} talks to the others over the bus`),
-            { regex: TRANSPORT, message: "data/ never imports the transport (http/, amqp/)" },
-          ],
-        },
-      ],
-    },
-  })),
+  ...services.flatMap((s) => [
+    layer(s, "domain", [
+      { regex: INFRA, message: "the domain takes its infrastructure through ports (deps), never a client library" },
+      { regex: TRANSPORT, message: "the domain never imports its transport (http/, amqp/)" },
+    ]),
+    layer(s, "data", [{ regex: TRANSPORT, message: "data/ never imports the transport (http/, amqp/)" }]),
+  ]),
 );
