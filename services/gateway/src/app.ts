@@ -11,6 +11,7 @@ import { resourceRoutes } from "./http/resources.routes";
 import { watchRoutes } from "./http/watch.routes";
 import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { openApiRoute } from "./http/openapi.routes";
+import { consoleRouter } from "./http/console";
 import type { GatewayDeps } from "./http/deps";
 import { unredactedChild } from "@pragma/logger";
 
@@ -68,6 +69,8 @@ export function createApp(deps: GatewayDeps): Express {
     requireServerKey: requireServerKey(deps.config.serverKey),
   });
   app.use(router);
+  // After the API routes (they win any clash), before the 404/405 fallback (it would answer /console/ itself).
+  app.use(consoleRouter(deps.config.consoleDir));
   app.use(fallback(routes));
   app.use(errorMiddleware(deps.logger));
   return app;

@@ -1,5 +1,9 @@
 import { generateKeyPairSync, randomBytes, createPublicKey, createPrivateKey, type KeyObject } from "node:crypto";
+import { resolve } from "node:path";
 import { common, int, loadConfig, z } from "@pragma/config";
+
+/** The console build next to this service: services/gateway/{src,dist}/ → packages/console/dist. */
+export const DEFAULT_CONSOLE_DIR = resolve(__dirname, "../../../packages/console/dist");
 
 /** Hard ceiling from the spec: a stolen token is useful for at most 15 minutes. */
 export const MAX_TOKEN_TTL_SECONDS = 900;
@@ -56,6 +60,8 @@ const envSchema = z
     WATCH_MAX_BUFFER_BYTES: int(1024 * 1024, 1024),
     /** Gateway processes sharing the port (Node cluster), each with its own cache; see main.ts. */
     GATEWAY_PROCESSES: int(1, 1, 64),
+    /** The built web console served under /console/ (packages/console/dist by default). */
+    CONSOLE_DIR: z.string().min(1).default(DEFAULT_CONSOLE_DIR),
   })
   .transform((env, ctx) => {
     const isProd = env.NODE_ENV === "production";
@@ -134,6 +140,7 @@ const envSchema = z
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       resourceCache: { ttlMs: env.RESOURCE_CACHE_MS, maxEntries: env.RESOURCE_CACHE_ENTRIES },
       processes: env.GATEWAY_PROCESSES,
+      consoleDir: resolve(env.CONSOLE_DIR),
       watch: {
         maxStreamsPerOrg: env.WATCH_MAX_STREAMS_PER_ORG,
         heartbeatMs: env.WATCH_HEARTBEAT_MS,
