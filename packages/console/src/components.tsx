@@ -32,7 +32,7 @@ export function StateBadge({ state }: { state: string | undefined }) {
 
 export function Json({ value, label }: { value: unknown; label: string }) {
   return (
-    <pre className="json" aria-label={label} tabIndex={0}>
+    <pre className="json" role="region" aria-label={label} tabIndex={0}>
       {JSON.stringify(value ?? null, null, 2)}
     </pre>
   );

@@ -218,7 +218,7 @@ function ProjectView({ me, project, onChange }: { me: Me; project: Project; onCh
       </form>
       <ErrorBox error={error} />
       <h3>Databases</h3>
-      <Databases key={project.updated_at} me={me} project={project} onSaved={onChange} />
+      <Databases key={project.project_id} me={me} project={project} onSaved={onChange} />
     </section>
   );
 }
