@@ -178,6 +178,12 @@ describe("the web console in Chromium", () => {
     expect(bBody.body.lifecycle_state).toBe("ready");
     await axe(page, "apply");
     await shot(page, "apply");
+    // A's page names B among its dependents, B's names A as its dependency.
+    await page.getByRole("link", { name: `pragma/config/${a}` }).click();
+    await page.getByRole("link", { name: `pragma/config/${b}` }).click();
+    await page.getByRole("heading", { name: new RegExp(b) }).waitFor();
+    await page.getByRole("link", { name: `pragma/config/${a}` }).waitFor();
+    await page.getByRole("link", { name: "Apply" }).click();
     // The API's detail, word for word: a dependency that does not exist.
     await page.getByLabel("YAML").fill(`provider: pragma\nresource: config\nname: c-${suffix}\nconfig: {}\ndepends_on: [pragma/config/missing-${suffix}]\n`);
     await page.getByRole("button", { name: "Apply" }).click();
@@ -230,12 +236,12 @@ describe("the web console in Chromium", () => {
     await page.getByRole("link", { name }).click();
     await page.getByRole("heading", { name: new RegExp(name) }).waitFor();
     await page.locator(".state", { hasText: "ready" }).waitFor({ timeout: 60_000 });
-    expect(await page.locator("pre[aria-label='Config']").textContent()).toContain(MARKUP);
-    expect(await page.locator("pre[aria-label='Outputs']").textContent()).toContain(MARKUP);
+    expect(await page.locator("pre[aria-label='Config']").textContent()).toContain(JSON.stringify(MARKUP));
+    expect(await page.locator("pre[aria-label='Outputs']").textContent()).toContain(JSON.stringify(MARKUP));
     expect(await page.getByText(TAG_MARKUP).count()).toBeGreaterThan(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
     expect(await page.locator("main img, main script, main b").count()).toBe(0);
-    await page.getByText("Depends on").waitFor();
+    await page.getByRole("heading", { name: "Depends on" }).waitFor();
     await axe(page, "resource");
     await context.close();
   }, 120_000);

@@ -138,8 +138,8 @@ export function ResourcesPage() {
               <th scope="col">Provider</th>
               <th scope="col">Type</th>
               <th scope="col">State</th>
-              <th scope="col">Tags</th>
-              <th scope="col">Updated</th>
+              <th scope="col" className="wide">Tags</th>
+              <th scope="col" className="wide">Updated</th>
             </tr>
           </thead>
           <tbody>
@@ -153,8 +153,8 @@ export function ResourcesPage() {
                 <td>
                   <StateBadge state={r.lifecycle_state} />
                 </td>
-                <td>{(r.tags ?? []).join(", ")}</td>
-                <td>{new Date(r.updated_at).toLocaleString()}</td>
+                <td className="wide">{(r.tags ?? []).join(", ")}</td>
+                <td className="wide">{new Date(r.updated_at).toLocaleString()}</td>
               </tr>
             ))}
           </tbody>
