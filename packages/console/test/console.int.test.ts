@@ -36,7 +36,7 @@ describe("the web console in Chromium", () => {
   const a = `a-${suffix}`;
   const b = `b-${suffix}`;
   const seriousViolations: string[] = [];
-  /** Uncaught errors in the pages (checked at the end, with the axe results). */
+  /** Uncaught errors and CSP violations in the pages (checked at the end, with the axe results). */
   const pageErrors: string[] = [];
 
   const dbEntry = (username: string) => ({
@@ -76,6 +76,10 @@ describe("the web console in Chromium", () => {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.on("pageerror", (err) => pageErrors.push(err.message));
+    // The app must work under its CSP: the browser reports every blocked script, style or eval.
+    page.on("console", (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(`CSP: ${m.text()}`);
+    });
     return { context, page };
   }
 
@@ -301,7 +305,11 @@ describe("the web console in Chromium", () => {
 
     // The resource's own page turns ready live.
     await page.goto(`${sys.baseUrl}/console/resources/${encodeURIComponent(`resource:postgres_database_${name}`)}`);
-    await page.locator("h1 .state", { hasText: "ready" }).waitFor({ timeout: 60_000 });
+    await page.locator("h1 .state", { hasText: "ready" }).waitFor({ timeout: 60_000 }).catch(async (err) => {
+      const api = await call(sys.baseUrl, "GET", `/resources/${encodeURIComponent(`resource:postgres_database_${name}`)}`, { headers: adminAuth });
+      const dl = await call(sys.baseUrl, "GET", "/ops/dead-letter", { headers: adminAuth });
+      throw new Error(`${err}\nshown: ${await page.locator("h1").textContent()}\nAPI: ${api.text}\ndead letters: ${dl.text}`);
+    });
     await shot(page, "resource");
     const exists = await pg.query("SELECT 1 FROM pg_database WHERE datname = $1", [dbName]);
     expect(exists.rowCount).toBe(1);
@@ -333,7 +341,7 @@ describe("the web console in Chromium", () => {
     await context.close();
   }, 120_000);
 
-  it("has no serious or critical axe violations on any page scanned, and no uncaught page error", () => {
+  it("has no serious or critical axe violations on any page scanned, no uncaught page error and no CSP violation", () => {
     expect(seriousViolations).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
