@@ -130,7 +130,7 @@ describe("the web console in Chromium", () => {
     await browser?.close();
     await sys?.stop();
     if (pg) {
-      await pg.query(`DROP DATABASE IF EXISTS "${dbName}"`).catch(() => undefined);
+      for (const db of [dbName, `${dbName}_2`]) await pg.query(`DROP DATABASE IF EXISTS "${db}"`).catch(() => undefined);
       await pg.end();
     }
   });
@@ -222,6 +222,24 @@ describe("the web console in Chromium", () => {
     await page.getByRole("button", { name: "Filter" }).click();
     await page.locator(`tr[data-id="resource:pragma_config_${live}"]`).waitFor();
     expect(await page.getByRole("alert").count()).toBe(0);
+    // A token about to expire is exchanged before it is sent: no 401 at all this time.
+    const unauthorized: string[] = [];
+    const exchanges: string[] = [];
+    page.on("response", (r) => {
+      if (r.status() === 401) unauthorized.push(r.url());
+      if (r.url().endsWith("/auth/token")) exchanges.push(String(r.status()));
+    });
+    await page.evaluate(() => {
+      const k = "pragma.console.session";
+      const s = JSON.parse(sessionStorage.getItem(k)!);
+      sessionStorage.setItem(k, JSON.stringify({ ...s, token: "not-a-token", expiresAt: Date.now() + 10_000 }));
+    });
+    await page.getByLabel("Provider").fill("");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.locator(`tr[data-id="resource:pragma_config_${live}"]`).waitFor();
+    await waitFor(async () => (exchanges.length ? true : undefined), { timeoutMs: 10_000, message: "the token was not exchanged again before expiry" });
+    expect(exchanges).toEqual(["200"]);
+    expect(unauthorized).toEqual([]);
     await axe(page, "resources");
     await shot(page, "resources");
     await context.close();
@@ -258,6 +276,10 @@ describe("the web console in Chromium", () => {
     await page.getByLabel("YAML").fill(`provider: postgres\nresource: database\nname: ${name}\nconfig:\n  name: ${dbName}\n`);
     await page.getByRole("button", { name: "Apply" }).click();
     await state(page, `postgres/database/${name}`, "failed").waitFor({ timeout: 60_000 });
+    const other = `db2-${suffix}`;
+    await page.getByLabel("YAML").fill(`provider: postgres\nresource: database\nname: ${other}\nconfig:\n  name: ${dbName}_2\n`);
+    await page.getByRole("button", { name: "Apply" }).click();
+    await state(page, `postgres/database/${other}`, "failed").waitFor({ timeout: 60_000 });
 
     await page.getByRole("link", { name: "Dead letters" }).click();
     const entry = page.locator("li.dl-entry", { hasText: `postgres/database/${name}` });
@@ -270,6 +292,23 @@ describe("the web console in Chromium", () => {
       },
       { timeoutMs: 30_000, intervalMs: 100, message: "the dead letter never showed up in the console" },
     );
+    // Delete one (confirmed), and the other entry stays.
+    const otherEntry = page.locator("li.dl-entry", { hasText: `postgres/database/${other}` });
+    await otherEntry.waitFor();
+    await otherEntry.getByRole("button", { name: "Delete" }).click();
+    await otherEntry.getByRole("button", { name: "Cancel" }).click();
+    expect(await otherEntry.count()).toBe(1);
+    await otherEntry.getByRole("button", { name: "Delete" }).click();
+    await otherEntry.getByRole("button", { name: "Confirm" }).click();
+    await otherEntry.waitFor({ state: "detached" });
+    expect(await entry.count()).toBe(1);
+    // The reason filter.
+    await page.getByLabel("Reason").selectOption("expired");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await entry.waitFor({ state: "detached" });
+    await page.getByLabel("Reason").selectOption("permanent_error");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await entry.waitFor();
     expect(await entry.locator(".reason").textContent()).toBe("permanent_error");
     await entry.getByRole("button", { name: /Inspect/ }).click();
     await entry.getByLabel("Payload").waitFor();
@@ -302,6 +341,15 @@ describe("the web console in Chromium", () => {
     await entry.getByRole("button", { name: "Confirm" }).click();
     await page.getByRole("status").filter({ hasText: `Retried postgres/database/${name}.` }).waitFor();
     await entry.waitFor({ state: "detached" });
+    // Bulk operations for a provider, confirmed; nothing is left to retry.
+    await page.getByLabel("Provider").fill("postgres");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByRole("button", { name: "Retry all of postgres" }).click();
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByRole("status").filter({ hasText: "Retried 0." }).waitFor();
+    await page.getByRole("button", { name: "Delete all of postgres" }).click();
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByRole("status").filter({ hasText: "Deleted 0." }).waitFor();
 
     // The resource's own page turns ready live.
     await page.goto(`${sys.baseUrl}/console/resources/${encodeURIComponent(`resource:postgres_database_${name}`)}`);
@@ -316,6 +364,36 @@ describe("the web console in Chromium", () => {
     await context.close();
   }, 240_000);
 
+  it("lets an admin create a space, create an API key (shown once) and revoke it", async () => {
+    const { context, page } = await newPage();
+    await login(page, adminKey);
+    await page.getByRole("link", { name: "Org & projects" }).click();
+    await page.getByLabel("New space").fill("staging");
+    await page.getByRole("button", { name: "Create space" }).click();
+    await page.locator("li", { hasText: "staging" }).waitFor();
+    // The API's own error text: an empty name.
+    await page.getByRole("button", { name: "Create key" }).click();
+    expect(await page.getByRole("alert").textContent()).toMatch(/name/);
+    await page.getByLabel("Name", { exact: true }).fill("browser-made");
+    await page.getByLabel("Role").selectOption("operator");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = (await page.locator("code.secret").textContent())!;
+    expect(secret).toMatch(/^pk_/);
+    const works = await call(sys.baseUrl, "POST", "/auth/token", { body: { api_key: secret } });
+    expect(works.status).toBe(200);
+    await page.getByRole("button", { name: "I have stored it" }).click();
+    expect(await page.locator("code.secret").count()).toBe(0);
+    const row = page.locator("tr", { hasText: "browser-made" });
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await row.getByRole("button", { name: "Confirm" }).click();
+    await row.getByText(/^revoked/).waitFor();
+    await waitFor(async () => ((await call(sys.baseUrl, "POST", "/auth/token", { body: { api_key: secret } })).status === 401 ? true : undefined), {
+      timeoutMs: 10_000,
+      message: "the revoked key still exchanges for a token",
+    });
+    await context.close();
+  }, 120_000);
+
   it("hides operator actions from a member", async () => {
     const { context, page } = await newPage();
     await login(page, memberKey);
@@ -327,6 +405,16 @@ describe("the web console in Chromium", () => {
     await page.goto(`${sys.baseUrl}/console/resources/${encodeURIComponent(`resource:pragma_config_${a}`)}`);
     await page.getByRole("heading", { name: new RegExp(a) }).waitFor();
     expect(await page.getByLabel(/Reveal/).count()).toBe(0);
+    // Members manage resources: health (the API's answer or its own error text), delete with a confirmation, seen live.
+    await page.goto(`${sys.baseUrl}/console/resources/${encodeURIComponent(`resource:pragma_config_live-${suffix}`)}`);
+    await page.getByRole("heading", { name: new RegExp(`live-${suffix}`) }).waitFor();
+    await page.getByRole("button", { name: "Check health" }).click();
+    await page.locator("pre[aria-label='Health'], p.error").first().waitFor();
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByText("This resource was deleted.").waitFor({ timeout: 60_000 });
+    const gone = await call(sys.baseUrl, "GET", `/resources/${encodeURIComponent(`resource:pragma_config_live-${suffix}`)}`, { headers: adminAuth });
+    expect(gone.status).toBe(404);
     await context.close();
   }, 120_000);
 
