@@ -85,7 +85,7 @@ export function ResourcePage({ me, id }: { me: Me; id: string }) {
       }
     });
     return () => ctl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Reopened when what it watches changes, not on every new body of the resource.
   }, [r?.provider, r?.resource, id, reveal]);
 
   if (gone) return <p role="status">This resource was deleted. <Link href={href("resources")}>Back to resources</Link></p>;

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { call } from "../lib/api";
 import { href } from "../lib/router";
 import { watch, type Resource } from "../lib/watch";
@@ -31,6 +31,9 @@ export function ResourcesPage() {
   const [search, setSearch] = useState("");
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [next, setNext] = useState<string | undefined>();
+  // Read by the stream's handler, which outlives the render that created it.
+  const nextRef = useRef<string | undefined>(undefined);
+  nextRef.current = next;
   const [items, setItems] = useState<Resource[]>([]);
   const [error, setError] = useState<unknown>();
   const [live, setLive] = useState(false);
@@ -67,7 +70,7 @@ export function ResourcesPage() {
           if (i >= 0) return newer(cur[i], r) ? cur.map((x, j) => (j === i ? r : x)) : cur;
           // A new resource: show it if it sorts into this page (the list is sorted by name).
           const last = cur[cur.length - 1];
-          if (next && last && r.name > last.name) return cur;
+          if (nextRef.current && last && r.name > last.name) return cur;
           return [...cur, r].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         });
       }
@@ -84,7 +87,6 @@ export function ResourcesPage() {
       ctl.abort();
       setLive(false);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [list]);
 
   const shown = useMemo(
