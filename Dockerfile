@@ -23,6 +23,7 @@ COPY . .
 RUN pnpm install --offline --frozen-lockfile
 # Prisma clients + tsc -b (build.mjs points PRISMA_SCHEMA_ENGINE_BINARY at a dummy,
 # so no engine download is attempted).
+# ... and the web console (Vite) into packages/console/dist, which the gateway serves.
 RUN node scripts/build.mjs
 # The runtime needs no devDependencies (typescript, jest, the prisma CLI).
 RUN rm -rf node_modules packages/*/node_modules services/*/node_modules bench/node_modules \

@@ -8,8 +8,12 @@
 // any file will do (we use node itself). The generated client (src/generated/prisma,
 // git-ignored) is regenerated only when the schema, prisma.config.ts or the prisma
 // version changed, which keeps `npm start` / `npm test` fast on repeat runs.
+//
+// The web console (packages/console) is typechecked (`tsc --noEmit`) and bundled with
+// Vite into packages/console/dist (git-ignored), which the gateway serves under
+// /console/; both are skipped when none of its inputs changed since the last build.
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { elapsed, ensureDeps, fail, isMain, pnpm, root, run, say } from "./lib/workspace.mjs";
 
@@ -104,10 +108,46 @@ async function typescriptBuild() {
   return { empty, unstartable };
 }
 
+/** What the console bundle is made of: its own files and the sources it aliases (see its vite.config.ts). */
+const CONSOLE_INPUTS = ["packages/console/src", "packages/console/index.html", "packages/console/vite.config.ts", "packages/console/tsconfig.json",
+  "packages/console/package.json", "packages/cli/src/apply", "packages/cli/src/client.ts", "packages/cli/src/errors.ts", "packages/contracts/src", "pnpm-lock.yaml"];
+
+function consoleFingerprint() {
+  const h = createHash("sha256");
+  const add = (p) => {
+    if (!existsSync(p)) return void h.update(`${p}:-`);
+    if (statSync(p).isDirectory()) {
+      for (const e of readdirSync(p).sort()) add(join(p, e));
+    } else h.update(relative(root, p)).update(readFileSync(p));
+  };
+  for (const p of CONSOLE_INPUTS) add(join(root, p));
+  return h.digest("hex");
+}
+
+async function consoleBuild({ force }) {
+  const dir = join(root, "packages", "console");
+  const stamp = join(dir, "dist", ".pragma-build-stamp");
+  const fp = consoleFingerprint();
+  if (!force && existsSync(join(dir, "dist", "index.html")) && existsSync(stamp) && readFileSync(stamp, "utf8") === fp) {
+    say("console: packages/console/dist is up to date");
+    return;
+  }
+  const t0 = Date.now();
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const checked = await run(process.execPath, [tsc, "-p", "packages/console/tsconfig.json", "--noEmit"]);
+  if (checked !== 0) fail(`console: typecheck failed (exit ${checked})`, checked);
+  const vite = join(dir, "node_modules", "vite", "bin", "vite.js");
+  const built = await run(process.execPath, [vite, "build", "--logLevel", "warn"], { cwd: dir });
+  if (built !== 0) fail(`console: vite build failed (exit ${built})`, built);
+  writeFileSync(stamp, fp);
+  say(`console: built packages/console/dist in ${elapsed(t0)}`);
+}
+
 export async function build({ force = false } = {}) {
   const t0 = Date.now();
   await prismaGenerate({ force });
   const result = await typescriptBuild();
+  await consoleBuild({ force });
   say(`build done in ${elapsed(t0)}`);
   return result;
 }

@@ -218,6 +218,7 @@ if (!stopping) {
     await shutdown(1);
   } else {
     const lines = [`Pragma control plane is up: http://localhost:${port}  (health: /health, readiness: /health/ready)`];
+    lines.push(`Web console: http://localhost:${port}/console/  (log in with an API key)`);
     if (serverKeyBanner) lines.push(serverKeyBanner);
     if (!metricsOff) lines.push(`Prometheus metrics: ${plan.map(([name, , p]) => `${name} :${p}`).join(", ")} (GET /metrics)`);
     lines.push("Ctrl-C stops every service.");

@@ -75,4 +75,5 @@ export class PackageBudget {
   }
 }
 
-export const isGzip = (head: Buffer): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+// Uint8Array (a Buffer is one): the contracts are also compiled for the browser (the console).
+export const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;

@@ -13,6 +13,7 @@ import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { autoApiRoutes } from "./http/auto-api.routes";
 import { providerRoutes } from "./http/providers.routes";
 import { openApiRoute } from "./http/openapi.routes";
+import { consoleRouter } from "./http/console";
 import type { GatewayDeps } from "./http/deps";
 import { unredactedChild } from "@pragma/logger";
 import { UNMATCHED_ROUTE } from "./metrics";
@@ -75,6 +76,8 @@ export function createApp(deps: GatewayDeps): Express {
     requireServerKey: requireServerKey(deps.config.serverKey),
   });
   app.use(router);
+  // After the API routes (they win any clash), before the 404/405 fallback (it would answer /console/ itself).
+  app.use(consoleRouter(deps.config.consoleDir));
   app.use(fallback(routes));
   app.use(errorMiddleware(deps.logger));
   return app;

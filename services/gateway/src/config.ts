@@ -1,5 +1,9 @@
 import { generateKeyPairSync, randomBytes, createPublicKey, createPrivateKey, type KeyObject } from "node:crypto";
+import { resolve } from "node:path";
 import { common, int, loadConfig, metricsPort, z } from "@pragma/config";
+
+/** The console build next to this service: services/gateway/{src,dist}/ → packages/console/dist. */
+export const DEFAULT_CONSOLE_DIR = resolve(__dirname, "../../../packages/console/dist");
 
 /** Hard ceiling from the spec: a stolen token is useful for at most 15 minutes. */
 export const MAX_TOKEN_TTL_SECONDS = 900;
@@ -64,6 +68,8 @@ const envSchema = z
     REVOCATION_RESYNC_MS: int(30_000, 100, 3_600_000),
     /** GET /metrics listener (unset: none; npm start sets 9464). With GATEWAY_PROCESSES > 1 the primary serves the sum of all processes. */
     METRICS_PORT: metricsPort(),
+    /** The built web console served under /console/ (packages/console/dist by default). */
+    CONSOLE_DIR: z.string().min(1).default(DEFAULT_CONSOLE_DIR),
   })
   .transform((env, ctx) => {
     const isProd = env.NODE_ENV === "production";
@@ -143,6 +149,7 @@ const envSchema = z
       resourceCache: { ttlMs: env.RESOURCE_CACHE_MS, maxEntries: env.RESOURCE_CACHE_ENTRIES },
       processes: env.GATEWAY_PROCESSES,
       revocationResyncMs: env.REVOCATION_RESYNC_MS,
+      consoleDir: resolve(env.CONSOLE_DIR),
       watch: {
         maxStreamsPerOrg: env.WATCH_MAX_STREAMS_PER_ORG,
         heartbeatMs: env.WATCH_HEARTBEAT_MS,
