@@ -188,6 +188,14 @@ export class WatchHub {
   }
 
   private deliver(g: Group, from: string, page: ResourceChangesPage): void {
+    // Serialised once for every stream of the group (hundreds may watch one scope).
+    const changes = page.changes.map(({ change, at }) => ({
+      id: change.resource.id,
+      at,
+      atBig: big(at),
+      body: `event: ${change.kind}\ndata: ${JSON.stringify(change.resource)}\n\n`,
+    }));
+    const pageBig = big(page.position);
     for (const s of [...g.streams]) {
       if (s.closed) continue;
       if (page.reset) {
@@ -201,26 +209,27 @@ export class WatchHub {
         if (!s.sink.write(sseFrame("reset", { position: page.position }, page.position))) this.close(s);
         continue;
       }
-      const frames: Array<[event: string, data: unknown]> = [];
-      for (const { change, at } of page.changes) {
-        if (big(at) < big(s.position) || s.sent.get(change.resource.id) === at) continue;
-        s.sent.set(change.resource.id, at);
-        frames.push([change.kind, change.resource]);
+      const posBig = big(s.position);
+      const bodies: string[] = [];
+      for (const c of changes) {
+        if (c.atBig < posBig || s.sent.get(c.id) === c.at) continue;
+        s.sent.set(c.id, c.at);
+        bodies.push(c.body);
       }
-      const next = big(page.position) > big(s.position) ? page.position : s.position;
+      const next = pageBig > posBig ? page.position : s.position;
       // Every frame but the last names the position the stream had: a client cut off in
       // the middle resumes from there and gets the rest (and perhaps a repeat of a change).
-      let ok = true;
-      frames.forEach(([event, data], i) => {
-        if (ok) ok = s.sink.write(sseFrame(event, data, i === frames.length - 1 ? next : s.position));
-      });
-      if (!ok) {
-        this.close(s);
-        continue;
+      // One write per stream per page: a socket write is the costly part with many streams.
+      if (bodies.length > 0) {
+        const text = bodies.map((b, i) => `id: ${i === bodies.length - 1 ? next : s.position}\n${b}`).join("");
+        if (!s.sink.write(text)) {
+          this.close(s);
+          continue;
+        }
       }
       s.position = next;
       const floor = big(next);
-      for (const [id, at] of s.sent) if (big(at) < floor) s.sent.delete(id);
+      if (floor !== posBig) for (const [id, at] of s.sent) if (big(at) < floor) s.sent.delete(id);
     }
   }
 
