@@ -6,6 +6,7 @@ import { newUlid } from "@pragma/ids";
 import { waitFor } from "@pragma/testing";
 import { scaffoldFiles } from "../../cli/src/providers/scaffold";
 import { call, SERVER_KEY, startSystem, type RunningSystem } from "../../../test/e2e/system";
+import { createOrg } from "../../../test/e2e/tenant";
 import { api, pushDir, waitForBuild, writePackage } from "../../../test/e2e/pushed";
 
 /**
@@ -23,7 +24,7 @@ const sk = { "x-server-key": SERVER_KEY };
 describe("the console's providers pages in Chromium", () => {
   let sys: RunningSystem;
   let browser: Browser;
-  const orgId = newUlid();
+  let orgId: string;
   const suffix = newUlid().slice(-6).toLowerCase();
   const pid = `notes${suffix}`.replace(/[^a-z0-9]/g, "x");
   let adminKey: string;
@@ -78,15 +79,10 @@ describe("the console's providers pages in Chromium", () => {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     sys = await startSystem("console-providers");
-    const org = await call(sys.baseUrl, "POST", "/orgs", {
-      headers: sk,
-      body: { org_id: orgId, name: "Providers Co", abbreviation: `prov-${suffix}`, admin_email: "a@prov.test", admin_name: "A", address: "1 St", state: "KA", country: "IN", pin_code: "560001" },
-    });
-    expect(org.status).toBe(201);
-    const project = await call(sys.baseUrl, "POST", `/orgs/${orgId}/projects`, { headers: sk, body: { name: "main", abbreviation: "main" } });
-    expect(project.status).toBe(201);
-    adminKey = await key("admin", project.body.project_id, project.body.space_id);
-    memberKey = await key("member", project.body.project_id, project.body.space_id);
+    const org = await createOrg(sys.baseUrl);
+    orgId = org.orgId;
+    adminKey = await key("admin", org.projectId, org.spaceId);
+    memberKey = await key("member", org.projectId, org.spaceId);
     const tok = await call(sys.baseUrl, "POST", "/auth/token", { body: { api_key: adminKey } });
     adminTok = tok.body.access_token as string;
 
@@ -149,7 +145,8 @@ describe("the console's providers pages in Chromium", () => {
     await page.locator(".deployed-version", { hasText: v1 }).waitFor();
     await page.locator(".deployment .state", { hasText: /^healthy$/ }).waitFor({ timeout: 60_000 });
     expect((await deployment()).body).toMatchObject({ version: v1, healthy: true });
-    await page.getByRole("button", { name: `Show log of build ${v1}` }).click();
+    // The log opened before stays open while the page refreshes its builds.
+    await page.getByRole("button", { name: `Hide log of build ${v1}` }).waitFor();
     await page.getByRole("region", { name: `Build log of ${v1}` }).waitFor();
     if (SHOTS) {
       mkdirSync(SHOTS, { recursive: true });
@@ -176,7 +173,7 @@ describe("the console's providers pages in Chromium", () => {
   it("refuses to delete a provider with resources showing the API's words, then deletes it with cascade", async () => {
     const c = api(sys.baseUrl, adminTok);
     const applied = await c("POST", "/resources/apply", { provider: pid, resource: "note", name: "n1", config: { title: "Hello", priority: 1, archived: false }, lifecycle_state: "pending" });
-    expect(applied.status).toBe(200);
+    expect({ status: applied.status, text: applied.text }).toEqual({ status: 200, text: expect.any(String) });
     const { context, page } = await newPage();
     await login(page, adminKey);
     await page.goto(`${sys.baseUrl}/console/providers/${pid}`);

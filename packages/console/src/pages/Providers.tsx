@@ -64,7 +64,7 @@ export function ProvidersPage() {
                   <td>{p.builtin ? p.provider_id : <Link href={href(`providers/${p.provider_id}`)}>{p.provider_id}</Link>}</td>
                   <td>{p.builtin ? <span className="builtin">built-in</span> : "pushed"}</td>
                   <td>{p.current_version ?? "—"}</td>
-                  <td>{p.builtin ? "always available" : (p.deployment_status ?? "not deployed")}</td>
+                  <td>{p.builtin ? "always available" : (p.deployment_status ?? "not_deployed").replace(/_/g, " ")}</td>
                   <td>{when(p.updated_at)}</td>
                 </tr>
               ))}
@@ -100,7 +100,7 @@ function BuildRow({ id, build, deployed, admin, onDeployed }: { id: string; buil
             </button>
             {admin && build.status === "success" ? (
               <ConfirmButton
-                label={older ? `Roll back to ${v}` : `Deploy ${v}`}
+                label={deployed === v ? `Redeploy ${v}` : older ? `Roll back to ${v}` : `Deploy ${v}`}
                 question={`Deploy build ${v} of ${id}? New events run on it; events already taken finish on the version that took them.`}
                 action={async () => {
                   const d = await api<DeploymentStatus>("POST", `${pPath(id)}/deploy`, { body: { version: v } });
