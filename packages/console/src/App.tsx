@@ -7,6 +7,7 @@ import { ResourcePage } from "./pages/Resource";
 import { ApplyPage } from "./pages/Apply";
 import { DeadLettersPage } from "./pages/DeadLetters";
 import { AdminPage } from "./pages/Admin";
+import { ProviderPage, ProvidersPage } from "./pages/Providers";
 
 export const isOperator = (me: Me) => me.role === "operator" || me.role === "admin";
 
@@ -94,6 +95,7 @@ export function App() {
   const nav: [string, string][] = [
     ["resources", "Resources"],
     ["apply", "Apply"],
+    ["providers", "Providers"],
     ...(isOperator(me) ? ([["dead-letters", "Dead letters"]] as [string, string][]) : []),
     ...(me.role === "admin" ? ([["admin", "Org & projects"]] as [string, string][]) : []),
   ];
@@ -105,6 +107,9 @@ export function App() {
       break;
     case "apply":
       page = <ApplyPage key={generation} />;
+      break;
+    case "providers":
+      page = rest.length ? <ProviderPage key={`${generation}:${rest.join("/")}`} me={me} id={rest.join("/")} /> : <ProvidersPage key={generation} />;
       break;
     case "dead-letters":
       page = isOperator(me) ? <DeadLettersPage key={generation} /> : <p>Dead-letter operations need the operator or admin role.</p>;

@@ -166,6 +166,15 @@ export async function call<T>(method: string, path: string, opts: { query?: Quer
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
+/** A text/plain answer (a build log), as sent: never parsed as JSON. */
+export async function apiText(path: string): Promise<string> {
+  const send = async (tok: string) => fetch(path, { headers: authHeaders(tok) });
+  let res = await send(await token());
+  if (res.status === 401) res = await send(await token(true));
+  if (!res.ok) throw toError(res, await readBody(res));
+  return res.text();
+}
+
 export async function api<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
   return (await call<T>(method, path, opts)).body;
 }
