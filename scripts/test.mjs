@@ -12,12 +12,14 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { build } from "./build.mjs";
 import { elapsed, ensureDeps, isMain, root, runOrDie, say } from "./lib/workspace.mjs";
+import { ensureTools } from "./lib/tools.mjs";
 
 if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   if (!process.env.SKIP_BUILD) {
     await ensureDeps();
     await build();
+    ensureTools();
   }
   if (!process.env.SKIP_LINT) {
     const t0 = Date.now();
