@@ -80,12 +80,6 @@ export class WatchHub {
     this.timers.push(setInterval(() => this.heartbeat(), opts.heartbeatMs).unref());
   }
 
-  get streamCount(): number {
-    let n = 0;
-    for (const c of this.perOrg.values()) n += c;
-    return n;
-  }
-
   /**
    * Opens a stream: from `lastEventId` (a position an earlier stream sent) or, without one,
    * from now (the first frame, `event: sync`, carries the position). Refuses beyond the
