@@ -129,7 +129,8 @@ export class ApiClient {
   }
 }
 
-async function readBody(res: Response): Promise<unknown> {
+/** A response body as JSON when it is JSON, else its text; undefined when empty. */
+export async function readBody(res: Response): Promise<unknown> {
   const text = await res.text();
   if (!text) return undefined;
   try {

@@ -1,11 +1,8 @@
 import type { OutStream } from "./io";
 
-/** Live per-item status for long operations (apply --wait, delete --wait). */
-export interface Progress {
-  update(key: string, status: string): void;
-  /** Stops any animation and leaves the final state on screen. */
-  stop(): void;
-}
+import type { Progress } from "./apply/run-apply";
+
+export type { Progress };
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const FINAL = /^(ready|failed|deleted|applied|draft|not attempted|blocked|timed out)/;

@@ -32,13 +32,16 @@ export interface WatchOptions {
   maxReconnects?: number;
 }
 
+/** What the watch needs of a client: the CLI's ApiClient, or the console's fetch with its session. */
+export type WatchClient = Pick<ApiClient, "stream">;
+
 /**
  * Follows GET /resources/watch until `signal` aborts: parses the event stream, and when
  * it ends (gateway restart, token expiry, network) opens it again with Last-Event-ID, so
  * nothing that changed meanwhile is missed. Errors that a retry cannot fix (4xx other
  * than 401/429) are thrown.
  */
-export async function watchResources(client: ApiClient, opts: WatchOptions): Promise<void> {
+export async function watchResources(client: WatchClient, opts: WatchOptions): Promise<void> {
   let lastEventId = opts.lastEventId;
   let failures = 0;
   while (!opts.signal.aborted) {
@@ -59,11 +62,18 @@ export async function watchResources(client: ApiClient, opts: WatchOptions): Pro
           else if (type === "reset" || type === "sync") opts.onEvent({ type, id: m.id });
         },
       });
+      if (!res.body) throw new Error("the watch answered without a body");
+      // A reader rather than `for await`: browsers without async-iterable streams run this too.
+      const reader = res.body.getReader();
       const decoder = new TextDecoder();
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) parser.feed(decoder.decode(chunk, { stream: true }));
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
     } catch (err) {
       if (opts.signal.aborted) return;
-      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) throw err;
+      if (retryCannotFix(err)) throw err;
       failures++;
       if (opts.maxReconnects !== undefined && failures > opts.maxReconnects) throw err;
       opts.onReconnect?.(err, failures);
@@ -80,6 +90,12 @@ export async function watchResources(client: ApiClient, opts: WatchOptions): Pro
     }
     opts.onReconnect?.(undefined, failures);
   }
+}
+
+/** A 4xx other than 401 (the client re-exchanges its token) and 429 (wait and retry). */
+function retryCannotFix(err: unknown): boolean {
+  const status = err instanceof ApiError ? err.status : (err as { status?: unknown } | null)?.status;
+  return typeof status === "number" && status >= 400 && status < 500 && status !== 401 && status !== 429;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,6 +1,5 @@
 import type { ApiClient } from "../client";
 import { ApiError, CliError } from "../errors";
-import type { Progress } from "../progress";
 import type { PlannedResource } from "./validate";
 
 export type OutcomeState = "ready" | "applied" | "failed" | "not_attempted" | "blocked" | "timed_out";
@@ -14,8 +13,20 @@ export interface Outcome {
   message?: string;
 }
 
+/**
+ * Live per-item status for long operations (apply --wait, delete --wait): the terminal's
+ * spinner lines (../progress), or the console's table rows. Declared here, by its user, so
+ * the console can run applyResources without the terminal code.
+ */
+export interface Progress {
+  update(key: string, status: string): void;
+  /** Stops any animation and leaves the final state on screen. */
+  stop(): void;
+}
+
 export interface ApplyDeps {
-  client: ApiClient;
+  /** The CLI's ApiClient, or the console's session client: errors it throws as ApiError are recorded as failures. */
+  client: Pick<ApiClient, "request">;
   progress: Progress;
   draft: boolean;
   wait: boolean;

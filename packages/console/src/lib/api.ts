@@ -1,4 +1,5 @@
-import { formatDetail } from "@pragma/cli-src/client";
+import { formatDetail, readBody, toApiError } from "@pragma/cli-src/client";
+import { ApiError as CliApiError } from "@pragma/cli-src/errors";
 
 /**
  * The console's only way to the API: same origin, a bearer token from POST /auth/token.
@@ -53,19 +54,10 @@ function save(s: Session | undefined): void {
   else sessionStorage.removeItem(STORE);
 }
 
-async function readBody(res: Response): Promise<unknown> {
-  const text = await res.text();
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
+/** The CLI's reading of an error body ({detail, code, request_id}), worded for a page: the API's words alone. */
 function toError(res: Response, body: unknown): ApiError {
-  const b = (body && typeof body === "object" ? body : {}) as { detail?: unknown; code?: string; request_id?: string };
-  return new ApiError(res.status, b.detail ?? (typeof body === "string" ? body : undefined), b.code, b.request_id ?? res.headers.get("x-request-id") ?? undefined);
+  const e = toApiError(res.status, res.headers, body);
+  return new ApiError(e.status, e.detail, e.code, e.requestId);
 }
 
 async function exchange(apiKey: string): Promise<{ token: string; expiresAt: number }> {
@@ -166,6 +158,18 @@ export async function call<T>(method: string, path: string, opts: { query?: Quer
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
+/**
+ * Opens a long-lived GET (the watch's event stream) with the session's token, exchanged
+ * again once after a 401; errors throw as ApiError. The CLI's watchResources reads it.
+ */
+export async function openStream(path: string, opts: { query?: Query; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+  const send = async (tok: string) => fetch(withQuery(path, opts.query), { headers: { ...authHeaders(tok), accept: "text/event-stream", ...opts.headers }, signal: opts.signal });
+  let res = await send(await token());
+  if (res.status === 401) res = await send(await token(true));
+  if (!res.ok) throw toError(res, await readBody(res));
+  return res;
+}
+
 /** A text/plain answer (a build log), as sent: never parsed as JSON. */
 export async function apiText(path: string): Promise<string> {
   const send = async (tok: string) => fetch(path, { headers: authHeaders(tok) });
@@ -173,6 +177,20 @@ export async function apiText(path: string): Promise<string> {
   if (res.status === 401) res = await send(await token(true));
   if (!res.ok) throw toError(res, await readBody(res));
   return res.text();
+}
+
+/**
+ * call() in the shape of the CLI's ApiClient.request, for the CLI functions the console runs
+ * (applyResources): errors throw as the CLI's ApiError, worded as the console words them.
+ */
+export async function sessionRequest<T = unknown>(method: string, path: string, opts: { query?: Query; body?: unknown; allow?: number[] } = {}): Promise<Answer<T>> {
+  try {
+    return await call<T>(method, path, opts);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    if (opts.allow?.includes(err.status)) return { status: err.status, body: err.detail as T, headers: new Headers() };
+    throw new CliApiError(err.status, err.detail, err.code, err.requestId, err.message);
+  }
 }
 
 export async function api<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {

@@ -1,5 +1,5 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { authHeaders, token, withQuery } from "./api";
+import { watchResources, type WatchEvent as CliWatchEvent } from "@pragma/cli-src/watch";
+import { openStream } from "./api";
 
 export interface Resource {
   id: string;
@@ -20,7 +20,12 @@ export interface Resource {
   space_id?: string;
 }
 
-export type WatchEvent = { type: "changed" | "deleted"; resource: Resource } | { type: "reset" } | { type: "open" };
+/**
+ * `sync`: the stream is open from a fresh position (list now, so no change falls between the
+ * list and the stream); `reset`: the position fell out of the server's retention (list again).
+ * After a reconnect the stream resumes where it was, so neither comes.
+ */
+export type WatchEvent = { type: "changed" | "deleted"; resource: Resource } | { type: "reset" } | { type: "sync" };
 
 export interface WatchFilter {
   provider?: string;
@@ -29,58 +34,25 @@ export interface WatchFilter {
 }
 
 /**
- * Follows GET /resources/watch until `signal` aborts. EventSource cannot send an
- * Authorization header, so this reads the stream with fetch and eventsource-parser, and
- * reconnects with Last-Event-ID (nothing missed meanwhile). `reset` means the position
- * fell out of the server's retention: the caller lists again.
+ * Follows GET /resources/watch until `signal` aborts: the CLI's watchResources (parsing,
+ * Last-Event-ID resumption, backoff) over the console's session (EventSource cannot send an
+ * Authorization header, so the stream is read with fetch). An error a retry cannot fix (403,
+ * 404) ends the watch; the page keeps what it listed.
  */
 export async function watch(filter: WatchFilter, signal: AbortSignal, onEvent: (e: WatchEvent) => void): Promise<void> {
-  let lastEventId: string | undefined;
-  let failures = 0;
-  let forceToken = false;
-  while (!signal.aborted) {
-    try {
-      const tok = await token(forceToken);
-      forceToken = false;
-      const res = await fetch(withQuery("/resources/watch", { provider: filter.provider, resource: filter.resource, tags: filter.tags }), {
-        headers: { ...authHeaders(tok), accept: "text/event-stream", ...(lastEventId ? { "last-event-id": lastEventId } : {}) },
+  try {
+    await watchResources(
+      { stream: (path, opts) => openStream(path, opts) },
+      {
+        query: filter,
         signal,
-      });
-      if (res.status === 401) {
-        forceToken = true;
-        throw new Error("token expired");
-      }
-      if (!res.ok || !res.body) throw new Error(`watch answered ${res.status}`);
-      onEvent({ type: "open" });
-      const parser = createParser({
-        onEvent: (m: EventSourceMessage) => {
-          if (m.id) lastEventId = m.id;
-          failures = 0;
-          if (m.event === "changed" || m.event === "deleted") onEvent({ type: m.event, resource: JSON.parse(m.data) as Resource });
-          else if (m.event === "reset") onEvent({ type: "reset" });
+        onEvent: (e: CliWatchEvent) => {
+          if (e.type === "changed" || e.type === "deleted") onEvent({ type: e.type, resource: e.resource as unknown as Resource });
+          else onEvent({ type: e.type });
         },
-      });
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        parser.feed(value);
-      }
-    } catch {
-      if (signal.aborted) return;
-      failures++;
-    }
-    // The server closes streams on shutdown and token expiry: back off a little and resume.
-    await sleep(Math.min(250 * 2 ** Math.min(failures, 5), 5_000), signal);
+      },
+    );
+  } catch (err) {
+    console.warn("watch ended:", err);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 }

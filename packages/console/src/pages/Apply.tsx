@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from "react";
 import { parseDocuments } from "@pragma/cli-src/apply/parse";
 import { validateDocuments, type PlannedResource } from "@pragma/cli-src/apply/validate";
 import { formatProblem } from "@pragma/cli-src/apply/problem";
-import { api, errorText } from "../lib/api";
+import { applyResources } from "@pragma/cli-src/apply/run-apply";
+import { errorText, sessionRequest } from "../lib/api";
 import { href } from "../lib/router";
 import { watch } from "../lib/watch";
 import { Link, StateBadge } from "../components";
@@ -21,6 +22,11 @@ function plan(text: string, file: string): { resources: PlannedResource[]; probl
   const parsed = parseDocuments(text, file);
   const checked = validateDocuments(parsed.documents);
   return { resources: checked.resources, problems: [...parsed.problems, ...checked.problems].map(formatProblem) };
+}
+
+function splitStatus(status: string): [string, string | undefined] {
+  const m = /^(.*?)(?:: (.*)| \((.*)\))$/s.exec(status);
+  return m ? [m[1] ?? status, m[2] ?? m[3]] : [status, undefined];
 }
 
 export function ApplyPage() {
@@ -55,31 +61,44 @@ export function ApplyPage() {
     await new Promise<void>((opened) => {
       const t = setTimeout(opened, 3000);
       void watch({}, ctl.signal, (e) => {
-        if (e.type === "open") {
+        if (e.type === "sync") {
           clearTimeout(t);
           opened();
         } else if (e.type === "changed" && ids.has(e.resource.id)) update(e.resource.id, { state: e.resource.lifecycle_state, message: e.resource.error ?? undefined });
         else if (e.type === "deleted" && ids.has(e.resource.id)) update(e.resource.id, { state: "deleted" });
       });
     });
-    const failed = new Set<string>();
-    for (const r of p.resources) {
-      const broken = r.dependsOn.filter((d) => failed.has(d));
-      if (broken.length) {
-        failed.add(r.key);
-        update(r.id, { state: "not attempted", message: `dependency ${broken.join(", ")} failed` });
-        continue;
-      }
-      update(r.id, { state: "applying" });
-      try {
-        const res = await api<{ id: string; lifecycle_state: string }>("POST", "/resources/apply", { body: { ...r.body, lifecycle_state: draft ? "draft" : "pending" } });
-        setRows((cur) => cur.map((x) => (x.id === r.id && (x.state === "applying" || x.state === "planned") ? { ...x, state: res.lifecycle_state } : x)));
-      } catch (err) {
-        failed.add(r.key);
-        update(r.id, { state: "apply failed", message: errorText(err) });
-      }
+    // The CLI's applyResources: its order and its rule (a resource whose in-file dependency
+    // failed to apply is not attempted), its words in the rows; the watch carries the states after.
+    const keyToId = new Map(p.resources.map((r) => [r.key, r.id]));
+    try {
+      await applyResources(p.resources, {
+      client: { request: sessionRequest },
+      progress: {
+        update: (key, status) => {
+          const id = keyToId.get(key)!;
+          // "applied (pending)" shows the state the server answered; "failed: why",
+          // "not attempted (dependency x failed)" show the word and the reason.
+          let [state, message] = splitStatus(status);
+          if (state === "applied" && message) [state, message] = [message, undefined];
+          // A state the watch already delivered is newer than the apply's own answer.
+          setRows((cur) => cur.map((x) => (x.id === id && (x.state === "applying" || x.state === "planned" || !status.startsWith("applied")) ? { ...x, state, message } : x)));
+        },
+        stop: () => undefined,
+      },
+      draft,
+      wait: false,
+      timeoutMs: 0,
+      pollMs: 0,
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      });
+    } catch (err) {
+      // Not an answer of the API (the network failed): nothing further was attempted.
+      setProblems([errorText(err)]);
+    } finally {
+      setBusy(false);
     }
-    setBusy(false);
   };
 
   return (

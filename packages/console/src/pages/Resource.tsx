@@ -76,7 +76,7 @@ export function ResourcePage({ me, id }: { me: Me; id: string }) {
     void watch({ provider: r.provider, resource: r.resource }, ctl.signal, (e) => {
       // Read again once the stream is open (and after a reset): a change between the first
       // read and the stream's start would otherwise never show (seen: a page stuck at processing).
-      if (e.type === "open" || e.type === "reset") void load();
+      if (e.type === "sync" || e.type === "reset") void load();
       else if (e.type === "deleted" && e.resource.id === id) setGone(true);
       // Watch bodies are redacted; with reveal on, read the revealed body again.
       else if (e.type === "changed" && e.resource.id === id) {

@@ -56,7 +56,7 @@ export function ResourcesPage() {
     const ctl = new AbortController();
     let listed = false;
     void watch({ provider: filter.provider || undefined, resource: filter.resource || undefined, tags: tagList(filter.tags) }, ctl.signal, (e) => {
-      if (e.type === "open") {
+      if (e.type === "sync") {
         setLive(true);
         // List once the stream is open, so no change falls between the two.
         if (!listed) void list();
