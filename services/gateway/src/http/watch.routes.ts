@@ -44,7 +44,7 @@ export function watchRoutes(deps: GatewayDeps): AnyRoute[] {
         const maxBuffer = deps.config.watch.maxBufferBytes;
         let headersSent = false;
         const sink = {
-          write: (frame: string) => {
+          write: (frame: string | Buffer) => {
             if (!headersSent) {
               res.flushHeaders();
               headersSent = true;

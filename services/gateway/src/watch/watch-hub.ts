@@ -13,8 +13,11 @@ export type FetchChanges = (scope: TenantScope, after: string | null, filter: Wa
 
 /** Where a stream's frames go (an HTTP response in production). */
 export interface WatchSink {
-  /** Writes one SSE frame; false when the client is too far behind and the stream must end. */
-  write(frame: string): boolean;
+  /**
+   * Writes SSE frames (a Buffer when the same bytes go to many streams: encoded once, shared);
+   * false when the client is too far behind and the stream must end.
+   */
+  write(frames: string | Buffer): boolean;
   end(): void;
 }
 
@@ -30,7 +33,7 @@ interface Stream {
   /** Every change below this position was sent (or the client said it had it). */
   position: string;
   /** Changes at or above `position` already sent: resource id → its change position. */
-  sent: Map<string, string>;
+  sent: Map<string, bigint>;
   sink: WatchSink;
   closed: boolean;
   expiry?: NodeJS.Timeout;
@@ -190,6 +193,9 @@ export class WatchHub {
       body: `event: ${change.kind}\ndata: ${JSON.stringify(change.resource)}\n\n`,
     }));
     const pageBig = big(page.position);
+    // Streams at the same position that are sent the same changes get the same bytes: built
+    // and encoded once per page, shared by every socket (hundreds of streams on one scope).
+    const shared = new Map<string, Buffer>();
     for (const s of [...g.streams]) {
       if (s.closed) continue;
       if (page.reset) {
@@ -204,26 +210,31 @@ export class WatchHub {
         continue;
       }
       const posBig = big(s.position);
-      const bodies: string[] = [];
-      for (const c of changes) {
-        if (c.atBig < posBig || s.sent.get(c.id) === c.at) continue;
-        s.sent.set(c.id, c.at);
-        bodies.push(c.body);
+      const picked: number[] = [];
+      for (let i = 0; i < changes.length; i++) {
+        const c = changes[i]!;
+        if (c.atBig < posBig || s.sent.get(c.id) === c.atBig) continue;
+        s.sent.set(c.id, c.atBig);
+        picked.push(i);
       }
       const next = pageBig > posBig ? page.position : s.position;
-      // Every frame but the last names the position the stream had: a client cut off in
-      // the middle resumes from there and gets the rest (and perhaps a repeat of a change).
-      // One write per stream per page: a socket write is the costly part with many streams.
-      if (bodies.length > 0) {
-        const text = bodies.map((b, i) => `id: ${i === bodies.length - 1 ? next : s.position}\n${b}`).join("");
-        if (!s.sink.write(text)) {
+      if (picked.length > 0) {
+        const key = `${s.position}:${picked.length === changes.length ? "*" : picked.join(",")}`;
+        let bytes = shared.get(key);
+        if (!bytes) {
+          // Every frame but the last names the position the stream had: a client cut off in
+          // the middle resumes from there and gets the rest (and perhaps a repeat of a change).
+          bytes = Buffer.from(picked.map((idx, i) => `id: ${i === picked.length - 1 ? next : s.position}\n${changes[idx]!.body}`).join(""));
+          shared.set(key, bytes);
+        }
+        // One write per stream per page: a socket write is the costly part with many streams.
+        if (!s.sink.write(bytes)) {
           this.close(s);
           continue;
         }
       }
       s.position = next;
-      const floor = big(next);
-      if (floor !== posBig) for (const [id, at] of s.sent) if (big(at) < floor) s.sent.delete(id);
+      if (pageBig > posBig) for (const [id, at] of s.sent) if (at < pageBig) s.sent.delete(id);
     }
   }
 
