@@ -187,6 +187,16 @@ describe("the web console in Chromium", () => {
     await page.getByRole("link", { name: `pragma/config/${b}` }).click();
     await page.getByRole("heading", { name: new RegExp(b) }).waitFor();
     await page.getByRole("link", { name: `pragma/config/${a}` }).waitFor();
+    // The graph draws the same: A's box (ready) with one arrow into B's; a click on it opens A.
+    const aBox = page.locator(`figure.graph a[data-id="resource:pragma_config_${a}"]`);
+    await aBox.waitFor();
+    expect(await aBox.locator("text.graph-state").textContent()).toBe("ready");
+    expect(await page.locator("figure.graph path.graph-edge").count()).toBe(1);
+    expect(await page.locator("figure.graph a.graph-center").getAttribute("data-id")).toBe(`resource:pragma_config_${b}`);
+    await shot(page, "resource-graph");
+    await aBox.click();
+    await page.getByRole("heading", { name: new RegExp(a) }).waitFor();
+    await page.locator(`figure.graph a.graph-center[data-id="resource:pragma_config_${a}"]`).waitFor();
     await page.getByRole("link", { name: "Apply" }).click();
     // The API's detail, word for word: a dependency that does not exist.
     await page.getByLabel("YAML").fill(`provider: pragma\nresource: config\nname: c-${suffix}\nconfig: {}\ndepends_on: [pragma/config/missing-${suffix}]\n`);

@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, call, type Me } from "../lib/api";
 import { href, navigate } from "../lib/router";
 import { watch, type Resource } from "../lib/watch";
 import { ConfirmButton, ErrorBox, Json, Link, StateBadge } from "../components";
 import { newer } from "./Resources";
+import { buildGraph, DependencyGraph } from "../graph";
 
 type Ref = { provider: string; resource: string; name: string };
 const idOf = (r: Ref) => `resource:${r.provider}_${r.resource}_${r.name}`;
@@ -41,7 +42,7 @@ export function ResourcePage({ me, id }: { me: Me; id: string }) {
   const [gone, setGone] = useState(false);
   const [error, setError] = useState<unknown>();
   const [reveal, setReveal] = useState(false);
-  const [related, setRelated] = useState<{ dependents: Ref[]; owned: Ref[] }>({ dependents: [], owned: [] });
+  const [related, setRelated] = useState<{ dependents: Ref[]; owned: Ref[]; all: Resource[] }>({ dependents: [], owned: [], all: [] });
   const [logs, setLogs] = useState<unknown>();
   const [health, setHealth] = useState<unknown>();
   const [sideError, setSideError] = useState<unknown>();
@@ -63,7 +64,7 @@ export function ResourcePage({ me, id }: { me: Me; id: string }) {
     listAll().then(
       (all) => {
         const mine = (refs: Ref[] | null | undefined) => (refs ?? []).some((d) => idOf(d) === id);
-        setRelated({ dependents: all.filter((x) => mine(x.dependencies)), owned: all.filter((x) => mine(x.owner_references)) });
+        setRelated({ dependents: all.filter((x) => mine(x.dependencies)), owned: all.filter((x) => mine(x.owner_references)), all });
       },
       () => undefined,
     );
@@ -87,6 +88,8 @@ export function ResourcePage({ me, id }: { me: Me; id: string }) {
     return () => ctl.abort();
     // Reopened when what it watches changes, not on every new body of the resource.
   }, [r?.provider, r?.resource, id, reveal]);
+
+  const graph = useMemo(() => (r ? buildGraph(r, related.all) : undefined), [r, related.all]);
 
   if (gone) return <p role="status">This resource was deleted. <Link href={href("resources")}>Back to resources</Link></p>;
   if (!r) return <ErrorBox error={error} />;
@@ -134,6 +137,7 @@ export function ResourcePage({ me, id }: { me: Me; id: string }) {
           <Json value={r.outputs} label="Outputs" />
         </section>
       </div>
+      {graph ? <DependencyGraph graph={graph} href={(rid) => href(`resources/${rid}`)} /> : null}
       <div className="two">
         <section aria-labelledby="deps-h">
           <h2 id="deps-h">Depends on</h2>
