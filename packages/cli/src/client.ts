@@ -1,4 +1,5 @@
 import { ApiError, CliError } from "./errors";
+import { HTTP_HEADERS } from "@pragma/contracts";
 
 export type AuthMode = "bearer" | "server-key" | "none";
 
@@ -101,8 +102,8 @@ export class ApiClient {
   private async headers(auth: AuthMode, hasBody: boolean): Promise<Record<string, string>> {
     const h: Record<string, string> = { accept: "application/json" };
     if (hasBody) h["content-type"] = "application/json";
-    if (this.opts.project) h["x-project-id"] = this.opts.project;
-    if (this.opts.space) h["x-space-id"] = this.opts.space;
+    if (this.opts.project) h[HTTP_HEADERS.projectId] = this.opts.project;
+    if (this.opts.space) h[HTTP_HEADERS.spaceId] = this.opts.space;
     if (auth === "bearer") {
       if (!this.opts.tokens) throw new CliError("not logged in", 1, LOGIN_HINT);
       h.authorization = `Bearer ${await this.opts.tokens.token()}`;
@@ -110,7 +111,7 @@ export class ApiClient {
       if (!this.opts.serverKey) {
         throw new CliError("this command needs the system key", 2, "pass --server-key KEY or set PRAGMA_SERVER_KEY");
       }
-      h["x-server-key"] = this.opts.serverKey;
+      h[HTTP_HEADERS.serverKey] = this.opts.serverKey;
     }
     return h;
   }
@@ -181,7 +182,7 @@ export function formatDetail(detail: unknown): string {
 export function toApiError(status: number, headers: Headers, body: unknown, auth: AuthMode = "bearer"): ApiError {
   const b = (body && typeof body === "object" ? body : {}) as { detail?: unknown; code?: string; request_id?: string };
   const detail = b.detail ?? (typeof body === "string" && body ? body : undefined);
-  const requestId = b.request_id ?? headers.get("x-request-id") ?? undefined;
+  const requestId = b.request_id ?? headers.get(HTTP_HEADERS.requestId) ?? undefined;
   const text = formatDetail(detail);
   const head = `${status}${b.code ? ` ${b.code}` : ""}`;
   const message = text.includes("\n") ? `${head}:\n  ${text.split("\n").join("\n  ")}` : `${head}: ${text || "request failed"}`;

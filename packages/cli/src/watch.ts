@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { ApiClient } from "./client";
 import { ApiError } from "./errors";
+import { HTTP_HEADERS } from "@pragma/contracts";
 
 export interface WatchedResource {
   id: string;
@@ -49,7 +50,7 @@ export async function watchResources(client: WatchClient, opts: WatchOptions): P
     try {
       const res = await client.stream("/resources/watch", {
         query: { provider: opts.query?.provider, resource: opts.query?.resource, tags: opts.query?.tags },
-        ...(lastEventId ? { headers: { "last-event-id": lastEventId } } : {}),
+        ...(lastEventId ? { headers: { [HTTP_HEADERS.lastEventId]: lastEventId } } : {}),
         signal: opts.signal,
       });
       const parser = createParser({

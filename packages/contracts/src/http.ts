@@ -88,3 +88,20 @@ export const CreatedApiKeyBody = ApiKey.extend({
   api_key: z.string().describe("The secret (pk_…), shown once; only its hash is stored."),
 });
 export type CreatedApiKeyBody = z.infer<typeof CreatedApiKeyBody>;
+
+/**
+ * Header names of the public API (lower case, as Node and fetch give them), for the gateway
+ * that reads them and the CLI and console that send them. The bus's own are HEADERS (./message.ts).
+ */
+export const HTTP_HEADERS = {
+  /** Project to act in (defaults to the token's); the project-create answer sets it too. */
+  projectId: "x-project-id",
+  /** Space to act in (defaults to the token's, else the project's default space). */
+  spaceId: "x-space-id",
+  /** A caller's request id, kept if well formed, else minted; echoed on every answer. */
+  requestId: "x-request-id",
+  /** The System API key. */
+  serverKey: "x-server-key",
+  /** The watch stream's resume position (SSE's own header). */
+  lastEventId: "last-event-id",
+} as const;

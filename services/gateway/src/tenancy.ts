@@ -1,4 +1,4 @@
-import { RPC_QUEUES, registryRequests, type Org, type TenantScope } from "@pragma/contracts";
+import { HTTP_HEADERS, RPC_QUEUES, registryRequests, type Org, type TenantScope } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { Bus } from "./bus";
 import type { Principal } from "./auth/tokens";
@@ -38,8 +38,8 @@ export class Tenancy {
   }
 
   async resolveScope(principal: Principal, headers: Record<string, string | string[] | undefined>): Promise<TenantScope> {
-    const headerProject = headerValue(headers["x-project-id"]);
-    const headerSpace = headerValue(headers["x-space-id"]);
+    const headerProject = headerValue(headers[HTTP_HEADERS.projectId]);
+    const headerSpace = headerValue(headers[HTTP_HEADERS.spaceId]);
     const projectId = headerProject ?? principal.projectId;
     if (!projectId) throw new AppError("BAD_REQUEST", "X-Project-Id header is required");
     // The token's default space belongs to the token's project; for another project, use that project's default space.

@@ -5,6 +5,7 @@ import { readInput, validationError, zodProblems } from "../documents";
 import { CliError, UsageError } from "../errors";
 import { render, renderKeyValues } from "../output";
 import { formatOf, optionsOf, sessionFor, type CommandContext } from "./shared";
+import { HTTP_HEADERS } from "@pragma/contracts";
 
 export function registerProjects(program: Command, ctx: CommandContext): void {
   const projects = program.command("projects").description("Projects of an organization (System API key or an admin token)");
@@ -35,8 +36,8 @@ export function registerProjects(program: Command, ctx: CommandContext): void {
         body: doc,
         query: { verify: o.verify ? "true" : undefined },
       });
-      const projectId = (res.body?.project_id as string | undefined) ?? res.headers.get("x-project-id") ?? undefined;
-      const spaceId = (res.body?.space_id as string | undefined) ?? res.headers.get("x-space-id") ?? undefined;
+      const projectId = (res.body?.project_id as string | undefined) ?? res.headers.get(HTTP_HEADERS.projectId) ?? undefined;
+      const spaceId = (res.body?.space_id as string | undefined) ?? res.headers.get(HTTP_HEADERS.spaceId) ?? undefined;
       ctx.io.stdout.write(
         render({ ...res.body, project_id: projectId, space_id: spaceId } as Record<string, unknown>, formatOf(cmd), (b) =>
           `${res.status === 201 ? "Created" : "Already exists (208): using the stored project"}\n` +

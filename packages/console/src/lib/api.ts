@@ -1,5 +1,6 @@
 import { formatDetail, readBody, toApiError } from "@pragma/cli-src/client";
 import { ApiError as CliApiError } from "@pragma/cli-src/errors";
+import { HTTP_HEADERS } from "@pragma/contracts";
 
 /**
  * The console's only way to the API: same origin, a bearer token from POST /auth/token.
@@ -119,8 +120,8 @@ export function authHeaders(tok: string): Record<string, string> {
   const t = tenancy();
   return {
     authorization: `Bearer ${tok}`,
-    ...(t.project ? { "x-project-id": t.project } : {}),
-    ...(t.space ? { "x-space-id": t.space } : {}),
+    ...(t.project ? { [HTTP_HEADERS.projectId]: t.project } : {}),
+    ...(t.space ? { [HTTP_HEADERS.spaceId]: t.space } : {}),
   };
 }
 

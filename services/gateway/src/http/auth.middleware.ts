@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from "express";
-import type { Role } from "@pragma/contracts";
+import { HTTP_HEADERS, type Role } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
 import { notAuthenticated, type Principal, type TokenService } from "../auth/tokens";
@@ -54,7 +54,7 @@ export function authenticate(tokens: TokenService, revoked: RevokedKeys, revocat
 
 export function requireServerKey(serverKey: string): RequestHandler {
   return (req, _res, next) => {
-    if (!serverKeyMatches(serverKey, headerString(req, "x-server-key"))) throw notAuthenticated();
+    if (!serverKeyMatches(serverKey, headerString(req, HTTP_HEADERS.serverKey))) throw notAuthenticated();
     next();
   };
 }

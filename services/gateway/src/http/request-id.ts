@@ -1,6 +1,7 @@
 import type { RequestHandler } from "express";
 import { newId } from "@pragma/ids";
 import { runWithContext } from "@pragma/logger";
+import { HTTP_HEADERS } from "@pragma/contracts";
 
 /** Client ids are echoed into logs and AMQP headers, so only a conservative shape is accepted. */
 const WELL_FORMED = /^[A-Za-z0-9][A-Za-z0-9_.:-]{7,127}$/;
@@ -12,7 +13,7 @@ export function acceptOrMintRequestId(header: string | string[] | undefined): st
 
 /** First middleware: every response, errors included, carries the id. */
 export const assignRequestId: RequestHandler = (req, res, next) => {
-  const requestId = acceptOrMintRequestId(req.headers["x-request-id"]);
+  const requestId = acceptOrMintRequestId(req.headers[HTTP_HEADERS.requestId]);
   res.locals.requestId = requestId;
   res.setHeader("X-Request-Id", requestId);
   next();

@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { HTTP_HEADERS } from "@pragma/contracts";
 
 /** Documented request headers for routes that run in a project/space scope. */
 export const TenancyHeaders = z.object({
-  "x-project-id": z.string().optional().describe("Project to act in; defaults to the token's project."),
-  "x-space-id": z.string().optional().describe("Space to act in; defaults to the token's space, else the project's default space."),
+  [HTTP_HEADERS.projectId]: z.string().optional().describe("Project to act in; defaults to the token's project."),
+  [HTTP_HEADERS.spaceId]: z.string().optional().describe("Space to act in; defaults to the token's space, else the project's default space."),
 });
 
 export const OrgIdParams = z.object({ org_id: z.string().min(1) });

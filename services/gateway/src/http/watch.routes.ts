@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ListResourcesQuery, WatchPosition } from "@pragma/contracts";
+import { HTTP_HEADERS, ListResourcesQuery, WatchPosition } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import { defineRoute, type AnyRoute } from "./route";
 import type { GatewayDeps } from "./deps";
@@ -21,12 +21,12 @@ export function watchRoutes(deps: GatewayDeps): AnyRoute[] {
         "`event: sync` first when no Last-Event-ID was sent (its id is the current position); heartbeat comments while idle",
       tags: ["resources"],
       auth: { kind: "bearer", role: "member" },
-      headers: TenancyHeaders.extend({ "last-event-id": WatchPosition.optional().describe("Resume after this position (the id of the last event received)") }),
+      headers: TenancyHeaders.extend({ [HTTP_HEADERS.lastEventId]: WatchPosition.optional().describe("Resume after this position (the id of the last event received)") }),
       query: WatchQuery,
       responses: { 200: { description: "An event stream", contentType: "text/event-stream", schema: z.string() }, ...errorResponses(400, 401, 403, 404, 422, 429, 503, 504) },
       handler: async ({ query, req, res, principal }) => {
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
-        const raw = req.headers["last-event-id"];
+        const raw = req.headers[HTTP_HEADERS.lastEventId];
         const lastEventId = typeof raw === "string" && raw.trim() !== "" ? raw.trim() : null;
         if (lastEventId !== null && !WatchPosition.safeParse(lastEventId).success) {
           throw new AppError("VALIDATION_FAILED", [{ loc: ["header", "Last-Event-ID"], msg: "must be the id of an event this API sent (a decimal position)", type: "value_error" }]);
