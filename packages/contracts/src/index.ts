@@ -10,3 +10,4 @@ export * from "./dead-letters";
 export * from "./auto-api";
 export * from "./providers";
 export * from "./package-rules";
+export * from "./input-safety";

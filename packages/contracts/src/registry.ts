@@ -1,19 +1,19 @@
 import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
-import { Role, nonEmpty, slug, timestamp } from "./common";
-
-const ulidRe = /^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$/;
+import { ULID_RE } from "@pragma/ids";
+import { Role, slug, timestamp } from "./common";
+import { TEXT_LIMITS as L, safeNonEmpty, safeText } from "./input-safety";
 
 export const CreateOrgBody = z.object({
-  org_id: z.string().regex(ulidRe, "must be a valid ULID"),
-  name: nonEmpty(),
+  org_id: z.string().regex(ULID_RE, "must be a valid ULID (26 Crockford base32 characters, the first 0-7)"),
+  name: safeNonEmpty(L.name),
   abbreviation: slug(),
-  admin_email: z.string().email("must be a valid email address"),
-  admin_name: nonEmpty(),
-  address: nonEmpty(),
-  state: nonEmpty(),
-  country: nonEmpty(),
-  pin_code: nonEmpty(),
+  admin_email: z.string().max(L.email, `must be at most ${L.email} characters`).email("must be a valid email address"),
+  admin_name: safeNonEmpty(L.name),
+  address: safeNonEmpty(L.description),
+  state: safeNonEmpty(L.short),
+  country: safeNonEmpty(L.short),
+  pin_code: safeNonEmpty(L.short),
 });
 export type CreateOrgBody = z.infer<typeof CreateOrgBody>;
 
@@ -22,7 +22,17 @@ export const RateLimitSetting = z.object({
   burst: z.number().int().positive(),
 });
 
-export const Org = CreateOrgBody.extend({
+/** As stored: no input limits here, so an org stored before a limit existed still reads back. */
+export const Org = z.object({
+  org_id: z.string(),
+  name: z.string(),
+  abbreviation: z.string(),
+  admin_email: z.string(),
+  admin_name: z.string(),
+  address: z.string(),
+  state: z.string(),
+  country: z.string(),
+  pin_code: z.string(),
   rate_limit: RateLimitSetting.nullable(),
   created_at: timestamp(),
   updated_at: timestamp(),
@@ -51,14 +61,14 @@ const positiveInt = () => z.number().int("must be an integer").positive("must be
 
 export const DatabaseEntryInput = z
   .object({
-    host: nonEmpty(),
+    host: safeNonEmpty(L.dbField),
     port: z
       .union([z.string(), z.number()])
       .transform((v) => String(v))
       .refine((v) => /^[0-9]{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535, "must be a port number 1..65535"),
-    username: nonEmpty(),
-    password: z.string(),
-    db_name: nonEmpty(),
+    username: safeNonEmpty(L.dbField),
+    password: safeText(L.dbPassword),
+    db_name: safeNonEmpty(L.dbField),
     db_type: DbType,
     connect_timeout_secs: positiveInt(),
     idle_timeout_secs: positiveInt(),
@@ -87,9 +97,9 @@ export const DatabaseEntry = z.object({
 export type DatabaseEntry = z.infer<typeof DatabaseEntry>;
 
 export const CreateProjectBody = z.object({
-  name: nonEmpty(),
+  name: safeNonEmpty(L.name),
   abbreviation: slug(),
-  description: z.string().optional(),
+  description: safeText(L.description).optional(),
   database: z.array(DatabaseEntryInput).min(1, "must contain at least one database"),
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
@@ -115,15 +125,15 @@ export type UpdateOrgBody = z.infer<typeof UpdateOrgBody>;
 
 /** PATCH /orgs/{org_id}/projects/{project_id}: `database`, when present, replaces every entry (pools rebuild). */
 export const UpdateProjectBody = z.object({
-  name: nonEmpty().optional(),
-  description: z.string().nullable().optional(),
+  name: safeNonEmpty(L.name).optional(),
+  description: safeText(L.description).nullable().optional(),
   database: z.array(DatabaseEntryInput).min(1, "must contain at least one database").optional(),
 });
 export type UpdateProjectBody = z.infer<typeof UpdateProjectBody>;
 
 export const CreateSpaceBody = z.object({
-  name: nonEmpty(),
-  description: z.string().optional(),
+  name: safeNonEmpty(L.name),
+  description: safeText(L.description).optional(),
 });
 export type CreateSpaceBody = z.infer<typeof CreateSpaceBody>;
 
@@ -139,7 +149,7 @@ export const Space = z.object({
 export type Space = z.infer<typeof Space>;
 
 export const CreateApiKeyBody = z.object({
-  name: nonEmpty(),
+  name: safeNonEmpty(L.name),
   role: Role,
   project_id: z.string().optional(),
   space_id: z.string().optional(),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
 import { TenantScope, timestamp } from "./common";
+import { ConfigObject, Tags, safeText } from "./input-safety";
 
 export const PROVIDER_RE = /^[a-z][a-z0-9-]*$/;
 export const TYPE_NAME_RE = /^[a-z][a-z0-9_-]*$/;
@@ -25,11 +26,11 @@ export const ApplyResourceBody = z.object({
   provider: z.string().regex(PROVIDER_RE, "must match ^[a-z][a-z0-9-]*$"),
   resource: z.string().regex(TYPE_NAME_RE, "must match ^[a-z][a-z0-9_-]*$"),
   name: z.string().regex(RESOURCE_NAME_RE, "must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$"),
-  config: z.record(z.string(), z.unknown()).default({}),
+  config: ConfigObject().default({}),
   dependencies: z.array(ResourceRef).optional(),
-  depends_on: z.array(z.string()).optional(),
+  depends_on: z.array(safeText(512)).optional(),
   owner_references: z.array(ResourceRef).optional(),
-  tags: z.array(z.string()).nullable().optional(),
+  tags: Tags().nullable().optional(),
   /**
    * Every state parses so that asking for processing/ready/failed is a lifecycle
    * conflict (409 "Cannot transition from X to Y"), as spec §4 demands, not a 422.

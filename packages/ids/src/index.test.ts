@@ -25,6 +25,11 @@ describe("ids", () => {
     expect(isUlid("01ARZ3NDEKTSV4RRFFQ69G5FA")).toBe(false);
     expect(isUlid("01ARZ3NDEKTSV4RRFFQ69G5FAU!")).toBe(false);
     expect(isUlid("01ARZ3NDEKTSV4RRFFQ69G5FIL")).toBe(false);
+    // Past the 48-bit time range: the first character is at most 7.
+    expect(isUlid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ")).toBe(true);
+    expect(isUlid("8ZZZZZZZZZZZZZZZZZZZZZZZZZ")).toBe(false);
+    expect(isUlid("ZZZZZZZZZZZZZZZZZZZZZZZZZZ")).toBe(false);
+    expect(hasPrefix("project", "prj_81ARZ3NDEKTSV4RRFFQ69G5FAV")).toBe(false);
     expect(hasPrefix("project", "spc_01ARZ3NDEKTSV4RRFFQ69G5FAV")).toBe(false);
   });
 

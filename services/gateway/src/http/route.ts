@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Role } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { Principal } from "../auth/tokens";
-import { parseWith } from "./validate";
+import { parseWith, rejectUnsafeInput } from "./validate";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
@@ -120,6 +120,9 @@ function runChain(chain: RequestHandler[], req: Request, res: Response, done: (e
 export function mountRoutes(router: Router, routes: AnyRoute[], mw: AuthMiddlewares): void {
   for (const route of routes) {
     const handler: RequestHandler = async (req, res) => {
+      rejectUnsafeInput(req.params, "path");
+      rejectUnsafeInput(req.query, "query");
+      rejectUnsafeInput(req.body, "body");
       const params = route.params ? parseWith(route.params, req.params, "path") : req.params;
       const query = route.query ? parseWith(route.query, req.query, "query") : {};
       const body = route.body ? parseWith(route.body, req.body, "body") : undefined;

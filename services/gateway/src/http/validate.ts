@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { findUnsafeInput, INPUT_MAX_DEPTH } from "@pragma/contracts";
 import { AppError, type ValidationIssue } from "@pragma/errors";
 
 /** zod issues in pragma's (FastAPI's) 422 shape: [{loc, msg, type}]. */
@@ -27,6 +28,10 @@ function issueType(issue: z.core.$ZodIssue): string {
       return "literal_error";
     case "unrecognized_keys":
       return "extra_forbidden";
+    case "custom": {
+      const type = (issue.params as { type?: unknown } | undefined)?.type;
+      return typeof type === "string" ? type : "value_error";
+    }
     default:
       return "value_error";
   }
@@ -36,4 +41,14 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where:
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   throw new AppError("VALIDATION_FAILED", toValidationIssues(result.error.issues, where));
+}
+
+/**
+ * The edge's first line against bytes nothing downstream can store (NUL, lone surrogates)
+ * and nesting no walk should have to survive, for every route's path, query and body,
+ * before any schema recurses into them. Route schemas then apply the field limits.
+ */
+export function rejectUnsafeInput(value: unknown, where: "body" | "query" | "path"): void {
+  const issue = findUnsafeInput(value, INPUT_MAX_DEPTH);
+  if (issue) throw new AppError("VALIDATION_FAILED", [{ loc: [where, ...issue.path], msg: issue.message, type: issue.type }]);
 }

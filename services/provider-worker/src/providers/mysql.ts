@@ -1,5 +1,5 @@
 import { PermanentError, defineProvider, defineResourceType, sensitive, z, type SqlDatabase } from "@pragma/provider-sdk";
-import { connectionUrl, generatePassword, identifier } from "./shared";
+import { connectionUrl, createOrAdopt, generatePassword, identifier } from "./shared";
 
 /**
  * Built-in mysql provider (MySQL 8 and MariaDB 10.5+): IF [NOT] EXISTS forms plus
@@ -25,7 +25,7 @@ const databaseOutputs = z.object({ name: z.string(), charset: z.string(), collat
 
 async function ensureDatabase(db: SqlDatabase, c: z.infer<typeof databaseConfig>) {
   const spec = `CHARACTER SET ${c.charset}${c.collation ? ` COLLATE ${c.collation}` : ""}`;
-  await db.query(`CREATE DATABASE IF NOT EXISTS ${db.ident(c.name)} ${spec}`);
+  await createOrAdopt(() => db.query(`CREATE DATABASE IF NOT EXISTS ${db.ident(c.name)} ${spec}`));
   await db.query(`ALTER DATABASE ${db.ident(c.name)} ${spec}`);
   const [row] = await db.query<{ charset: string; collation: string }>(
     "SELECT DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
@@ -88,7 +88,8 @@ async function ensureUser(db: SqlDatabase, c: UserConfig, password: string, prev
   if (previous && (previous.name !== c.name || previous.host !== c.host) && (await userExists(db, previous)) && !(await userExists(db, c))) {
     await db.query(`RENAME USER ${account(db, previous)} TO ${account(db, c)}`);
   }
-  await db.query(`CREATE USER IF NOT EXISTS ${account(db, c)} IDENTIFIED BY ${db.literal(password)}`);
+  // Created meanwhile or not, the ALTER below sets our password.
+  await createOrAdopt(() => db.query(`CREATE USER IF NOT EXISTS ${account(db, c)} IDENTIFIED BY ${db.literal(password)}`));
   await db.query(`ALTER USER ${account(db, c)} IDENTIFIED BY ${db.literal(password)}`);
   const database = c.database ?? db.info.database;
   return { name: c.name, host: c.host, password, database, connection_string: connectionUrl("mysql", c.name, password, db.info.host, db.info.port, database) };

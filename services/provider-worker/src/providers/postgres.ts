@@ -1,5 +1,5 @@
 import { PermanentError, defineProvider, defineResourceType, sensitive, z, type SqlDatabase, type SqlQueryable } from "@pragma/provider-sdk";
-import { connectionUrl, generatePassword, identifier } from "./shared";
+import { connectionUrl, createOrAdopt, generatePassword, identifier } from "./shared";
 
 /**
  * Built-in postgres provider: runs against the project's registered postgres
@@ -34,12 +34,8 @@ async function ensureDatabase(db: SqlDatabase, c: z.infer<typeof databaseConfig>
     await db.query(`ALTER DATABASE ${db.ident(previousName)} RENAME TO ${db.ident(c.name)}`);
   }
   if (!(await exists(db, "SELECT 1 FROM pg_database WHERE datname = $1", [c.name]))) {
-    // CREATE DATABASE has no IF NOT EXISTS; a concurrent create (42P04) means it exists now.
-    try {
-      await db.query(`CREATE DATABASE ${db.ident(c.name)} ENCODING ${db.literal(c.encoding)} TEMPLATE template0${c.owner ? ` OWNER ${db.ident(c.owner)}` : ""}`);
-    } catch (err) {
-      if ((err as { cause?: { code?: string } }).cause?.code !== "42P04") throw err;
-    }
+    // CREATE DATABASE has no IF NOT EXISTS; one created meanwhile is adopted (owner below).
+    await createOrAdopt(() => db.query(`CREATE DATABASE ${db.ident(c.name)} ENCODING ${db.literal(c.encoding)} TEMPLATE template0${c.owner ? ` OWNER ${db.ident(c.owner)}` : ""}`));
   }
   if (c.owner) await db.query(`ALTER DATABASE ${db.ident(c.name)} OWNER TO ${db.ident(c.owner)}`);
   const [row] = await db.query<{ owner: string }>("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [c.name]);
@@ -98,14 +94,9 @@ async function ensureRole(db: SqlDatabase, c: z.infer<typeof roleConfig>, passwo
   const attrs = `${c.login ? "LOGIN" : "NOLOGIN"} PASSWORD ${db.literal(password)} CONNECTION LIMIT ${c.connection_limit}`;
   if (await exists(db, "SELECT 1 FROM pg_roles WHERE rolname = $1", [c.name])) {
     await db.query(`ALTER ROLE ${db.ident(c.name)} WITH ${attrs}`);
-  } else {
-    try {
-      await db.query(`CREATE ROLE ${db.ident(c.name)} WITH ${attrs}`);
-    } catch (err) {
-      // Created meanwhile (42710): converge with ALTER.
-      if ((err as { cause?: { code?: string } }).cause?.code !== "42710") throw err;
-      await db.query(`ALTER ROLE ${db.ident(c.name)} WITH ${attrs}`);
-    }
+  } else if (!(await createOrAdopt(() => db.query(`CREATE ROLE ${db.ident(c.name)} WITH ${attrs}`)))) {
+    // Created meanwhile (e.g. by a killed worker's leftover backend): take it over with our password.
+    await db.query(`ALTER ROLE ${db.ident(c.name)} WITH ${attrs}`);
   }
   for (const r of previous?.member_of ?? []) {
     if (!c.member_of.includes(r) && (await exists(db, "SELECT 1 FROM pg_roles WHERE rolname = $1", [r]))) await db.query(`REVOKE ${db.ident(r)} FROM ${db.ident(c.name)}`);
@@ -155,7 +146,8 @@ async function ensureSchema(db: SqlDatabase, c: z.infer<typeof schemaConfig>, pr
   if (previousName && previousName !== c.name && (await exists(db, "SELECT 1 FROM pg_namespace WHERE nspname = $1", [previousName])) && !(await exists(db, "SELECT 1 FROM pg_namespace WHERE nspname = $1", [c.name]))) {
     await db.query(`ALTER SCHEMA ${db.ident(previousName)} RENAME TO ${db.ident(c.name)}`);
   }
-  await db.query(`CREATE SCHEMA IF NOT EXISTS ${db.ident(c.name)}${c.owner ? ` AUTHORIZATION ${db.ident(c.owner)}` : ""}`);
+  // IF NOT EXISTS does not cover a create racing ours (23505): adopt it, the owner follows.
+  await createOrAdopt(() => db.query(`CREATE SCHEMA IF NOT EXISTS ${db.ident(c.name)}${c.owner ? ` AUTHORIZATION ${db.ident(c.owner)}` : ""}`));
   if (c.owner) await db.query(`ALTER SCHEMA ${db.ident(c.name)} OWNER TO ${db.ident(c.owner)}`);
   const [row] = await db.query<{ owner: string }>("SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1", [c.name]);
   return { name: c.name, owner: row?.owner ?? "", database: db.info.database };
@@ -259,7 +251,8 @@ const extensionConfig = z
 const extensionOutputs = z.object({ name: z.string(), version: z.string(), schema: z.string() });
 
 async function ensureExtension(db: SqlDatabase, c: z.infer<typeof extensionConfig>) {
-  await db.query(`CREATE EXTENSION IF NOT EXISTS ${db.ident(c.name)}${c.schema ? ` SCHEMA ${db.ident(c.schema)}` : ""}${c.version ? ` VERSION ${db.literal(c.version)}` : ""}`);
+  // A racing create is adopted; version and schema are aligned below either way.
+  await createOrAdopt(() => db.query(`CREATE EXTENSION IF NOT EXISTS ${db.ident(c.name)}${c.schema ? ` SCHEMA ${db.ident(c.schema)}` : ""}${c.version ? ` VERSION ${db.literal(c.version)}` : ""}`));
   const read = async () =>
     (await db.query<{ version: string; schema: string }>("SELECT e.extversion AS version, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1", [c.name]))[0];
   let row = await read();

@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { z } from "@pragma/provider-sdk";
+import { isAlreadyExists } from "../data/sql-errors";
 
 /** Names we create on a server: quoted anyway, but kept to what every tool handles unquoted. */
 export const identifier = (max = 63) =>
@@ -17,4 +18,20 @@ export function generatePassword(length: number): string {
 export function connectionUrl(scheme: string, user: string, password: string, host: string, port: number, database: string): string {
   const h = host.includes(":") ? `[${host}]` : host;
   return `${scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${h}:${port}/${encodeURIComponent(database)}`;
+}
+
+/**
+ * Runs a CREATE and adopts the object when it appeared meanwhile (see `isAlreadyExists`):
+ * the caller then brings the existing object to the desired state (ALTER ... PASSWORD,
+ * OWNER, ...), so a create racing another creator converges instead of failing.
+ * Returns whether this call created it.
+ */
+export async function createOrAdopt(create: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await create();
+    return true;
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    return false;
+  }
 }
