@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from "express";
 import { z } from "zod";
-import type { Role } from "@pragma/contracts";
+import { HTTP_HEADERS, type Role } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { Principal } from "../auth/tokens";
 import { parseWith, rejectUnsafeInput } from "./validate";
@@ -87,7 +87,7 @@ function authChain(auth: RouteAuth, mw: AuthMiddlewares): RequestHandler[] {
       const asAdmin = [mw.authenticate, mw.rateLimit, mw.requireRole("admin")];
       return [
         (req, res, next) => {
-          if (req.headers["x-server-key"] !== undefined) return mw.requireServerKey(req, res, next);
+          if (req.headers[HTTP_HEADERS.serverKey] !== undefined) return mw.requireServerKey(req, res, next);
           runChain(asAdmin, req, res, next);
         },
         (req, res, next) => {
