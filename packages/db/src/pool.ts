@@ -13,20 +13,23 @@ export function errorCode(err: unknown): string {
 
 /**
  * Makes a pool survive its server going away (a restart, failover or pg_terminate_backend
- * ends every session, 57P01). Without listeners Node turns node-postgres's 'error' events
- * into an uncaught exception and the process exits; there are two:
- * - on the pool, for an idle client: the pool has already dropped it;
- * - on a checked-out client between queries (a transaction waiting on other work, a
- *   connection held across a publish): the holder's next query fails ("not queryable"), and
- *   pg-pool discards a client in that state when it is released.
- * So logging (the code only) is all that is left to do; the next checkout opens a fresh
- * connection, and fails fast as "database unavailable" while the server is still down.
- * Applied to every pool a service opens (createPgPool).
+ * ends every session, 57P01). Without a listener Node turns node-postgres's 'error' event
+ * into an uncaught exception and the process exits. Two places emit it:
+ * - the pool, for an idle client: the pool has already dropped it;
+ * - a checked-out client between queries (a transaction waiting on other work, a
+ *   connection held across a publish), where pg-pool listens no more: the holder's next
+ *   query fails ("not queryable", classified as unavailable) and pg-pool discards a client
+ *   in that state when it is released.
+ * Each lost connection is logged once, by its client's listener (the code only: messages
+ * may name hosts and users); the next checkout opens a fresh connection, and fails fast as
+ * "database unavailable" while the server is still down. Applied to every pool a service
+ * opens (createPgPool).
  */
 export function survivePoolErrors(pool: Pool, name: string, logger?: PoolLogger): Pool {
-  pool.on("error", (err) => logger?.warn({ pool: name, code: errorCode(err) }, "idle database connection lost; it was dropped from the pool"));
+  // Every client also has the listener below, which has logged it.
+  pool.on("error", () => undefined);
   pool.on("connect", (client) => {
-    client.on("error", (err) => logger?.warn({ pool: name, code: errorCode(err) }, "database connection lost while checked out; it is discarded on release"));
+    client.on("error", (err) => logger?.warn({ pool: name, code: errorCode(err) }, "database connection lost; the pool opens a new one"));
   });
   return pool;
 }

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "@pragma/db";
 import { PermanentError, RetryableError } from "@pragma/provider-sdk";
 
 // SQLSTATE classes worth retrying: connection (08), resources (53), operator
@@ -7,7 +8,6 @@ import { PermanentError, RetryableError } from "@pragma/provider-sdk";
 const RETRYABLE_PG_CLASSES = new Set(["08", "53", "57", "40", "55", "58", "XX"]);
 // mysql/mariadb errnos that are about the moment, not the statement.
 const RETRYABLE_MYSQL_ERRNOS = new Set([1040, 1053, 1205, 1213, 1317, 2002, 2003, 2006, 2013]);
-const RETRYABLE_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "PROTOCOL_CONNECTION_LOST", "PROTOCOL_SEQUENCE_TIMEOUT"]);
 
 /** Turns a driver error into the SDK's vocabulary so retry policy is decided once. */
 export function classifySqlError(err: unknown, dbType: "postgres" | "mysql"): Error {
@@ -15,7 +15,8 @@ export function classifySqlError(err: unknown, dbType: "postgres" | "mysql"): Er
   const e = err as { code?: unknown; errno?: unknown; message?: unknown; sqlState?: unknown };
   const message = `${dbType}: ${typeof e.message === "string" ? e.message : String(err)}`;
   const code = typeof e.code === "string" ? e.code : undefined;
-  if (code && RETRYABLE_NODE_CODES.has(code)) return new RetryableError(message, { cause: err });
+  // Connection-level failures (the one rule in @pragma/db) are about the moment.
+  if (isDatabaseUnavailable(err)) return new RetryableError(message, { cause: err });
   if (dbType === "postgres" && code && /^[0-9A-Z]{5}$/.test(code)) {
     return RETRYABLE_PG_CLASSES.has(code.slice(0, 2)) ? new RetryableError(message, { cause: err }) : new PermanentError(message, { cause: err });
   }
