@@ -6,4 +6,4 @@ export { planMigrations, type LocalMigration, type AppliedMigration, type Migrat
 export { readMigrationsDir } from "./migrations-dir";
 export { checkDatabase, type DatabaseCheck, type Queryable } from "./health";
 export { createPgPool, survivePoolErrors, errorCode, type PoolLogger } from "./pool";
-export { isDatabaseUnavailable, asDatabaseUnavailable, answerDatabaseOutages, DATABASE_UNAVAILABLE_DETAIL } from "./unavailable";
+export { isDatabaseUnavailable, asDatabaseUnavailable, answerDatabaseOutages, holdOnDatabaseOutage, DATABASE_UNAVAILABLE_DETAIL, DATABASE_DOWN_REQUEUE_DELAY_MS } from "./unavailable";

@@ -1,5 +1,5 @@
 import { AppError } from "@pragma/errors";
-import { answerDatabaseOutages, asDatabaseUnavailable, isDatabaseUnavailable } from "./unavailable";
+import { answerDatabaseOutages, asDatabaseUnavailable, holdOnDatabaseOutage, isDatabaseUnavailable } from "./unavailable";
 
 const err = (fields: Record<string, unknown>, message = "x") => Object.assign(new Error(message), fields);
 
@@ -68,5 +68,28 @@ describe("asDatabaseUnavailable / answerDatabaseOutages", () => {
     await expect(handlers.bug.handle()).rejects.toBeInstanceOf(TypeError);
     await expect(handlers.ok.handle(1)).resolves.toBe(2);
     expect(handlers.ok.contract).toBe(contract);
+  });
+});
+
+describe("holdOnDatabaseOutage", () => {
+  it("pauses before rethrowing an outage, rethrows anything else at once, and passes results through", async () => {
+    jest.useFakeTimers();
+    try {
+      const outage = err({ code: "57P03" });
+      let settled = false;
+      const held = holdOnDatabaseOutage(() => Promise.reject(outage), 1_000).catch((e: unknown) => {
+        settled = true;
+        return e;
+      });
+      await jest.advanceTimersByTimeAsync(999);
+      expect(settled).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(await held).toBe(outage);
+    } finally {
+      jest.useRealTimers();
+    }
+    const bug = new TypeError("bug");
+    await expect(holdOnDatabaseOutage(() => Promise.reject(bug), 60_000)).rejects.toBe(bug);
+    await expect(holdOnDatabaseOutage(async () => 7)).resolves.toBe(7);
   });
 });

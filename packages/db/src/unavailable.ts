@@ -84,3 +84,21 @@ export function answerDatabaseOutages<T extends Record<string, Handler>>(handler
   }
   return out as T;
 }
+
+/** How long a consumer holds a message it could not record because the database is down. */
+export const DATABASE_DOWN_REQUEUE_DELAY_MS = 1_000;
+
+/**
+ * Runs a consumer's handler; when it fails because the database is down, waits a moment
+ * before rethrowing (the consumer then requeues). The store's queues have no delivery
+ * limit, so a requeued message comes straight back: without the pause an outage is a busy
+ * loop over the prefetched messages. Nothing is dropped either way.
+ */
+export async function holdOnDatabaseOutage<T>(fn: () => Promise<T>, delayMs = DATABASE_DOWN_REQUEUE_DELAY_MS): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) await new Promise((r) => setTimeout(r, delayMs));
+    throw err;
+  }
+}

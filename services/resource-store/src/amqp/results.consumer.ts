@@ -1,5 +1,5 @@
 import { QUEUES, RESULT_MESSAGE_CONTRACTS, resultsOf, type MessageContract } from "@pragma/contracts";
-import { isDatabaseUnavailable } from "@pragma/db";
+import { holdOnDatabaseOutage } from "@pragma/db";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import { runWithContext, type Logger } from "@pragma/logger";
 import { recordResults, type ResultOutcome, type WorkerResult } from "../domain/resources/record-result";
@@ -10,7 +10,6 @@ import type { Clock, ResourceRepository, Sealer } from "../domain/resources/port
 // fewer, fuller batches; four lanes cost ~15% more PostgreSQL CPU per resource at saturation
 // for no latency gain (p99 at 200 applies/s 50-56 ms either way).
 const RESULT_LANES = 2;
-const DATABASE_DOWN_REQUEUE_DELAY_MS = 1_000;
 
 export async function consumeResults(
   broker: Broker,
@@ -79,12 +78,8 @@ export async function consumeResults(
         }),
       );
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-      if (failed) {
-        // The results queue has no delivery limit: while the database is down a requeued result
-        // would come straight back. Hold it a moment so an outage is not a busy loop.
-        if (isDatabaseUnavailable(failed.reason)) await new Promise((r) => setTimeout(r, DATABASE_DOWN_REQUEUE_DELAY_MS));
-        throw failed.reason;
-      }
+      // Requeued whole; during a database outage after a pause (holdOnDatabaseOutage).
+      if (failed) await holdOnDatabaseOutage(() => Promise.reject(failed.reason));
     },
     { prefetch },
   );
