@@ -58,16 +58,19 @@ describe("a PostgreSQL restart under the running services", () => {
     const accepted: string[] = [];
     const statuses: number[] = [];
     let stop = false;
-    const trickle = (async () => {
-      for (let i = 0; !stop; i++) {
-        const name = `r${i}-${newUlid().slice(-6).toLowerCase()}`;
-        const r = await client.apply(config(name));
-        statuses.push(r.status);
-        if (r.status === 200 || r.status === 201) accepted.push(rid({ provider: "pragma", resource: "config", name }));
-        else expect(r.headers.get("retry-after")).toMatch(/^\d+$/);
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    })();
+    // Three clients applying side by side, so connections are checked out when the server goes.
+    const trickle = Promise.all(
+      [0, 1, 2].map(async (lane) => {
+        for (let i = 0; !stop; i++) {
+          const name = `r${lane}-${i}-${newUlid().slice(-6).toLowerCase()}`;
+          const r = await client.apply(config(name));
+          statuses.push(r.status);
+          if (r.status === 200 || r.status === 201) accepted.push(rid({ provider: "pragma", resource: "config", name }));
+          else expect(r.headers.get("retry-after")).toMatch(/^\d+$/);
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      }),
+    );
     await waitFor(async () => (accepted.length >= 5 ? true : undefined), { timeoutMs: 30_000, intervalMs: 50, message: "no apply accepted before the restart" });
     await pg!.restart();
     const afterRestart = accepted.length;

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -57,8 +57,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const bin = pgBin();
   const dir = await mkdtemp(join(tmpdir(), "pragma-pg-"));
   const data = join(dir, "data");
+  const argvOf = (cmd: string, args: string[]): [string, string[]] =>
+    isRoot() ? ["runuser", ["-u", "postgres", "--", join(bin, cmd), ...args]] : [join(bin, cmd), args];
   const asPostgres = async (cmd: string, args: string[]) => {
-    const [file, argv] = isRoot() ? ["runuser", ["-u", "postgres", "--", join(bin, cmd), ...args]] : [join(bin, cmd), args];
+    const [file, argv] = argvOf(cmd, args);
     return run(file, argv, { timeout: 120_000 });
   };
   if (isRoot()) {
@@ -71,6 +73,17 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const options = ["-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`];
   let running = false;
   let disposed = false;
+  // A test process that dies before afterAll must not leave a postmaster behind.
+  const onExit = () => {
+    if (!running) return;
+    try {
+      const [file, argv] = argvOf("pg_ctl", ["stop", "-D", data, "-m", "immediate"]);
+      execFileSync(file, argv, { stdio: "ignore", timeout: 30_000 });
+    } catch {
+      // Best effort at exit.
+    }
+  };
+  process.once("exit", onExit);
   await asPostgres("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
   const pg: PrivatePostgres = {
     port,
@@ -90,6 +103,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     async dispose() {
       if (disposed) return;
       disposed = true;
+      process.removeListener("exit", onExit);
       if (running) await ctl("stop", ["-m", "immediate"]).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
