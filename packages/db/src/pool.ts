@@ -34,7 +34,14 @@ export function survivePoolErrors(pool: Pool, name: string, logger?: PoolLogger)
   return pool;
 }
 
+/**
+ * node-postgres waits for a connection forever by default: a database host that stops
+ * answering (rather than refusing) would hold every request until the caller's own timeout.
+ * Bounded, the wait ends as "database unavailable" (503) instead.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
 /** A node-postgres pool with survivePoolErrors applied: how services open their pools. */
 export function createPgPool(config: PoolConfig, name: string, logger?: PoolLogger): Pool {
-  return survivePoolErrors(new Pool({ application_name: name, ...config }), name, logger);
+  return survivePoolErrors(new Pool({ application_name: name, connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS, ...config }), name, logger);
 }
