@@ -25,6 +25,8 @@ export function maintenanceUrlOf(databaseUrl: string): string {
 export async function ensureDatabase(databaseUrl: string): Promise<{ created: boolean }> {
   const name = databaseNameOf(databaseUrl);
   const client = new Client({ connectionString: maintenanceUrlOf(databaseUrl), application_name: "pragma-migrate" });
+  // The server going away between statements must fail the next one, not crash the process.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);

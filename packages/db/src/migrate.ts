@@ -54,6 +54,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const table = `${escapeIdentifier(schema)}."_prisma_migrations"`;
 
   const client = new Client({ connectionString: databaseUrl, application_name: "pragma-migrate" });
+  // The server going away between statements must fail the next one, not crash the process.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const lockKey = `pragma.migrate:${schema}`;

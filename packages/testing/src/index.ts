@@ -7,3 +7,4 @@ export { deleteKeysWithPrefix, testRedisPrefix } from "./redis-keys";
 export * from "./rabbit";
 export { ensureManagementApi, AUTO_ENABLE_ENV as ENABLE_RABBITMQ_PLUGINS_ENV } from "./management";
 export { rawTarball, type RawEntry } from "./tarballs";
+export { startPrivatePostgres, type PrivatePostgres } from "./private-postgres";

@@ -17,7 +17,7 @@ export async function runReencrypt(config: RegistryConfig, logger: Logger): Prom
   await ensureDatabase(config.databaseUrl);
   // A fresh database has nothing to re-encrypt, but the tables must exist to say so.
   await migrate({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, migrationsDir: MIGRATIONS_DIR, logger });
-  const pool = createPool(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, logger);
   const db = createPrismaClient(pool, config.databaseSchema);
   try {
     const result = await reencryptPasswords({ projects: new PrismaProjectRepository(db), cipher: buildCipher(config) });

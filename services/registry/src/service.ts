@@ -1,6 +1,6 @@
 import path from "node:path";
 import { RPC_QUEUES } from "@pragma/contracts";
-import { checkDatabase, ensureDatabase, migrate } from "@pragma/db";
+import { answerDatabaseOutages, checkDatabase, ensureDatabase, migrate } from "@pragma/db";
 import { brokerConnectedMetric, createMetricsRegistry, pgPoolMetrics, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer } from "@pragma/metrics";
 import type { Pool } from "pg";
 import { createLogger, type Logger } from "@pragma/logger";
@@ -53,10 +53,9 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
     await metricsServer?.close();
   };
   try {
-    pool = createPool(config.databaseUrl);
+    // Survives a database restart (see @pragma/db createPgPool): idle connections the server ends are dropped, the next query reconnects.
+    pool = createPool(config.databaseUrl, logger);
     const dbPool = pool;
-    // An idle connection the server dropped must not crash the process; the next query reconnects.
-    dbPool.on("error", (err) => logger.warn({ err: err.message }, "idle database connection lost"));
     pgPoolMetrics(metrics, { registry: dbPool });
     db = createPrismaClient(dbPool, config.databaseSchema);
     broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "registry", metrics: rpcMetrics(metrics) });
@@ -73,7 +72,8 @@ export async function startRegistry(config: RegistryConfig, opts: { logger?: Log
       publishTimeoutMs: OUTBOX_PUBLISH_TIMEOUT_MS,
     });
     const deps = buildDeps(config, db, { onEventsCommitted: () => relay?.kick() });
-    server = await broker.serve(RPC_QUEUES.registry, registryHandlers(deps), { health: async () => ({ postgres: await checkDatabase(dbPool) }) });
+    // A database outage answers UNAVAILABLE (503 + Retry-After at the gateway), not INTERNAL.
+    server = await broker.serve(RPC_QUEUES.registry, answerDatabaseOutages(registryHandlers(deps)), { health: async () => ({ postgres: await checkDatabase(dbPool) }) });
     relay.start();
     if (config.metricsPort !== undefined) metricsServer = await serveMetrics(metrics, config.metricsPort);
   } catch (err) {

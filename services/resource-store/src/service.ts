@@ -1,7 +1,7 @@
 import path from "node:path";
 import { resourceEvents, resourceWork, type ResourceWork } from "@pragma/contracts";
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
-import { checkDatabase, ensureDatabase, migrate } from "@pragma/db";
+import { answerDatabaseOutages, checkDatabase, ensureDatabase, migrate } from "@pragma/db";
 import { brokerConnectedMetric, createMetricsRegistry, pgPoolMetrics, queueDepthMetrics, rpcMetrics, serveMetrics, type Registry } from "@pragma/metrics";
 import { storeMetrics } from "./metrics";
 import { createLogger, type Logger } from "@pragma/logger";
@@ -45,10 +45,8 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const { applied } = await migrate({ databaseUrl: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, migrationsDir: MIGRATIONS_DIR, logger });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
-  // A pooled idle connection the server ended (restart, failover, pg_terminate_backend) is an
-  // 'error' event on the pool; without a listener it crashed the process. The next query reconnects.
-  pool.on("error", (err) => logger.warn({ err: err.message }, "idle database connection lost"));
+  // Survives a database restart (see @pragma/db createPgPool): idle connections the server ends are dropped, the next query reconnects.
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX, logger);
   const prisma = createPrisma(pool, config.DATABASE_SCHEMA);
   const clock = { now: () => new Date() };
   if (config.encryption.fallback) logger.warn({ keyId: config.encryption.activeKeyId }, "no PRAGMA_ENCRYPTION_KEYS: sealing sensitive values with the published development key");
@@ -152,7 +150,8 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
 
   const rpc = await broker.serve(
     STORE_RPC_QUEUE,
-    { ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps), ...providerHandlers(providerDeps) },
+    // A database outage answers UNAVAILABLE (503 + Retry-After at the gateway), not INTERNAL.
+    answerDatabaseOutages({ ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps), ...providerHandlers(providerDeps) }),
     { health: async () => ({ postgres: await checkDatabase(pool) }) },
   );
   const results = await consumeResults(

@@ -2,8 +2,16 @@ import type { ErrorRequestHandler, Response } from "express";
 import { AppError, HTTP_STATUS, isErrorCode, type ErrorCode, type ErrorDetail } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
 
+/**
+ * Seconds a client should wait before retrying a 503 (a dependency such as PostgreSQL or
+ * the broker is unavailable): long enough for a database restart, short enough to retry
+ * by hand. A route that knows better (the rate limiter) sets its own header first.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
 export function sendError(res: Response, code: ErrorCode, detail: ErrorDetail, status = HTTP_STATUS[code]): void {
   if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="pragma"');
+  if (status === 503 && !res.hasHeader("Retry-After")) res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
   res.status(status).json({ detail, code, request_id: res.locals.requestId });
 }
 

@@ -11,7 +11,7 @@ const DESCRIPTIONS: Record<number, string> = {
   422: "Validation failed: detail is a list of {loc, msg, type}",
   429: "Rate limit exceeded (Retry-After tells when to retry)",
   502: "A worker answered with an error",
-  503: "A service behind the gateway is unavailable",
+  503: "A service behind the gateway, or its database, is unavailable (Retry-After tells when to retry)",
   504: "A service behind the gateway did not answer in time",
 };
 

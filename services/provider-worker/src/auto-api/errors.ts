@@ -1,10 +1,10 @@
+import { isDatabaseUnavailable } from "@pragma/db";
 import { AppError } from "@pragma/errors";
 import { redactText } from "@pragma/provider-sdk";
 
 /** The database said a name we used does not exist: the schema changed under the cached copy. */
 export class SchemaDrift extends Error {}
 
-const CONNECT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "PROTOCOL_CONNECTION_LOST"]);
 const MYSQL_CONNECT_ERRNOS = new Set([1040, 1044, 1045, 1049, 1129, 1130, 2002, 2003, 2005, 2006, 2013]);
 
 function constraintFromMysql(message: string): string {
@@ -21,7 +21,7 @@ export function mapDbError(err: unknown, secrets: string[]): Error {
   const e = (err ?? {}) as { code?: unknown; errno?: unknown; message?: unknown; constraint?: unknown; column?: unknown; table?: unknown; sqlMessage?: unknown; detail?: unknown };
   const message = redactText(typeof e.message === "string" ? e.message : String(err), secrets);
   const code = typeof e.code === "string" ? e.code : "";
-  if (CONNECT_CODES.has(code) || /timeout exceeded when trying to connect|Connection terminated|connect ETIMEDOUT|Pool is closed/i.test(message)) {
+  if (isDatabaseUnavailable(err) || /Pool is closed/i.test(message)) {
     return new AppError("UNAVAILABLE", `database unreachable: ${message}`);
   }
   if (typeof e.errno === "number" && typeof e.sqlMessage === "string") return mapMysql(e.errno, redactText(e.sqlMessage, secrets), message);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import mysql from "mysql2/promise";
 import type { DatabaseCredentials } from "@pragma/contracts";
+import { createPgPool } from "@pragma/db";
 import type { Logger } from "@pragma/logger";
 import { PermanentError, type DatabaseOptions, type DbType, type SqlDatabase, type SqlQueryable } from "@pragma/provider-sdk";
 import { classifySqlError } from "./sql-errors";
@@ -92,7 +93,7 @@ export class DatabasePools {
       this.pools.delete(key);
       existing.close().catch((err) => this.logger.warn({ err: (err as Error).message }, "closing a replaced pool failed"));
     }
-    const made = creds.db_type === "postgres" ? postgresPool(creds, database, this.options) : mysqlPool(creds, database, this.options);
+    const made = creds.db_type === "postgres" ? postgresPool(creds, database, this.options, this.logger) : mysqlPool(creds, database, this.options);
     const entry = { ...made, fingerprint };
     this.pools.set(key, entry);
     return entry;
@@ -105,8 +106,8 @@ export class DatabasePools {
   }
 }
 
-function postgresPool(c: DatabaseCredentials, database: string, o: PoolOptions): Omit<PoolEntry, "fingerprint"> {
-  const pool = new pg.Pool({
+function postgresPool(c: DatabaseCredentials, database: string, o: PoolOptions, logger: Logger): Omit<PoolEntry, "fingerprint"> {
+  const pool = createPgPool({
     host: c.host,
     port: Number(c.port),
     user: c.username,
@@ -115,11 +116,8 @@ function postgresPool(c: DatabaseCredentials, database: string, o: PoolOptions):
     max: c.max_open_connections,
     idleTimeoutMillis: c.idle_timeout_secs * 1000,
     connectionTimeoutMillis: c.connect_timeout_secs * 1000,
-    application_name: "pragma-provider-worker",
     ...(o.statementTimeoutMs > 0 ? { statement_timeout: o.statementTimeoutMs } : {}),
-  });
-  // An idle client's connection dropping must not crash the worker; the next query reconnects.
-  pool.on("error", () => undefined);
+  }, "pragma-provider-worker", logger);
   const wrap = (q: (sql: string, params?: unknown[]) => Promise<pg.QueryResult>): SqlQueryable => ({
     async query<R>(sql: string, params?: unknown[]) {
       try {

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "@pragma/db";
 import { PermanentError, RetryableError } from "@pragma/provider-sdk";
 
 // SQLSTATE classes worth retrying: connection (08), resources (53), operator
@@ -7,7 +8,6 @@ import { PermanentError, RetryableError } from "@pragma/provider-sdk";
 const RETRYABLE_PG_CLASSES = new Set(["08", "53", "57", "40", "55", "58", "XX"]);
 // mysql/mariadb errnos that are about the moment, not the statement.
 const RETRYABLE_MYSQL_ERRNOS = new Set([1040, 1053, 1205, 1213, 1317, 2002, 2003, 2006, 2013]);
-const RETRYABLE_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "PROTOCOL_CONNECTION_LOST", "PROTOCOL_SEQUENCE_TIMEOUT"]);
 
 // "Already exists" answers to a CREATE: duplicate object (42710), database (42P04), schema
 // (42P06), table (42P07); mysql database (1007), table (1050), CREATE USER failed (1396).
@@ -46,7 +46,8 @@ export function classifySqlError(err: unknown, dbType: "postgres" | "mysql"): Er
   // A create that lost a race: the hooks adopt the object where they can; anywhere else a
   // retry finds it and takes the converge path, so it is never a reason to dead-letter.
   if (isAlreadyExists(err)) return new RetryableError(`${message} (created concurrently; retrying converges)`, { cause: err });
-  if (code && RETRYABLE_NODE_CODES.has(code)) return new RetryableError(message, { cause: err });
+  // Connection-level failures (the one rule in @pragma/db) are about the moment.
+  if (isDatabaseUnavailable(err)) return new RetryableError(message, { cause: err });
   if (dbType === "postgres" && code && /^[0-9A-Z]{5}$/.test(code)) {
     return RETRYABLE_PG_CLASSES.has(code.slice(0, 2)) ? new RetryableError(message, { cause: err }) : new PermanentError(message, { cause: err });
   }

@@ -1,5 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
-import { Pool } from "pg";
+import { createPgPool, type PoolLogger } from "@pragma/db";
+import type { Pool } from "pg";
 import { Prisma, PrismaClient } from "../generated/prisma/client";
 import { UniqueViolation } from "../domain/ports";
 
@@ -15,8 +16,8 @@ export function atomically<T>(db: Client, fn: (tx: Tx) => Promise<T>): Promise<T
 }
 
 /** The registry's one pool, which the Prisma client runs on: its usage is a metric and its `SELECT 1` the readiness check. */
-export function createPool(databaseUrl: string): Pool {
-  return new Pool({ connectionString: databaseUrl, application_name: "registry" });
+export function createPool(databaseUrl: string, logger?: PoolLogger): Pool {
+  return createPgPool({ connectionString: databaseUrl }, "registry", logger);
 }
 
 export function createPrismaClient(pool: Pool, schema: string): Db {

@@ -1,3 +1,4 @@
+import { holdOnDatabaseOutage } from "@pragma/db";
 import { z } from "zod";
 import { sensitiveKeys } from "../domain/resources/sensitive-outputs";
 import {
@@ -49,13 +50,16 @@ export async function consumeDeadLetters(
         return;
       }
       const ts = d.raw.properties.timestamp as unknown;
-      const outcome = await ingestDeadLetter(deps, {
-        body: d.payload,
-        headers: d.headers,
-        messageId: d.messageId,
-        correlationId: d.correlationId,
-        publishedAt: typeof ts === "number" && ts > 0 ? new Date(ts * 1000) : null,
-      });
+      // During a database outage the dead letter is requeued after a pause, not in a busy loop.
+      const outcome = await holdOnDatabaseOutage(() =>
+        ingestDeadLetter(deps, {
+          body: d.payload,
+          headers: d.headers,
+          messageId: d.messageId,
+          correlationId: d.correlationId,
+          publishedAt: typeof ts === "number" && ts > 0 ? new Date(ts * 1000) : null,
+        }),
+      );
       deps.onIngested?.(outcome.kind);
       if (outcome.kind === "unattributable") {
         deps.logger.error({ messageId: d.messageId, why: outcome.why, headers: describeHeaders(d.headers) }, "dead letter dropped: cannot be attributed to a tenant and resource");

@@ -1,4 +1,5 @@
 import { QUEUES, RESULT_MESSAGE_CONTRACTS, resultsOf, type MessageContract } from "@pragma/contracts";
+import { holdOnDatabaseOutage } from "@pragma/db";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import { runWithContext, type Logger } from "@pragma/logger";
 import { recordResults, type ResultOutcome, type WorkerResult } from "../domain/resources/record-result";
@@ -77,7 +78,8 @@ export async function consumeResults(
         }),
       );
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-      if (failed) throw failed.reason;
+      // Requeued whole; during a database outage after a pause (holdOnDatabaseOutage).
+      if (failed) await holdOnDatabaseOutage(() => Promise.reject(failed.reason));
     },
     { prefetch },
   );

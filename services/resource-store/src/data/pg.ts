@@ -1,4 +1,5 @@
-import { Pool, escapeLiteral, type PoolClient, type QueryResult } from "pg";
+import { createPgPool, type PoolLogger } from "@pragma/db";
+import { escapeLiteral, type Pool, type PoolClient, type QueryResult } from "pg";
 
 export type { Pool, PoolClient };
 
@@ -9,16 +10,19 @@ export type { Pool, PoolClient };
  * machine (bench/README.md): the same scoped read transaction ran at ~760/s through a
  * Prisma interactive transaction and ~3,300/s on pg directly.
  */
-export function createPool(databaseUrl: string, schema: string, max = 10): Pool {
-  return new Pool({
+export function createPool(databaseUrl: string, schema: string, max = 10, logger?: PoolLogger): Pool {
+  return createPgPool(
+    {
     connectionString: databaseUrl,
     max,
     connectionTimeoutMillis: 10_000,
     // search_path makes unqualified table names land in this service's schema; a
     // transaction left open by a wedged process is ended by the server.
     options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=60000`,
-    application_name: "resource-store",
-  });
+    },
+    "resource-store",
+    logger,
+  );
 }
 
 /**
