@@ -7,6 +7,18 @@ export const PROVIDER_RE = /^[a-z][a-z0-9-]*$/;
 export const TYPE_NAME_RE = /^[a-z][a-z0-9_-]*$/;
 export const RESOURCE_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
+const unanchored = (re: RegExp) => re.source.slice(1, -1);
+/**
+ * A reference written inside a config string: `${provider/resource/name.outputs.field}`. The
+ * name may hold dots, so it ends at the first `.outputs.`; the field runs to the `}` and holds
+ * no space or brace. One grammar for the store (which resolves them) and the CLI and console
+ * (which check them before sending). Capture groups: provider, resource, name, field.
+ */
+export const REFERENCE_INTERPOLATION = new RegExp(
+  String.raw`\$\{(${unanchored(PROVIDER_RE)})\/(${unanchored(TYPE_NAME_RE)})\/(${unanchored(RESOURCE_NAME_RE)}?)\.outputs\.([^{}\s]+?)\}`,
+  "g",
+);
+
 export const LIFECYCLE_STATES = ["draft", "pending", "processing", "ready", "failed"] as const;
 export const LifecycleState = z.enum(LIFECYCLE_STATES);
 export type LifecycleState = z.infer<typeof LifecycleState>;
