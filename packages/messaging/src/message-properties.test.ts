@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { contextFromProperties, deliveryCountOf, isPermanentError, tenantHeaders } from "./broker";
+import { isPermanentError } from "./deliveries";
+import { contextFromProperties, deliveryCountOf, tenantHeaders } from "./message-properties";
 import { MessageValidationError, toValidationIssues } from "./errors";
 
 describe("delivery helpers", () => {
