@@ -1,8 +1,8 @@
 /**
  * The public surface of @pragma/messaging. Services code against this; broker.ts
- * implements it on amqplib (with amqplib's own connection recovery).
+ * implements it on amqplib (with amqplib's own connection recovery). No amqplib type
+ * appears here: what callers see of a channel or a delivery is declared below.
  */
-import type { Channel, ConsumeMessage, Options } from "amqplib";
 import type { Logger } from "@pragma/logger";
 import type { MessageContract, RequestContract } from "@pragma/contracts";
 
@@ -88,7 +88,8 @@ export interface Delivery<T> {
   redelivered: boolean;
   /** x-delivery-count from a quorum queue (0 on first delivery). */
   deliveryCount: number;
-  raw: ConsumeMessage;
+  /** The message's AMQP `timestamp` (whole seconds, as publish() sets it); undefined when absent. */
+  publishedAt: Date | undefined;
 }
 
 /** What a consumer handler may ask for instead of the default (ack on success). */
@@ -103,8 +104,8 @@ export type Handler<T> = (delivery: Delivery<T>) => Promise<Disposition | void>;
 
 export interface ConsumeOptions {
   prefetch: number;
-  /** Channel-level options passed to basic.consume. */
-  consumeOptions?: Options.Consume;
+  /** Options passed to basic.consume (acknowledgement stays manual). */
+  consumeOptions?: { exclusive?: boolean; priority?: number; arguments?: AmqpArguments };
 }
 
 export interface ConsumerHandle {
@@ -118,12 +119,30 @@ export interface RpcServerHandle {
   cancel(): Promise<void>;
 }
 
+/** x-arguments of a queue, exchange, binding or consumer (x-queue-type, x-message-ttl, ...). */
+export type AmqpArguments = Record<string, unknown>;
+
+/**
+ * The declaring part of an AMQP channel, all a topology function gets. A rejection carries
+ * the broker's reply code as `code` (406 PRECONDITION_FAILED for a mismatched declaration).
+ */
+export interface TopologyChannel {
+  assertExchange(exchange: string, type: string, options?: { durable?: boolean; internal?: boolean; autoDelete?: boolean; alternateExchange?: string; arguments?: AmqpArguments }): Promise<unknown>;
+  assertQueue(
+    queue: string,
+    options?: { exclusive?: boolean; durable?: boolean; autoDelete?: boolean; messageTtl?: number; expires?: number; deadLetterExchange?: string; deadLetterRoutingKey?: string; maxLength?: number; arguments?: AmqpArguments },
+  ): Promise<unknown>;
+  deleteQueue(queue: string, options?: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<unknown>;
+  bindQueue(queue: string, source: string, pattern: string, args?: AmqpArguments): Promise<unknown>;
+  bindExchange(destination: string, source: string, pattern: string, args?: AmqpArguments): Promise<unknown>;
+}
+
 /**
  * Declares topology on `channel`. A failed declaration closes its channel; `reopen` gives
  * a fresh one (closed by the broker afterwards) for a function that handles the failure,
  * as declareTopology does for a queue marked `recreateIfMismatched`.
  */
-export type TopologyFn = (channel: Channel, reopen: () => Promise<Channel>) => Promise<void>;
+export type TopologyFn = (channel: TopologyChannel, reopen: () => Promise<TopologyChannel>) => Promise<void>;
 
 export interface Broker {
   /**

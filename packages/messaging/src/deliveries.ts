@@ -10,7 +10,7 @@ import type { MessageContract } from "@pragma/contracts";
 import type { Delivery, Disposition, Handler } from "./api";
 import { ACK, DEAD_LETTER, REQUEUE, type Processor } from "./consumers";
 import { toValidationIssues } from "./errors";
-import { contextFromProperties, deliveryCountOf } from "./message-properties";
+import { contextFromProperties, deliveryCountOf, publishedAtOf } from "./message-properties";
 
 /** A thrown error that retrying cannot fix (err.permanent === true, as PermanentError sets). */
 export function isPermanentError(err: unknown): boolean {
@@ -53,10 +53,10 @@ function processDelivery<T>(log: Logger, queue: string, byType: Map<string, Mess
       type,
       messageId: typeof props.messageId === "string" ? props.messageId : "",
       correlationId: typeof props.correlationId === "string" ? props.correlationId : undefined,
+      publishedAt: publishedAtOf(props.timestamp),
       headers,
       redelivered: msg.fields.redelivered,
       deliveryCount: deliveryCountOf(headers),
-      raw: msg,
     };
     try {
       return (await handle(delivery)) ?? ACK;

@@ -19,6 +19,11 @@ export function deliveryCountOf(headers: Record<string, unknown> | undefined): n
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
+/** The AMQP `timestamp` property (whole seconds, as publish() sets it) as a Date; undefined unless a positive number. */
+export function publishedAtOf(timestamp: unknown): Date | undefined {
+  return typeof timestamp === "number" && timestamp > 0 ? new Date(timestamp * 1000) : undefined;
+}
+
 /** The request context a delivery runs in: its correlation id and tenant headers. */
 export function contextFromProperties(props: { correlationId?: unknown; messageId?: unknown; headers?: Record<string, unknown> | undefined }): RequestContext {
   const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);

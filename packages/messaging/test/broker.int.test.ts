@@ -151,11 +151,21 @@ describe("consume", () => {
 
   it("runs the handler in the message's request context", async () => {
     await queueWithDlq(adm.ch, "q.context");
-    const got = deferred<{ correlationId?: string; deliveryCount: number }>();
+    const got = deferred<{ correlationId?: string; deliveryCount: number; publishedAt: Date | undefined }>();
     const { currentContext } = await import("@pragma/logger");
-    const handle = await broker.consume("q.context", thingCreated, async (d) => got.resolve({ correlationId: currentContext()?.requestId, deliveryCount: d.deliveryCount }), { prefetch: 1 });
+    const handle = await broker.consume(
+      "q.context",
+      thingCreated,
+      async (d) => got.resolve({ correlationId: currentContext()?.requestId, deliveryCount: d.deliveryCount, publishedAt: d.publishedAt }),
+      { prefetch: 1 },
+    );
+    const before = Math.floor(Date.now() / 1000) * 1000;
     await broker.publish(thingCreated, { id: "c", n: 1 }, { exchange: EXCHANGE, routingKey: "q.context", correlationId: "req_ctx1" });
-    expect(await got.promise).toEqual({ correlationId: "req_ctx1", deliveryCount: 0 });
+    const seen = await got.promise;
+    expect(seen).toMatchObject({ correlationId: "req_ctx1", deliveryCount: 0 });
+    // The AMQP timestamp publish() set, in whole seconds.
+    expect(seen.publishedAt).toBeInstanceOf(Date);
+    expect(seen.publishedAt!.getTime()).toBeGreaterThanOrEqual(before);
     await handle.cancel();
   });
 

@@ -48,13 +48,12 @@ export async function consumeDeadLetters(
         deps.onIngested?.("result_dropped");
         return;
       }
-      const ts = d.raw.properties.timestamp as unknown;
       const outcome = await ingestDeadLetter(deps, {
         body: d.payload,
         headers: d.headers,
         messageId: d.messageId,
         correlationId: d.correlationId,
-        publishedAt: typeof ts === "number" && ts > 0 ? new Date(ts * 1000) : null,
+        publishedAt: d.publishedAt ?? null,
       });
       deps.onIngested?.(outcome.kind);
       if (outcome.kind === "unattributable") {
