@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
 import { Role, nonEmpty, slug, timestamp } from "./common";
+import { EXCHANGES } from "./topology";
 
 const ulidRe = /^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$/;
 
@@ -229,10 +230,12 @@ export const registryRequests = {
 
 // ---- events published by the registry (exchange pragma.events) ----
 
+const onEvents = { exchange: EXCHANGES.events };
+
 export const registryEvents = {
-  orgCreated: defineMessage("registry.org.created.v1", z.object({ org: Org })),
-  projectCreated: defineMessage("registry.project.created.v1", z.object({ project: Project })),
-  projectUpdated: defineMessage("registry.project.updated.v1", z.object({ project: Project })),
+  orgCreated: defineMessage("registry.org.created.v1", z.object({ org: Org }), onEvents),
+  projectCreated: defineMessage("registry.project.created.v1", z.object({ project: Project }), onEvents),
+  projectUpdated: defineMessage("registry.project.updated.v1", z.object({ project: Project }), onEvents),
   /** Every gateway process drops tokens issued from this key at once (api.md §4.3). */
-  apiKeyRevoked: defineMessage("registry.api-key.revoked.v1", z.object({ key_id: z.string(), org_id: z.string(), revoked_at: timestamp() })),
+  apiKeyRevoked: defineMessage("registry.api-key.revoked.v1", z.object({ key_id: z.string(), org_id: z.string(), revoked_at: timestamp() }), onEvents),
 } as const;

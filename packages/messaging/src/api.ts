@@ -55,9 +55,14 @@ export interface DependencyCheck {
   error?: string;
 }
 
-export interface PublishOptions {
-  exchange: string;
-  routingKey: string;
+/**
+ * How a publish goes out. Where it goes is the contract's `route`; `exchange` and
+ * `routingKey` (both or neither) send it elsewhere: a re-publish of the same message to a
+ * retry or dead-letter exchange, or a contract declared without a route.
+ */
+export type PublishOptions = PublishSettings & ({ exchange?: undefined; routingKey?: undefined } | { exchange: string; routingKey: string });
+
+export interface PublishSettings {
   /** Defaults to a fresh msg_ id. Consumers dedupe by it. */
   messageId?: string;
   /** The request id this message descends from; defaults to the current async context's. */
@@ -152,14 +157,15 @@ export interface Broker {
   addTopology(fn: TopologyFn): Promise<void>;
 
   /**
-   * Validates `payload` against the contract, publishes persistent + mandatory on the
-   * confirm channel and resolves when the broker confirms. Rejects on: validation
-   * failure (MessageValidationError, nothing sent), basic.return (UnroutableError),
+   * Validates `payload` against the contract, publishes it persistent + mandatory on the
+   * confirm channel to the contract's route (or where `options` says), and resolves when
+   * the broker confirms. Rejects on: no route at all (a plain Error, a programming
+   * mistake; nothing sent), validation failure (MessageValidationError, nothing sent), basic.return (UnroutableError),
    * nack (NackError), connection/channel loss before the confirm or no connection
    * right now (ConnectionLostError), or after close() (ConnectionLostError).
    * Never buffers or resends: a rejected publish is the caller's to retry.
    */
-  publish<T>(contract: MessageContract<T>, payload: T, options: PublishOptions): Promise<void>;
+  publish<T>(contract: MessageContract<T>, payload: T, options?: PublishOptions): Promise<void>;
 
   /**
    * Consumes `queue` on a dedicated channel. Deliveries whose `type` is not one of

@@ -86,7 +86,7 @@ class AmqpBroker implements Broker {
     return this.conn.addTopology(fn);
   }
 
-  publish<T>(contract: MessageContract<T>, payload: T, options: PublishOptions): Promise<void> {
+  publish<T>(contract: MessageContract<T>, payload: T, options?: PublishOptions): Promise<void> {
     return this.publisher.publish(contract, payload, options);
   }
 

@@ -122,10 +122,11 @@ export class ConfirmPublisher {
     if (this.inFlight > 0) this.conn.log.warn({ inFlight: this.inFlight }, "closing with unconfirmed publishes; they will fail with ConnectionLostError");
   }
 
-  async publish<T>(contract: MessageContract<T>, payload: T, options: PublishOptions): Promise<void> {
+  async publish<T>(contract: MessageContract<T>, payload: T, options: PublishOptions = {}): Promise<void> {
     if (this.conn.closed) throw new ConnectionLostError("broker is closed");
     const parsed = contract.schema.safeParse(payload);
     if (!parsed.success) throw new MessageValidationError(contract.type, toValidationIssues(parsed.error));
+    const { exchange, routingKey } = destinationOf(contract, parsed.data, options);
     const body = Buffer.from(JSON.stringify(parsed.data));
     if (options.maxBytes !== undefined && body.length > options.maxBytes) throw new MessageTooLargeError(contract.type, body.length, options.maxBytes);
     const ctx = currentContext();
@@ -154,7 +155,7 @@ export class ConfirmPublisher {
     }
 
     return new Promise<void>((resolve, reject) => {
-      const pending: PendingPublish = { messageId, exchange: options.exchange, routingKey: options.routingKey };
+      const pending: PendingPublish = { messageId, exchange, routingKey };
       let settled = false;
       const settle = (err: Error | null) => {
         if (settled) return;
@@ -174,7 +175,7 @@ export class ConfirmPublisher {
       else this.pending.set(messageId, [pending]);
 
       try {
-        const ok = ch.publish(options.exchange, options.routingKey, body, props, (err: unknown) => {
+        const ok = ch.publish(exchange, routingKey, body, props, (err: unknown) => {
           if (!err) {
             if (pending.returned) settle(new UnroutableError({ exchange: pending.exchange, routingKey: pending.routingKey, messageId, ...pending.returned }));
             else settle(null);
@@ -192,4 +193,11 @@ export class ConfirmPublisher {
       }
     });
   }
+}
+
+/** Where a publish goes: where `options` says, else the contract's route. */
+export function destinationOf<T>(contract: MessageContract<T>, payload: T, options: PublishOptions): { exchange: string; routingKey: string } {
+  if (options.exchange !== undefined) return { exchange: options.exchange, routingKey: options.routingKey };
+  if (!contract.route) throw new Error(`${contract.type} has no route: declare one with the contract, or name exchange and routingKey`);
+  return { exchange: contract.route.exchange, routingKey: contract.route.routingKey(payload) };
 }
