@@ -239,6 +239,52 @@ export class Connection {
   }
 }
 
+/**
+ * A channel kept open on each connection (the confirm channel, the reply channel): opened
+ * in the connection's setup, forgotten when it closes under a live connection, and opened
+ * again on the next use.
+ */
+export class ChannelPerConnection<C extends Channel> {
+  private readonly byConnection = new WeakMap<Live, Promise<C>>();
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly openOn: (live: Live) => Promise<C>,
+  ) {}
+
+  /** Opens it on a new connection (part of the connection's setup: a failure drops the connection). */
+  open(live: Live): Promise<C> {
+    const ch = this.openOn(live);
+    this.byConnection.set(live, ch);
+    return ch;
+  }
+
+  /** For the channel's close listener: the connection still up (only the channel died), the next use opens a new one. */
+  closed(live: Live): void {
+    if (this.conn.live === live) this.byConnection.delete(live);
+  }
+
+  /** The live connection's channel, opened if need be; rejects with `notConnected()`, or `cannotOpen(err)` when opening fails. */
+  current(notConnected: () => Error, cannotOpen: (err: unknown) => Error): Promise<C> {
+    const live = this.conn.live;
+    if (!live) return Promise.reject(notConnected());
+    let ch = this.byConnection.get(live);
+    if (!ch) {
+      ch = this.open(live);
+      ch.catch(() => this.byConnection.delete(live));
+    }
+    return ch.catch((err: unknown) => {
+      throw cannotOpen(err);
+    });
+  }
+
+  /** Closes the channel of `live`, if it opened and is still open. */
+  async close(live: Live): Promise<void> {
+    const ch = await this.byConnection.get(live)?.catch(() => undefined);
+    if (ch) await this.conn.closeChannel(ch);
+  }
+}
+
 /** A bounded wait (close() deadlines) that never keeps the process alive. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)).unref());

@@ -24,13 +24,25 @@ export function deliveryProcessor<T>(log: Logger, queue: string, contracts: Mess
   return async (msg) => ({ disposition: await processDelivery(log, queue, byType, handle, msg) });
 }
 
-function processDelivery<T>(log: Logger, queue: string, byType: Map<string, MessageContract<T>>, handle: Handler<T>, msg: ConsumeMessage): Promise<Disposition> {
+/** What every processor reads first from a delivery on `queue`: its type, headers, and the fields that name it in logs. */
+export interface DeliveryInfo {
+  type: string;
+  headers: Record<string, unknown>;
+  meta: { queue: string; type: string; messageId: unknown };
+}
+
+/** Runs `fn` in the request context `msg` carries (its correlation id and tenant headers). */
+export function inDeliveryContext<R>(queue: string, msg: ConsumeMessage, fn: (info: DeliveryInfo) => Promise<R>): Promise<R> {
   const props = msg.properties;
   const headers = (props.headers ?? {}) as Record<string, unknown>;
   const ctx = contextFromProperties({ correlationId: props.correlationId, messageId: props.messageId, headers });
-  return runWithContext(ctx, async (): Promise<Disposition> => {
-    const type = typeof props.type === "string" ? props.type : "";
-    const meta = { queue, type, messageId: props.messageId as unknown };
+  const type = typeof props.type === "string" ? props.type : "";
+  return runWithContext(ctx, () => fn({ type, headers, meta: { queue, type, messageId: props.messageId as unknown } }));
+}
+
+function processDelivery<T>(log: Logger, queue: string, byType: Map<string, MessageContract<T>>, handle: Handler<T>, msg: ConsumeMessage): Promise<Disposition> {
+  const props = msg.properties;
+  return inDeliveryContext(queue, msg, async ({ type, headers, meta }): Promise<Disposition> => {
     const contract = byType.get(type);
     if (!contract) {
       log.error(meta, "dead-lettering message of unknown type");

@@ -11,7 +11,7 @@ import { newId } from "@pragma/ids";
 import { currentContext } from "@pragma/logger";
 import type { MessageContract } from "@pragma/contracts";
 import type { PublishOptions } from "./api";
-import { sleep, type Connection, type Live } from "./connection";
+import { ChannelPerConnection, sleep, type Connection, type Live } from "./connection";
 import { ConnectionLostError, MessageTooLargeError, MessageValidationError, NackError, UnroutableError, toValidationIssues } from "./errors";
 import { amqpTimestamp, tenantHeaders, withoutUndefined } from "./message-properties";
 
@@ -24,8 +24,7 @@ interface PendingPublish {
 
 export class ConfirmPublisher {
   private readonly window: number;
-  /** The confirm channel of each connection; dropped when it closes under a live connection, reopened on demand. */
-  private readonly channels = new WeakMap<Live, Promise<ConfirmChannel>>();
+  private readonly channels: ChannelPerConnection<ConfirmChannel>;
 
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
@@ -35,6 +34,7 @@ export class ConfirmPublisher {
 
   constructor(private readonly conn: Connection) {
     this.window = Math.max(1, conn.options.publishWindow ?? 1000);
+    this.channels = new ChannelPerConnection(conn, (live) => this.openChannel(live));
   }
 
   /** Publishes sent and not yet confirmed. */
@@ -44,9 +44,7 @@ export class ConfirmPublisher {
 
   /** Opens the confirm channel of a new connection (part of its setup: a failure drops the connection). */
   open(live: Live): Promise<ConfirmChannel> {
-    const ch = this.openChannel(live);
-    this.channels.set(live, ch);
-    return ch;
+    return this.channels.open(live);
   }
 
   private async openChannel(live: Live): Promise<ConfirmChannel> {
@@ -58,30 +56,14 @@ export class ConfirmPublisher {
       const fields = msg.fields as unknown as { replyCode?: number; replyText?: string };
       if (pending) pending.returned = { replyCode: fields.replyCode ?? 312, replyText: fields.replyText ?? "NO_ROUTE" };
     });
-    ch.on("close", () => {
-      // The connection is still up (e.g. a publish to a missing exchange closed the channel): open a new one on demand.
-      if (this.conn.live === live) this.channels.delete(live);
-    });
+    // The connection may still be up (e.g. a publish to a missing exchange closed the channel): a new one opens on demand.
+    ch.on("close", () => this.channels.closed(live));
     return ch;
   }
 
-  private channel(): Promise<ConfirmChannel> {
-    const live = this.conn.live;
-    if (!live) return Promise.reject(new ConnectionLostError("not connected to the broker"));
-    let ch = this.channels.get(live);
-    if (!ch) {
-      ch = this.open(live);
-      ch.catch(() => this.channels.delete(live));
-    }
-    return ch.catch((err) => {
-      throw new ConnectionLostError("could not open the publish channel", { cause: err });
-    });
-  }
-
   /** Closes the confirm channel of `live` (close(), after waitUntilConfirmed). */
-  async closeChannel(live: Live): Promise<void> {
-    const ch = await this.channels.get(live)?.catch(() => undefined);
-    if (ch) await this.conn.closeChannel(ch);
+  closeChannel(live: Live): Promise<void> {
+    return this.channels.close(live);
   }
 
   private async acquireSlot(): Promise<void> {
@@ -148,7 +130,10 @@ export class ConfirmPublisher {
     let ch: ConfirmChannel;
     try {
       if (this.conn.closed) throw new ConnectionLostError("broker is closed");
-      ch = await this.channel();
+      ch = await this.channels.current(
+        () => new ConnectionLostError("not connected to the broker"),
+        (err) => new ConnectionLostError("could not open the publish channel", { cause: err }),
+      );
     } catch (err) {
       this.releaseSlot();
       throw err;

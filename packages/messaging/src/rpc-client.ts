@@ -10,7 +10,7 @@ import { AppError } from "@pragma/errors";
 import { newId } from "@pragma/ids";
 import { currentContext } from "@pragma/logger";
 import type { RequestContract } from "@pragma/contracts";
-import type { Connection, Live } from "./connection";
+import { ChannelPerConnection, type Connection, type Live } from "./connection";
 import { MessageValidationError, toValidationIssues } from "./errors";
 import { DIRECT_REPLY_TO, REQUEST_MESSAGE_ID_HEADER, amqpTimestamp, tenantHeaders, withoutUndefined } from "./message-properties";
 import { BATCH_REPLY_TYPE, BATCH_REQUEST_TYPE, batchRequestBody, chunkEntries, parseBatchReply, type EntryParts, type RpcReply } from "./rpc-batch";
@@ -40,8 +40,8 @@ export interface RequestOptions {
 
 export class RpcClient {
   private readonly requestTimeoutMs: number;
-  /** The reply channel of each connection; dropped when it closes under a live connection, reopened on demand. */
-  private readonly channels = new WeakMap<Live, Promise<Channel>>();
+  /** The reply channel: replies arrive only on the channel that sent the request. */
+  private readonly channels: ChannelPerConnection<Channel>;
   /** Requests waiting for their answer, by message id. */
   private readonly requests = new Map<string, PendingRequest>();
   /** Requests not yet sent: they go at the end of this turn of the event loop (flushRequests). */
@@ -52,13 +52,12 @@ export class RpcClient {
 
   constructor(private readonly conn: Connection) {
     this.requestTimeoutMs = conn.options.requestTimeoutMs ?? 10_000;
+    this.channels = new ChannelPerConnection(conn, (live) => this.openChannel(live));
   }
 
   /** Opens the reply channel of a new connection (part of its setup: a failure drops the connection). */
   open(live: Live): Promise<Channel> {
-    const ch = this.openChannel(live);
-    this.channels.set(live, ch);
-    return ch;
+    return this.channels.open(live);
   }
 
   private async openChannel(live: Live): Promise<Channel> {
@@ -68,7 +67,7 @@ export class RpcClient {
       for (const pending of id ? this.waitingFor(id) : []) pending.finish(new AppError("UNAVAILABLE", `service ${pending.queue} unavailable`));
     });
     ch.on("close", () => {
-      if (this.conn.live === live) this.channels.delete(live);
+      this.channels.closed(live);
       this.failAll(new AppError("UNAVAILABLE", "reply channel closed before the reply"));
     });
     // Direct reply-to: the consumer must be on the channel that publishes the requests, with noAck.
@@ -76,23 +75,9 @@ export class RpcClient {
     return ch;
   }
 
-  private channel(): Promise<Channel> {
-    const live = this.conn.live;
-    if (!live) return Promise.reject(new AppError("UNAVAILABLE", "not connected to the broker"));
-    let ch = this.channels.get(live);
-    if (!ch) {
-      ch = this.open(live);
-      ch.catch(() => this.channels.delete(live));
-    }
-    return ch.catch((err) => {
-      throw new AppError("UNAVAILABLE", "could not open the reply channel", { cause: err });
-    });
-  }
-
   /** Closes the reply channel of `live` (close(), after failAll). */
-  async closeChannel(live: Live): Promise<void> {
-    const ch = await this.channels.get(live)?.catch(() => undefined);
-    if (ch) await this.conn.closeChannel(ch);
+  closeChannel(live: Live): Promise<void> {
+    return this.channels.close(live);
   }
 
   /** Rejects every request still waiting with `err`. */
@@ -157,7 +142,10 @@ export class RpcClient {
     if (this.conn.closed) throw new AppError("UNAVAILABLE", "broker is closed");
     const parsed = contract.request.safeParse(payload);
     if (!parsed.success) throw new MessageValidationError(contract.type, toValidationIssues(parsed.error));
-    const ch = await this.channel();
+    const ch = await this.channels.current(
+      () => new AppError("UNAVAILABLE", "not connected to the broker"),
+      (err) => new AppError("UNAVAILABLE", "could not open the reply channel", { cause: err }),
+    );
     const timeoutMs = options?.timeoutMs ?? this.requestTimeoutMs;
     const ctx = currentContext();
     const messageId = newId("message");

@@ -12,11 +12,22 @@ import { ping } from "@pragma/contracts";
 import { handler as rpcHandler, type HealthCheck, type RpcHandlers } from "./api";
 import type { Connection } from "./connection";
 import { ACK, type Outcome, type Processor } from "./consumers";
+import { inDeliveryContext } from "./deliveries";
 import { toValidationIssues } from "./errors";
 import { REQUEST_MESSAGE_ID_HEADER, amqpTimestamp, contextFromProperties, withoutUndefined } from "./message-properties";
 import { BATCH_REPLY_TYPE, BATCH_REQUEST_TYPE, batchReplyBody, batchRequestSchema, type RpcReply } from "./rpc-batch";
 
 type HandlersByType = Map<string, RpcHandlers[string]>;
+
+/** One request to answer, alone or from a batch. `readBody` gives its body, throwing if it is not JSON. */
+interface IncomingRequest {
+  type: string;
+  readBody: () => unknown;
+  correlationId: string | undefined;
+  headers: Record<string, unknown>;
+  /** Log fields naming it. */
+  meta: Record<string, unknown>;
+}
 
 export class RpcServer {
   constructor(
@@ -40,14 +51,9 @@ export class RpcServer {
   }
 
   private processRequest(queue: string, byType: HandlersByType, msg: ConsumeMessage): Promise<Outcome> {
-    const props = msg.properties;
-    const headers = (props.headers ?? {}) as Record<string, unknown>;
-    const ctx = contextFromProperties({ correlationId: props.correlationId, messageId: props.messageId, headers });
-    return runWithContext(ctx, async (): Promise<Outcome> => {
-      const type = typeof props.type === "string" ? props.type : "";
-      const meta = { queue, type, messageId: props.messageId as unknown };
-      const correlationId = typeof props.correlationId === "string" ? props.correlationId : undefined;
-      const body = await this.answer(byType, type, () => JSON.parse(msg.content.toString("utf8")), correlationId, headers, meta);
+    return inDeliveryContext(queue, msg, async ({ type, headers, meta }): Promise<Outcome> => {
+      const correlationId = typeof msg.properties.correlationId === "string" ? msg.properties.correlationId : undefined;
+      const body = await this.answer(byType, { type, readBody: () => JSON.parse(msg.content.toString("utf8")), correlationId, headers, meta });
       return this.replyOutcome(msg, type, body);
     });
   }
@@ -112,7 +118,7 @@ export class RpcServer {
       batch.data.requests.map((e) => {
         const ctx = contextFromProperties({ correlationId: e.correlationId, messageId: e.id, headers: e.headers });
         return runWithContext(ctx, async () => {
-          const reply = await this.answer(byType, e.type, () => e.data, e.correlationId, e.headers, { queue, type: e.type, messageId: e.id });
+          const reply = await this.answer(byType, { type: e.type, readBody: () => e.data, correlationId: e.correlationId, headers: e.headers, meta: { queue, type: e.type, messageId: e.id } });
           ready.push({ id: e.id, reply });
           scheduled ??= setImmediate(send);
         });
@@ -123,31 +129,17 @@ export class RpcServer {
     return { disposition: ACK };
   }
 
-  /** `readBody` gives the request body, throwing if it is not JSON. Timed for BrokerOptions.metrics. */
-  private async answer(
-    byType: HandlersByType,
-    type: string,
-    readBody: () => unknown,
-    correlationId: string | undefined,
-    headers: Record<string, unknown>,
-    meta: Record<string, unknown>,
-  ): Promise<RpcReply> {
+  /** Timed for BrokerOptions.metrics. */
+  private async answer(byType: HandlersByType, req: IncomingRequest): Promise<RpcReply> {
     const metrics = this.conn.options.metrics;
-    if (!metrics) return this.answerUntimed(byType, type, readBody, correlationId, headers, meta);
+    if (!metrics) return this.answerUntimed(byType, req);
     const started = performance.now();
-    const reply = await this.answerUntimed(byType, type, readBody, correlationId, headers, meta);
-    metrics.rpcServer(byType.has(type) ? type : "unknown", reply.ok ? "ok" : reply.error.code, (performance.now() - started) / 1000);
+    const reply = await this.answerUntimed(byType, req);
+    metrics.rpcServer(byType.has(req.type) ? req.type : "unknown", reply.ok ? "ok" : reply.error.code, (performance.now() - started) / 1000);
     return reply;
   }
 
-  private async answerUntimed(
-    byType: HandlersByType,
-    type: string,
-    readBody: () => unknown,
-    correlationId: string | undefined,
-    headers: Record<string, unknown>,
-    meta: Record<string, unknown>,
-  ): Promise<RpcReply> {
+  private async answerUntimed(byType: HandlersByType, { type, readBody, correlationId, headers, meta }: IncomingRequest): Promise<RpcReply> {
     const fail = (err: AppError): RpcReply => ({ ok: false, error: err.toJSON() });
     const h = byType.get(type);
     if (!h) {
