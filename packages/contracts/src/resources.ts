@@ -2,6 +2,8 @@ import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
 import { TenantScope, timestamp } from "./common";
 import { ConfigObject, Tags, safeText } from "./input-safety";
+import { workRoutingKey } from "./providers";
+import { EXCHANGES } from "./topology";
 
 export const PROVIDER_RE = /^[a-z][a-z0-9-]*$/;
 export const TYPE_NAME_RE = /^[a-z][a-z0-9_-]*$/;
@@ -194,10 +196,10 @@ export const ChangedResource = z.object({ org_id: z.string(), project_id: z.stri
 export type ChangedResource = z.infer<typeof ChangedResource>;
 
 export const resourceEvents = {
-  changed: defineMessage("resources.resource.changed.v1", z.object({ resources: z.array(ChangedResource).min(1) })),
+  changed: defineMessage("resources.resource.changed.v1", z.object({ resources: z.array(ChangedResource).min(1) }), { exchange: EXCHANGES.events }),
 } as const;
 
-// ---- work for provider workers (exchange pragma.work, routing key = provider) ----
+// ---- work for provider workers (exchange pragma.work, routing key = workRoutingKey(provider)) ----
 
 export const ResourceWork = z.object({
   event_id: z.string(),
@@ -218,7 +220,7 @@ export const ResourceWork = z.object({
 });
 export type ResourceWork = z.infer<typeof ResourceWork>;
 
-export const resourceWork = defineMessage("resources.resource.reconcile.v1", ResourceWork);
+export const resourceWork = defineMessage("resources.resource.reconcile.v1", ResourceWork, { exchange: EXCHANGES.work, routingKey: (w) => workRoutingKey(w.provider) });
 
 // ---- results from workers (exchange pragma.results) ----
 
@@ -231,15 +233,19 @@ const resultBase = z.object({
   at: timestamp(),
 });
 
+const onResults = { exchange: EXCHANGES.results };
+
 export const providerResults = {
-  started: defineMessage("provider.event.started.v1", resultBase.extend({ attempt: z.number().int().nonnegative() })),
+  started: defineMessage("provider.event.started.v1", resultBase.extend({ attempt: z.number().int().nonnegative() }), onResults),
   succeeded: defineMessage(
     "provider.event.succeeded.v1",
     resultBase.extend({ event_type: EventType, outputs: z.record(z.string(), z.unknown()) }),
+    onResults,
   ),
   failed: defineMessage(
     "provider.event.failed.v1",
     resultBase.extend({ event_type: EventType, error: z.string(), permanent: z.boolean() }),
+    onResults,
   ),
 } as const;
 
@@ -271,6 +277,7 @@ export const providerResultsReported = defineMessage(
       .min(1)
       .max(256),
   }),
+  onResults,
 );
 
 const RESULT_KIND_OF = new Map<string, ResultKind>(

@@ -7,7 +7,7 @@ import { storeMetrics } from "./metrics";
 import { createLogger, type Logger } from "@pragma/logger";
 import { OutboxRelay, connectBroker, declareTopology, type Broker } from "@pragma/messaging";
 import { currentContext } from "@pragma/logger";
-import { EXCHANGES, PROVIDER_QUEUES, QUEUES, RPC_QUEUES, providerBuildRequested, pushedProviderPing, workRoutingKey } from "@pragma/contracts";
+import { QUEUES, RPC_QUEUES, providerBuildRequested, pushedProviderPing } from "@pragma/contracts";
 import type { Config } from "./config";
 import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
@@ -60,7 +60,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   await broker.addTopology((ch, reopen) => declareTopology(ch, storeBrokerTopology, reopen));
   const changes = new ChangeFeed(
     (resources) =>
-      broker.publish(resourceEvents.changed, { resources }, { exchange: EXCHANGES.events, routingKey: resourceEvents.changed.type, persistent: false, mandatory: false }),
+      broker.publish(resourceEvents.changed, { resources }, { persistent: false, mandatory: false }),
     logger,
   );
   const onChanged = changes.changed.bind(changes);
@@ -76,8 +76,6 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     onBatch: metrics.outboxPublished,
     publish: (e) =>
       broker.publish(resourceWork, e.payload as unknown as ResourceWork, {
-        exchange: EXCHANGES.work,
-        routingKey: workRoutingKey(e.provider),
         messageId: e.event_id,
         correlationId: e.correlation_id ?? undefined,
         headers: { "x-resource-id": e.resource_id, "x-org-id": e.org_id, "x-project-id": e.project_id, "x-space-id": e.space_id },
@@ -133,7 +131,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const providerDeps: ProviderDeps = {
     providers: providerRepo,
     clock,
-    publishBuild: (key) => broker.publish(providerBuildRequested, key, { exchange: "", routingKey: PROVIDER_QUEUES.builds }),
+    publishBuild: (key) => broker.publish(providerBuildRequested, key),
     pingWorker: (key) =>
       broker
         .request(RPC_QUEUES.providerWorker, pushedProviderPing, key, { timeoutMs: config.WORKER_RPC_TIMEOUT_MS })

@@ -49,7 +49,6 @@ export async function consumeDeadLetters(
         deps.onIngested?.("result_dropped");
         return;
       }
-      const ts = d.raw.properties.timestamp as unknown;
       // During a database outage the dead letter is requeued after a pause, not in a busy loop.
       const outcome = await holdOnDatabaseOutage(() =>
         ingestDeadLetter(deps, {
@@ -57,7 +56,7 @@ export async function consumeDeadLetters(
           headers: d.headers,
           messageId: d.messageId,
           correlationId: d.correlationId,
-          publishedAt: typeof ts === "number" && ts > 0 ? new Date(ts * 1000) : null,
+          publishedAt: d.publishedAt ?? null,
         }),
       );
       deps.onIngested?.(outcome.kind);
