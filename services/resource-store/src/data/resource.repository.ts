@@ -518,6 +518,21 @@ abstract class ScopedTx implements StoreTx {
     if (eventIds.length === 0) return;
     this.write({ name: "store.delete-dead-letters", text: `DELETE FROM dead_letters WHERE ${IN_SCOPE} AND event_id = ANY($4::text[])`, values: [...this.scopeValues, eventIds] });
   }
+
+  // A write request's first answer (migration 20261205120000, domain/resources/repeated-requests.ts).
+
+  async recallAnswer(requestKey: string): Promise<{ fingerprint: string; answer: unknown } | null> {
+    const rows = await this.read<{ fingerprint: string; answer: unknown }>({
+      name: "store.recall-answer",
+      text: `SELECT fingerprint, answer FROM request_answers WHERE ${IN_SCOPE} AND request_key = $4`,
+      values: [...this.scopeValues, requestKey],
+    });
+    return rows[0] ?? null;
+  }
+
+  async recordAnswer(requestKey: string, fingerprint: string, answer: unknown): Promise<void> {
+    this.write({ name: "store.record-answer", text: `INSERT INTO request_answers (org_id, project_id, space_id, request_key, fingerprint, answer) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`, values: [...this.scopeValues, requestKey, fingerprint, json(answer)] });
+  }
 }
 
 /**
@@ -610,6 +625,7 @@ class GroupedReadTx extends ScopedTx {
 class CreateOnlyTx implements StoreTx {
   private resource: ResourceRecord | undefined;
   private event: OutboxEventRecord | undefined;
+  private answer: { requestKey: string; fingerprint: string; answer: unknown } | undefined;
 
   constructor(readonly scope: TenantScope) {}
 
@@ -623,21 +639,37 @@ class CreateOnlyTx implements StoreTx {
     this.event = e;
   }
 
+  async recordAnswer(requestKey: string, fingerprint: string, answer: unknown): Promise<void> {
+    if (this.answer) throw new Error("a create-only transaction records one answer");
+    this.answer = { requestKey, fingerprint, answer };
+  }
+
   /** What to write; the batch that writes it answers whether the resource (and its event) were written. */
   plan(): CreatePlan {
     const r = this.resource;
     if (!r) throw new Error("a create-only transaction must insert its resource");
     if (this.event && this.event.resourceId !== r.resourceId) throw new Error("a create-only transaction inserts its resource's event only");
+    const values = [...resourceValues(r), ...(this.event ? eventValues(this.event) : [])];
+    // The request's answer goes in only with the resource. A key already recorded (the same
+    // request again after its resource was deleted) keeps its first answer.
+    const a = this.answer;
+    const answered = a
+      ? `, answered AS (INSERT INTO request_answers (org_id, project_id, space_id, request_key, fingerprint, answer)
+          SELECT ${[0, 1, 2, 3, 4].map((i) => `$${values.length + 1 + i}`).join(", ")}, $${values.length + 6}::jsonb FROM created ON CONFLICT DO NOTHING)`
+      : "";
+    if (a) values.push(r.scope.org_id, r.scope.project_id, r.scope.space_id, a.requestKey, a.fingerprint, json(a.answer));
+    const suffix = a ? "-answered" : "";
+    const created = `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id)${answered}`;
     const statement = this.event
       ? {
-          name: "store.create-resource-with-event",
-          text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id)
+          name: `store.create-resource-with-event${suffix}`,
+          text: `${created}
             INSERT INTO outbox_events (${EVENT_COLUMNS})
             SELECT ${eventParams(25)} FROM created
             RETURNING event_id`,
-          values: [...resourceValues(r), ...eventValues(this.event)],
+          values,
         }
-      : { name: "store.create-resource", text: `INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id`, values: resourceValues(r) };
+      : { name: `store.create-resource${suffix}`, text: `${created} SELECT row_id FROM created`, values };
     return { scope: this.scope, state: r.lifecycleState, key: `${this.scope.org_id}/${this.scope.project_id}/${this.scope.space_id}/${r.resourceId}`, statement };
   }
 
@@ -663,6 +695,8 @@ class CreateOnlyTx implements StoreTx {
   deleteDeadLetters = () => this.refuse();
   getEvent = () => this.refuse();
   updateEvent = () => this.refuse();
+  /** A create is never a repeat: a repeated one finds its resource there and takes the full path. */
+  recallAnswer = () => this.refuse();
 }
 
 /** `(columns) VALUES (…)` of a whole resource row, $1-$24 in resourceValues order. */

@@ -65,6 +65,10 @@ export interface StoreTx {
   /** Retry-all: those of these entries still stored, locked, oldest first. */
   lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]>;
   deleteDeadLetters(eventIds: string[]): Promise<void>;
+  /** The first answer recorded for a write request's key in this scope (repeated-requests.ts), if any. */
+  recallAnswer(requestKey: string): Promise<{ fingerprint: string; answer: unknown } | null>;
+  /** Records a write request's first answer, committed with the write (a second record of the key fails the transaction). */
+  recordAnswer(requestKey: string, fingerprint: string, answer: unknown): Promise<void>;
 }
 
 export interface ResourceRepository {
