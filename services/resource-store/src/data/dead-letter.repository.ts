@@ -4,7 +4,7 @@ import type { PrismaClient } from "../generated/prisma/client";
 import type { DeadLetterFilter, DeadLetterRecord } from "../domain/dead-letters/model";
 import type { DeadLetterRepository, EntryKey } from "../domain/dead-letters/ports";
 import { inline, json, roundTrip, withConnection, type Pool } from "./pg";
-import { actAsTenant } from "./resource.repository";
+import { actAsTenant } from "./tenant-sql";
 import { toDeadLetterRecord, type DeadLetterRow } from "./dead-letter-rows";
 
 

@@ -65,7 +65,7 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
     const now = deps.clock.now();
     // A repeat of a request that already ran (redelivered, re-sent, retried with its
     // Idempotency-Key) gets its first answer and writes nothing. A create cannot be one:
-    // its resource would exist, and tryCreate would have written nothing.
+    // its resource would exist, and createIfAbsent would have written nothing.
     const prior = assumeNew ? null : await recallAnswer(tx, request);
     if (prior) return { record: reviveRecord(prior.answer), released: false };
     const lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null, deps.sealer);
@@ -136,7 +136,7 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
   // finds the recorded answer, if this request is a repeat of the one that created it).
   // A client's Idempotency-Key may come with a new resource but a used key: only the full
   // path checks the key before writing.
-  const done = (dependencies.length === 0 && !request?.clientKey ? await deps.repo.tryCreate(scope, (tx) => write(tx, true)) : undefined) ?? (await deps.repo.inScope(scope, (tx) => write(tx, false)));
+  const done = (dependencies.length === 0 && !request?.clientKey ? await deps.repo.createIfAbsent(scope, (tx) => write(tx, true)) : undefined) ?? (await deps.repo.inScope(scope, (tx) => write(tx, false)));
   if (done.released) deps.onEventWritten?.();
   return done.record;
 }

@@ -33,7 +33,7 @@ export interface StoreTx {
    * the locks were granted) the dependents of `readyIds`. lockResourceWithPendingConfig and
    * lockDependents answer from it once per id; a write to a row drops its entry.
    */
-  prefetchForResults(resourceIds: string[], readyIds: string[]): Promise<void>;
+  lockForResults(resourceIds: string[], readyIds: string[]): Promise<void>;
   getResource(resourceId: string): Promise<ResourceRecord | null>;
   /** Unlocked read of several resources (missing ids are simply absent). */
   getResources(resourceIds: string[]): Promise<ResourceRecord[]>;
@@ -82,7 +82,7 @@ export interface ResourceRepository {
    * that id already exists, nothing is written and the answer is undefined (the caller
    * then takes the path that reads and locks the existing row).
    */
-  tryCreate<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined>;
+  createIfAbsent<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined>;
 }
 
 export interface ChangesQuery {

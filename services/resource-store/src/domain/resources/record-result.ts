@@ -59,7 +59,7 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
     try {
       const outcomes = await deps.repo.inScope(scope, async (tx) => {
         // Every row of the batch (and the dependents of those that may become ready) in one round trip.
-        await tx.prefetchForResults(
+        await tx.lockForResults(
           indexes.map((i) => results[i]!.resourceId),
           indexes.filter((i) => results[i]!.kind === "succeeded").map((i) => results[i]!.resourceId),
         );
