@@ -126,8 +126,8 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   };
   // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
   const deadLetterDeps = {
-    repo: new PrismaDeadLetterRepository(prisma, pool, onChanged, metrics.transition),
-    // Retries re-queue through the resources' own repository and lifecycle, as apply does.
+    repo: new PrismaDeadLetterRepository(prisma),
+    // Ingest and retries write resource state through the resources' own repository and lifecycle, as apply does.
     resources: repo,
     catalog: applyDeps.types,
     retryAllChunk: config.DEAD_LETTER_RETRY_CHUNK,

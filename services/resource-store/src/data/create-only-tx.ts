@@ -96,6 +96,7 @@ export class CreateOnlyTx implements StoreTx {
   deleteResource = () => this.refuse();
   lockResources = () => this.refuse();
   takeDeadLetter = () => this.refuse();
+  insertDeadLetter = () => this.refuse();
   lockDeadLetters = () => this.refuse();
   deleteDeadLetters = () => this.refuse();
   getEvent = () => this.refuse();

@@ -288,6 +288,19 @@ export abstract class ScopedTx implements StoreTx {
     return rows[0] ? toDeadLetterRecord(rows[0]) : null;
   }
 
+  async insertDeadLetter(r: DeadLetterRecord): Promise<boolean> {
+    const rows = await this.read<{ event_id: string }>({
+      name: "store.insert-dead-letter",
+      text: `INSERT INTO dead_letters (event_id, org_id, project_id, space_id, resource_id, provider, resource_type, resource_name,
+          event_type, payload, error_message, reason, attempt_count, attempts, correlation_id, failed_at, created_at)
+        VALUES ($4, $1, $2, $3, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14::jsonb, $15, $16, $17)
+        ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      values: [...this.scopeValues, r.eventId, r.resourceId, r.provider, r.resourceType, r.resourceName, r.eventType,
+        json(r.payload), r.errorMessage, r.reason, r.attemptCount, json(r.attempts), r.correlationId, r.failedAt, r.createdAt],
+    });
+    return rows.length === 1;
+  }
+
   async lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]> {
     if (eventIds.length === 0) return [];
     const rows = await this.read<DeadLetterRow>({

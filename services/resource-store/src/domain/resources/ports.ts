@@ -62,6 +62,8 @@ export interface StoreTx {
    * a concurrent retry of the same entry waits on its row lock, then finds nothing).
    */
   takeDeadLetter(eventId: string): Promise<DeadLetterRecord | null>;
+  /** Stores a dead letter's entry; false when its event id is already stored (a redelivered dead letter). */
+  insertDeadLetter(record: DeadLetterRecord): Promise<boolean>;
   /** Retry-all: those of these entries still stored, locked, oldest first. */
   lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]>;
   deleteDeadLetters(eventIds: string[]): Promise<void>;
