@@ -4,6 +4,10 @@ import { testInfraUrls, waitFor } from "@pragma/testing";
 import { call, SERVER_KEY, startSystem, type RunningSystem } from "./system";
 import { tapBus, type BusTap } from "./bus-tap";
 import { createOrg, rid, type Client, type Org } from "./tenant";
+import { createLogger } from "@pragma/logger";
+import { createPool } from "../../services/resource-store/src/data/pg";
+import { PgRequestAnswers } from "../../services/resource-store/src/data/request-answers.repository";
+import { RequestAnswerPruner } from "../../services/resource-store/src/outbox/outbox-pruner";
 
 /**
  * Issue 27.4: a write request the store has already executed is answered with its first
@@ -108,6 +112,32 @@ describe("a redelivered store request (same request id and body) runs once", () 
     await send("1");
     const second = await send("2");
     expect(second.config).toEqual({ k: "2" });
+  }, 60_000);
+});
+
+describe("the window", () => {
+  it("answers are pruned past their retention, and a repeat after that runs again", async () => {
+    const r = { provider: "pragma", resource: "config", name: name() };
+    const payload = { scope, body: { ...r, config: { k: "1" }, lifecycle_state: "pending" as const } };
+    const correlationId = `req_${newUlid()}`;
+    const send = () => tap.broker.request(RPC_QUEUES.resourceStore, resourceRequests.apply, payload, { correlationId, timeoutMs: 30_000 });
+    await send();
+    await client.waitFor(rid(r), "ready");
+    const pool = createPool(sys.env.databaseUrl, "resource_store", 1);
+    try {
+      const answers = new PgRequestAnswers(pool);
+      const logger = createLogger({ service: "test", level: "silent" });
+      // A day's retention keeps an answer recorded a moment ago: the repeat is answered, nothing runs.
+      expect(await new RequestAnswerPruner({ answers, logger, retentionMs: 86_400_000, intervalMs: 60_000 }).pruneOnce()).toBe(0);
+      expect((await send()).lifecycle_state).toBe("pending");
+      expect((await settledEvents(rid(r), 1)).map((e) => e.event_type)).toEqual(["CREATE"]);
+      // Seen from a clock a minute ahead with a zero retention, it is old: pruned, and the same request is new again.
+      expect(await new RequestAnswerPruner({ answers, logger, retentionMs: 0, intervalMs: 60_000, now: () => Date.now() + 60_000 }).pruneOnce()).toBeGreaterThanOrEqual(1);
+    } finally {
+      await pool.end();
+    }
+    await send();
+    expect((await settledEvents(rid(r), 2)).map((e) => e.event_type)).toEqual(["CREATE", "UPDATE"]);
   }, 60_000);
 });
 
