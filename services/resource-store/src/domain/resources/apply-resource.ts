@@ -120,9 +120,7 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
     if (wantPending) {
       await queueChecked(tx, lc, next, next.provisioned ? "UPDATE" : "CREATE", catalog);
     } else if (existing && (requested === "draft" || configChanged)) {
-      // A config change without asking for pending parks the resource as a draft;
-      // it stays `provisioned`, so its next pending apply is an UPDATE.
-      next.lifecycleState = "draft";
+      lc.park(next);
     }
     if (existing) await tx.updateResource(next);
     else await tx.insertResource(next);

@@ -62,6 +62,15 @@ export class Lifecycle {
   }
 
   /**
+   * Parks `r` as a draft (an apply asked for draft, or changed the config without asking
+   * for pending). It stays `provisioned`, so its next pending apply is an UPDATE. The
+   * caller persists `r`.
+   */
+  park(r: ResourceRecord): void {
+    r.lifecycleState = "draft";
+  }
+
+  /**
    * Deletes `r`: a resource that was never provisioned (a draft, or one whose CREATE
    * failed) has nothing to tear down, so its row goes at once and no provider is asked
    * (null); otherwise it goes pending with a DELETE event, held while it owns resources.
