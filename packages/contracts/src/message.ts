@@ -73,4 +73,10 @@ export const HEADERS = {
   /** Set by a worker when it dead-letters an event for a permanent error. */
   permanentError: "x-permanent-error",
   errorMessage: "x-error-message",
+  /**
+   * A client's Idempotency-Key (HTTP header, draft-ietf-httpapi-idempotency-key-header), as
+   * the gateway passes it on a write request to the store: the store answers a repeat of
+   * the key with the first answer (services/resource-store/README.md, "Repeated requests").
+   */
+  idempotencyKey: "x-idempotency-key",
 } as const;

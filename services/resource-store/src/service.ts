@@ -13,7 +13,8 @@ import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
 import { PgResourceRepository } from "./data/resource.repository";
 import { OutboxRepository } from "./data/outbox.repository";
-import { ChangeLogPruner, OutboxPruner } from "./outbox/outbox-pruner";
+import { ChangeLogPruner, OutboxPruner, RequestAnswerPruner } from "./outbox/outbox-pruner";
+import { PgRequestAnswers } from "./data/request-answers.repository";
 import { PgChangeLog } from "./data/change-log.repository";
 import { storeBrokerTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
@@ -89,6 +90,13 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     intervalMs: config.OUTBOX_PRUNE_INTERVAL_MS,
   });
 
+  const answerPruner = new RequestAnswerPruner({
+    answers: new PgRequestAnswers(pool),
+    logger,
+    retentionMs: config.REQUEST_ANSWER_RETENTION_HOURS * 3_600_000,
+    intervalMs: config.OUTBOX_PRUNE_INTERVAL_MS,
+  });
+
   const changeLog = new PgChangeLog(pool);
   const changeLogPruner = new ChangeLogPruner({
     changeLog,
@@ -114,8 +122,8 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   };
   // Dead letters: drained from the broker into the store; ops requests share the store's RPC queue.
   const deadLetterDeps = {
-    repo: new PrismaDeadLetterRepository(prisma, pool, onChanged, metrics.transition),
-    // Retries re-queue through the resources' own repository and lifecycle, as apply does.
+    repo: new PrismaDeadLetterRepository(prisma),
+    // Ingest and retries write resource state through the resources' own repository and lifecycle, as apply does.
     resources: repo,
     catalog: applyDeps.types,
     retryAllChunk: config.DEAD_LETTER_RETRY_CHUNK,
@@ -162,6 +170,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(registry, config.METRICS_PORT) : undefined;
   relay.start();
   pruner.start();
+  answerPruner.start();
   changeLogPruner.start();
   logger.info({ metricsPort: metricsServer?.port }, "resource store started");
 
@@ -175,6 +184,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
       await results.cancel();
       await deadLetters.cancel();
       await pruner.stop();
+      await answerPruner.stop();
       await changeLogPruner.stop();
       await relay.stop();
       await broker.close();

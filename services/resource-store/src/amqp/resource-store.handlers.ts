@@ -8,6 +8,7 @@ import { listChanges } from "../domain/resources/list-changes";
 import type { ChangeLog } from "../domain/resources/ports";
 import type { ResourceRecord } from "../domain/resources/model";
 import { presentResource, presentSensitive } from "../domain/resources/present";
+import { requestKeyOf } from "../domain/resources/repeated-requests";
 
 /** Thin: contract in, use case, wire shape out. */
 export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog }): RpcHandlers {
@@ -15,8 +16,9 @@ export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog }): Rp
   const presenter = async (scope: TenantScope, reveal = false): Promise<(r: ResourceRecord) => Resource> =>
     presentSensitive(reveal ? { reveal: deps.sealer } : { types: await deps.types.list(scope).catch(() => null) });
   return {
-    [resourceRequests.apply.type]: handler(resourceRequests.apply, async ({ scope, body }) => {
-      const r = await applyResource(deps, scope, body);
+    // Writes carry their request's key: a repeat gets the first answer (repeated-requests.ts).
+    [resourceRequests.apply.type]: handler(resourceRequests.apply, async ({ scope, body }, ctx) => {
+      const r = await applyResource(deps, scope, body, requestKeyOf(resourceRequests.apply.type, { scope, body }, ctx));
       return (await presenter(scope))(r);
     }),
     [resourceRequests.get.type]: handler(resourceRequests.get, async ({ scope, id, reveal, sealed }) => {
@@ -28,8 +30,8 @@ export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog }): Rp
       const page = await listResources(deps, scope, q);
       return { items: page.items.map(await presenter(scope)), next_cursor: page.nextCursor };
     }),
-    [resourceRequests.delete.type]: handler(resourceRequests.delete, async ({ scope, id, force }) => {
-      const r = await deleteResource(deps, scope, id, { force });
+    [resourceRequests.delete.type]: handler(resourceRequests.delete, async ({ scope, id, force }, ctx) => {
+      const r = await deleteResource(deps, scope, id, { force }, requestKeyOf(resourceRequests.delete.type, { scope, id, force }, ctx));
       return { resource: r ? (await presenter(scope))(r) : null };
     }),
     [resourceRequests.changes.type]: handler(resourceRequests.changes, async ({ scope, ...q }) => {

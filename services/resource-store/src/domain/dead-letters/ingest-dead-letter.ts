@@ -1,7 +1,8 @@
 import { EventType, HEADERS, resourceId as idOf, type DeadLetterAttempt, type InspectedResource, type TenantScope } from "@pragma/contracts";
 import type { DeadLetterRecord } from "./model";
-import type { AttemptHistory, Clock, DeadLetterRepository, TypeCatalog } from "./ports";
-import type { Sealer } from "../resources/ports";
+import type { AttemptHistory, Clock, TypeCatalog } from "./ports";
+import type { ResourceRepository, Sealer } from "../resources/ports";
+import { Lifecycle } from "../resources/lifecycle";
 import { NO_SENSITIVE_FIELDS, redactText, redactWorkPayload } from "./redact";
 import { attemptCountFromHeaders, attemptsFromXDeath, classifyReason, errorFromHeaders, headerString, xDeaths } from "./classify";
 
@@ -16,12 +17,13 @@ export interface DeadLetterMessage {
 }
 
 export interface IngestDeps {
-  repo: DeadLetterRepository;
+  /** The store's resources: the entry is stored, and the resource failed, in one of their transactions, through the lifecycle. */
+  resources: ResourceRepository;
   clock: Clock;
   types?: TypeCatalog;
   history?: AttemptHistory;
-  /** Opens the sealed values the dead-lettered work message carried, to scrub error text of them. */
-  sealer?: Pick<Sealer, "openDeep">;
+  /** Opens the sealed values the dead-lettered work message carried, to scrub error text of them; the lifecycle's sealing. */
+  sealer: Sealer;
 }
 
 export type IngestOutcome =
@@ -38,7 +40,9 @@ const NO_RESULT = "attempt did not complete (the worker stopped or lost its conn
 
 /**
  * Stores one dead letter: redacted, deduplicated by event id, and with the resource
- * failed in the same transaction when nothing else will fail it.
+ * failed in the same transaction when nothing else will fail it (the broker dead-lettered
+ * the event without any result reaching the store): a store transaction like an apply's,
+ * the failure written by the lifecycle (Lifecycle.failEvent, as a worker's failed result is).
  */
 export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage): Promise<IngestOutcome> {
   const work = obj(msg.body) ?? {};
@@ -67,7 +71,7 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
   const { payload, secrets } = redactWorkPayload(work, fields);
   // Every sensitive value the event carried (spec §4.3): the worker scrubbed its errors
   // already; this is the store's own check, for whatever wrote the headers.
-  const sealed = deps.sealer ? openedSecrets(deps.sealer, work) : [];
+  const sealed = openedSecrets(deps.sealer, work);
   const scrub = (s: string) => redactText(s, [...secrets, ...sealed]);
   const errorMessage = scrub(errorFromHeaders(h));
 
@@ -100,7 +104,13 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
     failedAt,
     createdAt: now,
   };
-  const { inserted, resourceFailed } = await deps.repo.ingest(record);
+  const { inserted, resourceFailed } = await deps.resources.inScope(tenant, async (tx) => {
+    // The entry first, then the resource: the order a retry takes its locks in.
+    const stored = await tx.insertDeadLetter(record);
+    const r = await tx.lockResource(resourceId);
+    const failed = r ? await new Lifecycle(tx, now, null, deps.sealer).failEvent(r, eventId, errorMessage) : false;
+    return { inserted: stored, resourceFailed: failed };
+  });
   return { kind: inserted ? "stored" : "duplicate", eventId, resourceFailed };
 }
 

@@ -54,11 +54,20 @@ export class Lifecycle {
     if (built && !built.ok) {
       // Only reachable on propagation (apply validated its references first).
       event.status = "cancelled";
-      this.fail(r, built.ref);
+      this.failReference(r, built.ref);
     }
     await this.tx.insertEvent(event);
     if (event.status === "pending") this.released = true;
     return event;
+  }
+
+  /**
+   * Parks `r` as a draft (an apply asked for draft, or changed the config without asking
+   * for pending). It stays `provisioned`, so its next pending apply is an UPDATE. The
+   * caller persists `r`.
+   */
+  park(r: ResourceRecord): void {
+    r.lifecycleState = "draft";
   }
 
   /**
@@ -138,7 +147,7 @@ export class Lifecycle {
     const built = await this.build(r, ev.eventId, ev.eventType);
     if (!built.ok) {
       await this.tx.updateEvent(ev.eventId, { status: "cancelled" });
-      this.fail(r, built.ref);
+      this.failReference(r, built.ref);
       await this.tx.updateResource(r);
       return;
     }
@@ -146,7 +155,54 @@ export class Lifecycle {
     this.released = true;
   }
 
-  private fail(r: ResourceRecord, ref: FieldReference): void {
+  /**
+   * The resource's pending CREATE or UPDATE succeeded: ready with its outputs, then what
+   * that unblocks (onReady). Inputs that changed while it ran queue it once more first, so
+   * dependents wait for the fresh run. The caller has checked the event is the pending one.
+   */
+  async succeed(
+    r: ResourceRecord,
+    result: { outputs: Record<string, unknown>; outputsChanged: boolean; appliedConfig: Record<string, unknown>; eventType: "CREATE" | "UPDATE" },
+  ): Promise<void> {
+    const ready: ResourceRecord = {
+      ...r,
+      lifecycleState: "ready",
+      outputs: result.outputs,
+      error: null,
+      provisioned: true,
+      appliedConfig: result.appliedConfig,
+      pendingEventId: null,
+      staleInputs: false,
+      updatedAt: this.now,
+    };
+    if (r.staleInputs) await this.queue(ready, "UPDATE");
+    await this.tx.updateResource(ready);
+    await this.onReady(ready, { outputsChanged: result.outputsChanged, eventType: result.eventType });
+  }
+
+  /**
+   * A worker took up the resource's pending event: pending → processing. False (nothing
+   * written) when the resource no longer waits on that event, or is past pending.
+   */
+  async start(r: ResourceRecord, eventId: string): Promise<boolean> {
+    if (r.pendingEventId !== eventId || r.lifecycleState !== "pending") return false;
+    await this.tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: this.now });
+    return true;
+  }
+
+  /**
+   * The resource's pending event failed for good: a worker's failed result, or the event
+   * dead-lettered without any result reaching the store. Only while the resource still
+   * waits on that event: a later event, a result that already arrived or a user's
+   * re-apply all win over a late failure (false, nothing written).
+   */
+  async failEvent(r: ResourceRecord, eventId: string, error: string): Promise<boolean> {
+    if (r.pendingEventId !== eventId || (r.lifecycleState !== "pending" && r.lifecycleState !== "processing")) return false;
+    await this.tx.updateResource({ ...r, lifecycleState: "failed", error, pendingEventId: null, staleInputs: false, updatedAt: this.now });
+    return true;
+  }
+
+  private failReference(r: ResourceRecord, ref: FieldReference): void {
     r.lifecycleState = "failed";
     r.pendingEventId = null;
     r.error = `Field reference resolution failed: ${ref.target.provider}/${ref.target.resource}/${ref.target.name}.outputs.${ref.field}`;

@@ -59,7 +59,7 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
     try {
       const outcomes = await deps.repo.inScope(scope, async (tx) => {
         // Every row of the batch (and the dependents of those that may become ready) in one round trip.
-        await tx.prefetchForResults(
+        await tx.lockForResults(
           indexes.map((i) => results[i]!.resourceId),
           indexes.filter((i) => results[i]!.kind === "succeeded").map((i) => results[i]!.resourceId),
         );
@@ -90,13 +90,10 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
   const found = await tx.lockResourceWithPendingConfig(result.resourceId);
   const r = found?.resource;
   if (!r || r.pendingEventId !== result.eventId) return "stale";
-  const now = lc.now;
 
   switch (result.kind) {
     case "started":
-      if (r.lifecycleState !== "pending") return "stale";
-      await tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: now });
-      return "applied";
+      return (await lc.start(r, result.eventId)) ? "applied" : "stale";
     case "succeeded": {
       if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
       if (result.eventType === "DELETE") {
@@ -107,28 +104,17 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
       // is sealed here. Sealed values differ on every sealing: compare what they hold.
       const outputs = sealer.sealSensitive(result.outputs);
       const outputsChanged = JSON.stringify(canonical(sealer.openDeep(r.outputs).value)) !== JSON.stringify(canonical(sealer.openDeep(outputs).value));
-      const ready = {
-        ...r,
-        lifecycleState: "ready" as const,
+      await lc.succeed(r, {
         outputs: outputsChanged ? outputs : r.outputs,
-        error: null,
-        provisioned: true,
+        outputsChanged,
         // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
         appliedConfig: found.pendingConfig ?? r.config,
-        pendingEventId: null,
-        staleInputs: false,
-        updatedAt: now,
-      };
-      // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
-      if (r.staleInputs) await lc.queue(ready, "UPDATE");
-      await tx.updateResource(ready);
-      await lc.onReady(ready, { outputsChanged, eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE" });
+        eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE",
+      });
       return "applied";
     }
     case "failed":
-      if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
-      await tx.updateResource({ ...r, lifecycleState: "failed", error: result.error, pendingEventId: null, staleInputs: false, updatedAt: now });
-      return "applied";
+      return (await lc.failEvent(r, result.eventId, result.error)) ? "applied" : "stale";
   }
 }
 
