@@ -19,7 +19,9 @@
 // - A service that exits on its own (crash, `kill -9`) is restarted with backoff while the
 //   others keep serving (compose's `restart: unless-stopped`): 0.5 s doubling to 30 s, reset
 //   after 60 s up. 5 crashes of one service within 60 s is a crash loop: the runner says so,
-//   stops everything and exits 1 (scripts/lib/restart-policy.mjs). Each start logs the pid.
+//   stops everything and exits 1. Kills from outside (SIGKILL/SIGTERM/SIGINT/SIGHUP to the
+//   service) are restarted but never count as a crash loop (scripts/lib/restart-policy.mjs).
+//   Each start logs the pid.
 // - Env START_TIMEOUT_SECONDS (default 120): how long to wait for the gateway's /health.
 // - `npm start -- --no-build` skips install and build (you just ran them).
 // - PRAGMA_DEV_ENV_FILE: where the development secrets live (default .pragma/dev.env).
@@ -153,14 +155,14 @@ function startService(name, svc, metricsPort, i) {
       return;
     }
     if (!trackers.has(name)) trackers.set(name, new RestartTracker());
-    const { giveUp, delayMs, recent } = trackers.get(name).onExit(startedAt, Date.now());
+    const { giveUp, delayMs, recent } = trackers.get(name).onExit(startedAt, Date.now(), signal);
     if (giveUp) {
       const windowS = RESTART_POLICY.crashLoopWindowMs / 1000;
       say(`ERROR: ${name} is crash-looping: it exited ${recent} times within ${windowS} s (last: ${how}). Giving up on it and stopping everything; see its output above.`);
       void shutdown(1);
       return;
     }
-    say(`${name} exited unexpectedly (${how}): restarting it in ${delayMs / 1000} s (${recent} exit(s) in the last ${RESTART_POLICY.crashLoopWindowMs / 1000} s; the other services keep running)`);
+    say(`${name} exited unexpectedly (${how}): restarting it in ${delayMs / 1000} s (${recent} crash(es) of its own in the last ${RESTART_POLICY.crashLoopWindowMs / 1000} s; the other services keep running)`);
     restarts.set(
       name,
       setTimeout(() => {
