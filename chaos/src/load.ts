@@ -39,17 +39,24 @@ export interface LoadResult {
   rejected: Map<string, string>;
   /** Every answer by status ("0" = no answer: refused, reset or timed out). */
   statuses: Map<string, number>;
+  /** Why an attempt got no answer (status 0), by message. */
+  noAnswer: Map<string, number>;
+  /** The distinct bodies of 5xx answers (first 200 characters), by status and text. */
+  errors5xx: Map<string, number>;
   attempts: number;
 }
 
 export async function applyAll(baseUrl: string, tenant: Tenant, items: Item[], opts: { connections: number; maxAttempts: number; onAnswered?: (n: number) => void }): Promise<LoadResult> {
-  const out: LoadResult = { accepted: new Set(), rejected: new Map(), statuses: new Map(), attempts: 0 };
+  const out: LoadResult = { accepted: new Set(), rejected: new Map(), statuses: new Map(), noAnswer: new Map(), errors5xx: new Map(), attempts: 0 };
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   let answered = 0;
   await mapLimit(items, opts.connections, async (item) => {
     for (let attempt = 1; ; attempt++) {
       const res = await call(baseUrl, "POST", "/resources/apply", { headers: tenant.headers, body: { ...item, lifecycle_state: "pending" }, timeoutMs: 30_000 });
       out.attempts++;
-      out.statuses.set(String(res.status), (out.statuses.get(String(res.status)) ?? 0) + 1);
+      bump(out.statuses, String(res.status));
+      if (res.status === 0) bump(out.noAnswer, res.text.slice(0, 200));
+      if (res.status >= 500) bump(out.errors5xx, `${res.status} ${res.text.slice(0, 200)}`);
       if (res.status >= 200 && res.status < 300) {
         out.accepted.add(item.name);
         break;

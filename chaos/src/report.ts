@@ -18,6 +18,8 @@ export interface Row {
   recovered: boolean;
   /** Roles the store says are ready but pg_authid does not have. */
   roles_missing: number;
+  /** Exits the runner restarted, counted per "<service>: <code or signal>". */
+  restarted: Record<string, number>;
   given_up_applies: number;
   /** The distinct errors of failed resources (first five). */
   failures: string[];
@@ -25,14 +27,17 @@ export interface Row {
 }
 
 export function formatTable(rows: Row[]): string {
-  const head = ["scenario", "fault", "accepted", "ready", "failed", "stuck", "lost", "duplicate hook runs", "5xx (by status)", "recovered by itself", "roles missing", "applies given up"];
+  const head = ["scenario", "fault", "accepted", "ready", "failed", "stuck", "lost", "duplicate hook runs", "5xx (by status)", "recovered by itself", "roles missing", "applies given up", "restarted by the runner"];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const r of rows) {
     const five = Object.entries(r.status_5xx)
       .map(([s, n]) => `${s === "0" ? "no answer" : s}: ${n}`)
       .join(", ");
+    const restarted = Object.entries(r.restarted)
+      .map(([k, n]) => `${k} x${n}`)
+      .join(", ");
     lines.push(
-      `| ${[r.scenario, r.fault, r.accepted, r.ready, r.failed, r.stuck, r.lost, r.duplicate_hook_runs, five || "0", r.recovered ? "yes" : "no", r.roles_missing, r.given_up_applies].join(" | ")} |`,
+      `| ${[r.scenario, r.fault, r.accepted, r.ready, r.failed, r.stuck, r.lost, r.duplicate_hook_runs, five || "0", r.recovered ? "yes" : "no", r.roles_missing, r.given_up_applies, restarted || "none"].join(" | ")} |`,
     );
   }
   const failures = rows.flatMap((r) => r.failures.map((f) => `- ${r.scenario}: ${f}`));

@@ -202,11 +202,12 @@ async function scenario(name: Scenario): Promise<Row> {
       status_5xx: Object.fromEntries([...load.statuses].filter(([s]) => s === "0" || s.startsWith("5"))),
       recovered: selfRecovered,
       roles_missing: roleItems.filter((i) => !roles.has(String(i.config.name))).length,
+      restarted: sys.restarts().reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {}),
       given_up_applies: load.rejected.size,
       failures: [...new Set(last_error.values())].slice(0, 5),
       tap_messages: tap.messages,
     };
-    writeFileSync(join(RESULTS, `${stamp}-${name}.json`), JSON.stringify({ ...row, rejected: Object.fromEntries(load.rejected), statuses: Object.fromEntries(load.statuses) }, null, 2));
+    writeFileSync(join(RESULTS, `${stamp}-${name}.json`), JSON.stringify({ ...row, rejected: Object.fromEntries(load.rejected), statuses: Object.fromEntries(load.statuses), no_answer: Object.fromEntries(load.noAnswer), errors_5xx: Object.fromEntries(load.errors5xx) }, null, 2));
     return row;
   } finally {
     say("stopping the system");

@@ -13,6 +13,8 @@ export interface System {
   serverKey: string;
   /** Pids the runner reported for `service`, in start order. */
   pids(service: string): number[];
+  /** Every exit the runner saw and restarted, as "<service>: <code or signal>". */
+  restarts(): string[];
   /** The runner exited (it stops everything when it gives up); null while it runs. */
   exitCode(): number | null;
   stop(): Promise<void>;
@@ -59,6 +61,7 @@ export async function startSystem(opts: { port: number; databaseUrl: string; amq
     baseUrl,
     serverKey,
     pids: (service) => [...log().matchAll(new RegExp(`\\[pragma\\] ${service} started \\(pid (\\d+)\\)`, "g"))].map((m) => Number(m[1])),
+    restarts: () => [...log().matchAll(/\[pragma\] (\S+) exited unexpectedly \(([^)]+)\)/g)].map((m) => `${m[1]}: ${m[2]}`),
     exitCode: () => child.exitCode,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -32,7 +32,9 @@ export async function call(baseUrl: string, method: string, path: string, opts: 
     }
     return { status: res.status, body, text };
   } catch (err) {
-    return { status: 0, body: undefined, text: (err as Error).message };
+    // fetch says only "fetch failed"; the cause says what happened (ECONNREFUSED, other side closed, ...).
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    return { status: 0, body: undefined, text: [e.message, e.cause?.code, e.cause?.message].filter(Boolean).join(": ") };
   }
 }
 
