@@ -94,8 +94,10 @@ async function inject(run: Run, sys: System): Promise<string> {
   switch (run.scenario) {
     case "worker-kill": {
       const n = Number(values.kills);
+      // With WORKER_REPLICAS > 1 the runner names them provider-worker-1, -2, ...: the first is killed.
+      const worker = Number(values.workers) > 1 ? "provider-worker-1" : "provider-worker";
       for (let k = 0; k < n && sys.exitCode() === null; k++) {
-        await killAndWait(sys, "provider-worker");
+        await killAndWait(sys, worker);
         await sleep(1000);
       }
       return `provider-worker kill -9 x${n}`;
