@@ -130,6 +130,12 @@ export async function privateRedis(): Promise<Infra> {
   };
 }
 
+/** Deletes the run's keys (`<prefix>*`) from a shared Redis: the worker's dedupe records live for days. */
+export function deleteRedisKeys(url: string, prefix: string): void {
+  const keys = spawnSync("redis-cli", ["-u", url, "--scan", "--pattern", `${prefix}*`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+  for (let i = 0; i < keys.length; i += 500) spawnSync("redis-cli", ["-u", url, "del", ...keys.slice(i, i + 500)], { stdio: "ignore" });
+}
+
 // ---- RabbitMQ ---------------------------------------------------------------------
 
 function clusterScript(dir: string, ...args: string[]): string {

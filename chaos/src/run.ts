@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { dropRunObjects, declareTap, drainTap, rolesOnServer, storeStates } from "./count";
-import { databaseOn, freePort, privatePostgres, privateRabbit, privateRedis, rabbitCluster, sharedDatabase, sharedVhost, type Infra } from "./infra";
+import { databaseOn, deleteRedisKeys, freePort, privatePostgres, privateRabbit, privateRedis, rabbitCluster, sharedDatabase, sharedVhost, type Infra } from "./infra";
 import { applyAll, mixedLoad, type LoadResult } from "./load";
 import { createTenant, startSystem, type System, type Tenant } from "./system";
 import { call, say, sleep } from "./util";
@@ -156,13 +156,14 @@ async function scenario(name: Scenario): Promise<Row> {
   const run = await setUp(name, stamp);
   let sys: System | undefined;
   const prefix = `ch-${Date.now().toString(36)}-`;
+  const redisPrefix = `chaos:${stamp}:`;
   try {
     sys = await startSystem({
       port: await freePort(),
       databaseUrl: run.db.url,
       amqpUrl: run.amqp.url,
       redisUrl: run.redis.url,
-      redisPrefix: `chaos:${stamp}:`,
+      redisPrefix,
       logFile: join(RESULTS, `${stamp}-${name}-system.log`),
       devEnvFile: join(RESULTS, `${stamp}-dev.env`),
       workers: Number(values.workers),
@@ -215,6 +216,7 @@ async function scenario(name: Scenario): Promise<Row> {
     say("stopping the system");
     await sys?.stop();
     await dropRunObjects(run.pgServer.url.replace(/\/[^/]*$/, "/postgres"), prefix).catch((e: Error) => say(`cleanup of roles/databases: ${e.message}`));
+    if (!values.keep) deleteRedisKeys(run.redis.url, redisPrefix);
     if (!values.keep) for (const i of run.extra.reverse()) await i.dispose().catch((e: Error) => say(`cleanup: ${e.message}`));
   }
 }
