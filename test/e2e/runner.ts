@@ -43,6 +43,8 @@ export function startRunner(env: TestEnv, port: number, devEnvFile: string, extr
       AMQP_URL: env.amqpUrl,
       REDIS_URL: env.redisUrl,
       REDIS_KEY_PREFIX: env.redisPrefix,
+      // The worker's own prefix, under the test's, so env.dispose() deletes its keys too.
+      REDIS_PREFIX: `${env.redisPrefix}worker:`,
       GATEWAY_PORT: String(port),
       METRICS_PORT: "off",
       PRAGMA_SERVER_KEY: SERVER_KEY,
