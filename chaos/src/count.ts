@@ -82,6 +82,25 @@ export async function storeStates(databaseUrl: string, t: { orgId: string; proje
   }
 }
 
+/**
+ * Dead letters of the run (the store drains pragma.dead-letter into its table). Every event of
+ * the load is healthy, so each one is a healthy event dead-lettered: by reason and attempts.
+ */
+export async function deadLetters(databaseUrl: string, t: { orgId: string }, prefix: string): Promise<{ n: number; reasons: string[] }> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query(
+      `SELECT reason, attempt_count, left(error_message, 120) AS error, count(*)::int AS n FROM ${STORE_SCHEMA}.dead_letters
+        WHERE org_id = $1 AND resource_name >= $2 AND resource_name < $3 GROUP BY 1, 2, 3`,
+      [t.orgId, prefix, `${prefix}~`],
+    );
+    return { n: rows.reduce((a, r) => a + (r.n as number), 0), reasons: rows.map((r) => `${r.n} x ${r.reason} (attempt_count ${r.attempt_count}): ${r.error}`) };
+  } finally {
+    await c.end();
+  }
+}
+
 /** Roles named `<prefix>…` on the registered database server (pg_authid, as the issue counted them). */
 export async function rolesOnServer(serverUrl: string, prefix: string): Promise<Set<string>> {
   const c = new pg.Client({ connectionString: serverUrl });

@@ -16,6 +16,9 @@ export interface Row {
   status_5xx: Record<string, number>;
   /** After the fault, with nobody's help: /health/ready 200 and a fresh apply became ready. */
   recovered: boolean;
+  /** Dead letters of the run: every event of the load is healthy, so this must be 0. */
+  dead_lettered: number;
+  dead_letter_reasons: string[];
   /** Roles the store says are ready but pg_authid does not have. */
   roles_missing: number;
   /** Exits the runner restarted, counted per "<service>: <code or signal>". */
@@ -27,7 +30,7 @@ export interface Row {
 }
 
 export function formatTable(rows: Row[]): string {
-  const head = ["scenario", "fault", "accepted", "ready", "failed", "stuck", "lost", "duplicate hook runs", "5xx (by status)", "recovered by itself", "roles missing", "applies given up", "restarted by the runner"];
+  const head = ["scenario", "fault", "accepted", "ready", "failed", "stuck", "lost", "duplicate hook runs", "dead-lettered", "5xx (by status)", "recovered by itself", "roles missing", "applies given up", "restarted by the runner"];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const r of rows) {
     const five = Object.entries(r.status_5xx)
@@ -37,9 +40,9 @@ export function formatTable(rows: Row[]): string {
       .map(([k, n]) => `${k} x${n}`)
       .join(", ");
     lines.push(
-      `| ${[r.scenario, r.fault, r.accepted, r.ready, r.failed, r.stuck, r.lost, r.duplicate_hook_runs, five || "0", r.recovered ? "yes" : "no", r.roles_missing, r.given_up_applies, restarted || "none"].join(" | ")} |`,
+      `| ${[r.scenario, r.fault, r.accepted, r.ready, r.failed, r.stuck, r.lost, r.duplicate_hook_runs, r.dead_lettered, five || "0", r.recovered ? "yes" : "no", r.roles_missing, r.given_up_applies, restarted || "none"].join(" | ")} |`,
     );
   }
-  const failures = rows.flatMap((r) => r.failures.map((f) => `- ${r.scenario}: ${f}`));
-  return [...lines, ...(failures.length ? ["", "Errors of failed resources:", ...failures] : [])].join("\n");
+  const failures = rows.flatMap((r) => [...r.failures, ...r.dead_letter_reasons.map((d) => `dead letter: ${d}`)].map((f) => `- ${r.scenario}: ${f}`));
+  return [...lines, ...(failures.length ? ["", "Errors of failed resources, and dead letters:", ...failures] : [])].join("\n");
 }

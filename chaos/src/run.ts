@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { dropRunObjects, declareTap, drainTap, rolesOnServer, storeStates } from "./count";
+import { deadLetters, dropRunObjects, declareTap, drainTap, rolesOnServer, storeStates } from "./count";
 import { databaseOn, deleteRedisKeys, freePort, privatePostgres, privateRabbit, privateRedis, rabbitCluster, sharedDatabase, sharedVhost, type Infra } from "./infra";
 import { applyAll, mixedLoad, type LoadResult } from "./load";
 import { createTenant, startSystem, type System, type Tenant } from "./system";
@@ -189,6 +189,7 @@ async function scenario(name: Scenario): Promise<Row> {
     const { states, last_error } = await storeStates(run.db.url, tenant, prefix);
     states.delete(`${prefix}probe`);
     const tap = await drainTap(run.amqp.url, tapQueue);
+    const dead = await deadLetters(run.db.url, tenant, prefix);
     const roles = await rolesOnServer(run.pgServer.url.replace(/\/[^/]*$/, "/postgres"), prefix);
     const accepted = [...load.accepted];
     const by = (s: string) => accepted.filter((n) => states.get(n) === s).length;
@@ -202,6 +203,8 @@ async function scenario(name: Scenario): Promise<Row> {
       stuck: accepted.filter((n) => states.has(n) && !["ready", "failed"].includes(states.get(n)!)).length,
       lost: accepted.filter((n) => !states.has(n) || !tap.eventsPerName.has(n)).length,
       duplicate_hook_runs: [...tap.eventsPerName.values()].filter((ids) => ids.size > 1).length,
+      dead_lettered: dead.n,
+      dead_letter_reasons: dead.reasons,
       status_5xx: Object.fromEntries([...load.statuses].filter(([s]) => s === "0" || s.startsWith("5"))),
       recovered: selfRecovered,
       roles_missing: roleItems.filter((i) => !roles.has(String(i.config.name))).length,
