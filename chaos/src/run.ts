@@ -51,8 +51,17 @@ interface Run {
 }
 
 async function setUp(scenario: Scenario, stamp: string): Promise<Run> {
-  const id = stamp.toLowerCase().replace(/[^a-z0-9]/g, "");
   const extra: Infra[] = [];
+  try {
+    return await setUpInto(extra, scenario, stamp);
+  } catch (err) {
+    for (const i of extra.reverse()) await i.dispose().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function setUpInto(extra: Infra[], scenario: Scenario, stamp: string): Promise<Run> {
+  const id = stamp.toLowerCase().replace(/[^a-z0-9]/g, "");
   let pgServer: Run["pgServer"];
   let db: Infra;
   if (scenario === "postgres-restart") {
@@ -157,6 +166,16 @@ async function scenario(name: Scenario): Promise<Row> {
   let sys: System | undefined;
   const prefix = `ch-${Date.now().toString(36)}-`;
   const redisPrefix = `chaos:${stamp}:`;
+  let cleaning: Promise<void> | undefined;
+  cleanUp = () =>
+    (cleaning ??= (async () => {
+      say("stopping the system");
+      await sys?.stop();
+      await dropRunObjects(run.pgServer.url.replace(/\/[^/]*$/, "/postgres"), prefix).catch((e: Error) => say(`cleanup of roles/databases: ${e.message}`));
+      if (values.keep) return;
+      deleteRedisKeys(run.redis.url, redisPrefix);
+      for (const i of run.extra.reverse()) await i.dispose().catch((e: Error) => say(`cleanup: ${e.message}`));
+    })());
   try {
     sys = await startSystem({
       port: await freePort(),
@@ -216,12 +235,18 @@ async function scenario(name: Scenario): Promise<Row> {
     writeFileSync(join(RESULTS, `${stamp}-${name}.json`), JSON.stringify({ ...row, rejected: Object.fromEntries(load.rejected), statuses: Object.fromEntries(load.statuses), no_answer: Object.fromEntries(load.noAnswer), errors_5xx: Object.fromEntries(load.errors5xx) }, null, 2));
     return row;
   } finally {
-    say("stopping the system");
-    await sys?.stop();
-    await dropRunObjects(run.pgServer.url.replace(/\/[^/]*$/, "/postgres"), prefix).catch((e: Error) => say(`cleanup of roles/databases: ${e.message}`));
-    if (!values.keep) deleteRedisKeys(run.redis.url, redisPrefix);
-    if (!values.keep) for (const i of run.extra.reverse()) await i.dispose().catch((e: Error) => say(`cleanup: ${e.message}`));
+    await cleanUp();
   }
+}
+
+/** What a run leaves behind, undone at its end, or on Ctrl-C / SIGTERM (once). */
+let cleanUp: () => Promise<void> = async () => undefined;
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    say(`${sig}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
 }
 
 async function main() {
