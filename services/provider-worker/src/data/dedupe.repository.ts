@@ -10,6 +10,8 @@ export interface DedupeRepository {
   put(eventId: string, outcome: StoredOutcome): Promise<void>;
   /** Where an event's outcome is kept, and how to read it (for ResourceLocks.enter). */
   keyOf(eventId: string): string;
+  /** Where the start times of an event's runs are kept (ResourceLocks.enter appends one per run). */
+  runsKeyOf(eventId: string): string;
   decode(raw: string): StoredOutcome;
 }
 
@@ -21,6 +23,7 @@ export function redisDedupe(redis: Redis, prefix: string, ttlSecs: number): Dedu
       return raw ? (JSON.parse(raw) as StoredOutcome) : null;
     },
     keyOf: key,
+    runsKeyOf: (id) => `${prefix}runs:${id}`,
     decode: (raw) => JSON.parse(raw) as StoredOutcome,
     async put(eventId, outcome) {
       await redis.set(key(eventId), JSON.stringify(outcome), "EX", ttlSecs);

@@ -1,4 +1,4 @@
-import { HEADERS, type ResourceWork, type ResultKind } from "@pragma/contracts";
+import { HEADERS, WORK_ATTEMPT_ERROR_MAX, WORK_HEADERS, readAttemptHistory, writeAttemptHistory, type ResourceWork, type ResultKind, type WorkAttempt, type WorkAttemptHistory } from "@pragma/contracts";
 import { lazyChild, unredactedChild, type Logger } from "@pragma/logger";
 import {
   PermanentError,
@@ -20,15 +20,8 @@ import type { ResourceLogRepository } from "../data/resource-log.repository";
 import type { EventFinisher } from "../data/event-finisher";
 import { scopedKey } from "../data/redis-keys";
 
-/** Our header for how often an event waited for another holder's lease (never counts as a retry). */
-export const LOCK_WAITS_HEADER = "x-lock-waits";
-/** Why the worker dead-lettered: permanent_error or retries_exhausted (the broker's own reasons come in x-death). */
+/** Why the worker dead-lettered: permanent_error, retries_exhausted or delivery_limit (the broker's own reasons come in x-death). */
 export const DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason";
-/**
- * Deliveries of earlier copies of this event (a copy we republish to a delay tier starts
- * again at x-delivery-count 0), so crash loops stay bounded across copies.
- */
-export const PRIOR_DELIVERIES_HEADER = "x-prior-deliveries";
 
 export interface WorkInput {
   work: ResourceWork;
@@ -77,7 +70,7 @@ export interface ProcessDeps {
    * one step, which nobody could have told apart, for one message less per event.
    */
   startedReportDelayMs: number;
-  /** Deliveries (crashes mid-hook) an event may take across all its copies. */
+  /** Runs of an event that may crash (the worker killed mid-hook) before it is dead-lettered as a crash loop. */
   deliveryLimit: number;
 }
 
@@ -112,8 +105,6 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   // something else is written (lazyChild).
   const log = lazyChild(deps.logger, bindings);
   const retryCount = num(input.headers[HEADERS.retryCount]);
-  const deliveries = num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount;
-  const attempt = retryCount + deliveries;
   const resourceKey = scopedKey(work);
   const base = { event_id: work.event_id, resource_id: work.resource_id, org_id: work.org_id, project_id: work.project_id, space_id: work.space_id };
   const now = () => new Date().toISOString();
@@ -133,53 +124,46 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
   // same way again, which is what replaying its stored outcome would publish).
   const type = deps.providers.get(work.provider)?.types.get(work.resource_type) ?? (await deps.pushedType?.(work));
   if (!type) {
-    return fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
+    return fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount, noRuns(input));
   }
 
   // A completed event (redelivered after a crash between result and ack, or published
   // twice by the outbox) repeats its outcome instead of running the hook again. Checked
-  // together with taking the resource's lease: one Redis round trip when it is free.
-  const entered = await deps.locks.enter(resourceKey, work.event_id, deps.dedupe.keyOf(work.event_id));
-  if (entered && "done" in entered) {
+  // together with taking the resource's lease and counting the run: one Redis round trip
+  // when the resource is free.
+  const entered = await deps.locks.enter(resourceKey, work.event_id, { done: deps.dedupe.keyOf(work.event_id), runs: deps.dedupe.runsKeyOf(work.event_id) }, now());
+  if ("done" in entered) {
     const done = deps.dedupe.decode(entered.done);
     log.info({ outcome: done.kind }, "event already completed; republishing its result");
     await replay(deps, input, done);
     return "replayed";
   }
-
-  if (deliveries > deps.deliveryLimit) {
-    // Only reachable across copies: the broker's x-delivery-limit bounds a single copy.
-    await entered?.lease.release().catch(() => undefined);
-    return fail(deps, input, log, base, new PermanentError(`event was delivered ${deliveries} times without completing (worker crashes)`), [], retryCount, "delivery_limit");
+  if ("busy" in entered) {
+    // Another event (or another copy of this one, or a crashed replica whose liveness has
+    // yet to expire) holds the resource. Wait in the shortest delay tier, acked: holding the
+    // delivery while waiting would let every crash of this replica spend one of the
+    // broker's deliveries although no hook ran. Neither budget is touched.
+    const waits = num(input.headers[WORK_HEADERS.leaseWaits]) + 1;
+    log.info({ waits }, "resource busy; delaying event");
+    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [WORK_HEADERS.leaseWaits]: waits }, deps.tiersMs[0] ?? 1000);
+    return "busy";
   }
+  const held = entered.lease;
+  const runs = runHistory(input, entered.runs);
+  // The hook's attempt: earlier runs of this event (0 on the first), crashed ones included.
+  const attempt = runs.run - 1;
 
-  let lease = entered?.lease ?? null;
-  const waited = !lease;
-  if (!lease) {
-    lease = await deps.locks.acquire(resourceKey, work.event_id);
-    if (!lease) {
-      // Another event (or another copy of this one) holds the resource. Wait in the
-      // shortest delay tier; this is not a failure, so the retry budget is untouched.
-      const waits = num(input.headers[LOCK_WAITS_HEADER]) + 1;
-      log.info({ waits }, "resource busy; delaying event");
-      await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits, [PRIOR_DELIVERIES_HEADER]: deliveries }, deps.tiersMs[0] ?? 1000);
-      return "busy";
-    }
+  if (runs.crashed >= deps.deliveryLimit) {
+    // A crash loop: earlier runs killed their worker this often. Not run again.
+    await held.release().catch(() => undefined);
+    return fail(deps, input, log, base, new PermanentError(`the worker stopped ${runs.crashed} times before the hook finished (crash loop)`), [], retryCount, { ...runs, run: runs.run - 1, ran: false }, "delivery_limit");
   }
-  const held = lease;
 
   let hookSettled: Promise<unknown> = Promise.resolve();
   /** Set once the finisher has released the lease with the outcome. */
   let released = false;
   let startedLineTimer: NodeJS.Timeout | undefined;
   try {
-    // The holder we waited for may have been another copy of this very event.
-    const doneMeanwhile = waited ? await deps.dedupe.get(work.event_id) : null;
-    if (doneMeanwhile) {
-      log.info({ outcome: doneMeanwhile.kind }, "event completed while waiting for the resource; republishing its result");
-      await replay(deps, input, doneMeanwhile);
-      return "replayed";
-    }
     const started = reportStarted(deps, input, { ...base, attempt });
     // The "started" line keeps its time but waits, like the started report, until the hook
     // has run for startedReportDelayMs or logs something itself: a quick event then sends
@@ -208,7 +192,7 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       outputs = work.event_type === "DELETE" ? {} : deps.sealer.sealSensitive(parseOutputs(type, raw), type.sensitiveOutputs, secrets);
     } catch (err) {
       await started.settle();
-      const outcome = await fail(deps, input, log, base, err, secrets, retryCount);
+      const outcome = await fail(deps, input, log, base, err, secrets, retryCount, runs);
       void appendLog({ level: "error", message: `${work.event_type} failed`, fields: { event_id: work.event_id, error: redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]) } });
       return outcome;
     }
@@ -265,6 +249,45 @@ async function replay(deps: ProcessDeps, input: WorkInput, done: StoredOutcome):
   if (done.kind === "failed") await deps.publishDeadLetter(input, done.deadLetterHeaders);
 }
 
+/**
+ * An event's runs so far, from the start times ResourceLocks.enter recorded (this run's
+ * last) and the history its copies carry: a run the history does not list ended neither
+ * in a retry nor in a result, so its worker stopped (crashed) before it finished.
+ */
+interface Runs {
+  /** This run's number (1 for the first), or with ran false the runs so far. */
+  run: number;
+  /** false: this delivery runs no hook (an unknown type, a crash loop). */
+  ran: boolean;
+  startedAt: string;
+  crashed: number;
+  leaseWaits: number;
+  attempts: WorkAttempt[];
+}
+
+function runHistory(input: WorkInput, startTimes: string[]): Runs {
+  const carried = readAttemptHistory(input.headers)?.attempts ?? [];
+  const run = Math.max(startTimes.length, carried.length + 1);
+  const listed = new Set(carried.map((a) => a.attempt));
+  const attempts = [...carried];
+  for (let n = 1; n < run; n++) {
+    if (!listed.has(n)) attempts.push({ attempt: n, at: startTimes[n - 1] ?? new Date().toISOString(), outcome: "crashed", error: "the worker stopped before the hook finished (killed, or lost its connections)" });
+  }
+  attempts.sort((a, b) => a.attempt - b.attempt);
+  const crashed = attempts.filter((a) => a.outcome === "crashed").length;
+  return { run, ran: true, startedAt: startTimes[startTimes.length - 1] ?? new Date().toISOString(), crashed, leaseWaits: num(input.headers[WORK_HEADERS.leaseWaits]), attempts };
+}
+
+function noRuns(input: WorkInput): Runs {
+  return { run: 0, ran: false, startedAt: new Date().toISOString(), crashed: 0, leaseWaits: num(input.headers[WORK_HEADERS.leaseWaits]), attempts: readAttemptHistory(input.headers)?.attempts ?? [] };
+}
+
+/** The history to carry on a copy, with this run's end added (none when no hook ran). */
+function historyWith(runs: Runs, retries: number, outcome: WorkAttempt["outcome"], error: string): WorkAttemptHistory {
+  const attempts = runs.ran ? [...runs.attempts, { attempt: runs.run, at: runs.startedAt, outcome, error: error.slice(0, WORK_ATTEMPT_ERROR_MAX) }] : runs.attempts;
+  return { runs: runs.run, retries, crashed: runs.crashed, lease_waits: runs.leaseWaits, attempts };
+}
+
 async function fail(
   deps: ProcessDeps,
   input: WorkInput,
@@ -273,6 +296,7 @@ async function fail(
   err: unknown,
   secrets: string[],
   retryCount: number,
+  runs: Runs,
   reasonOverride?: string,
 ): Promise<"retried" | "failed"> {
   const message = redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]);
@@ -280,7 +304,8 @@ async function fail(
   if (!permanent && retryCount < deps.maxRetries) {
     const delayMs = deps.tiersMs[Math.min(retryCount, deps.tiersMs.length - 1)] ?? 1000;
     log.warn({ err: message, retryCount: retryCount + 1, delayMs }, "event failed; retrying after delay");
-    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [HEADERS.retryCount]: retryCount + 1, [PRIOR_DELIVERIES_HEADER]: num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount }, delayMs);
+    const history = historyWith(runs, retryCount + 1, "retried", message);
+    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [HEADERS.retryCount]: retryCount + 1, [WORK_HEADERS.attemptHistory]: writeAttemptHistory(history) }, delayMs);
     return "retried";
   }
   const reason = reasonOverride ?? (permanent ? "permanent_error" : "retries_exhausted");
@@ -292,6 +317,7 @@ async function fail(
     [HEADERS.permanentError]: permanent,
     [HEADERS.errorMessage]: message.slice(0, 4000),
     [DEAD_LETTER_REASON_HEADER]: reason,
+    [WORK_HEADERS.attemptHistory]: writeAttemptHistory(historyWith(runs, retryCount, "failed", message)),
   };
   await deps.dedupe.put(input.work.event_id, { kind: "failed", payload, deadLetterHeaders });
   await deps.publishResult("failed", payload, input);
