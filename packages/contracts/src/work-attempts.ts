@@ -22,6 +22,8 @@ export const WORK_HEADERS = {
   leaseWaits: "x-lock-waits",
   /** The finished runs' history so far: JSON text of WorkAttemptHistory. */
   attemptHistory: "x-attempt-history",
+  /** Why the worker dead-lettered (permanent_error, retries_exhausted, delivery_limit); the broker's own reasons come in x-death. */
+  deadLetterReason: "x-dead-letter-reason",
 } as const;
 
 export const WORK_ATTEMPT_OUTCOMES = ["retried", "failed", "crashed"] as const;

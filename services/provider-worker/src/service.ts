@@ -36,6 +36,7 @@ import { redisDedupe } from "./data/dedupe.repository";
 import { redisLocks } from "./data/resource-lock";
 import { redisResourceLog } from "./data/resource-log.repository";
 import { redisEventFinisher } from "./data/event-finisher";
+import { redisEventLedger, workResourceLog } from "./data/event-ledger";
 import { processEvent, type ProcessDeps } from "./domain/process-event";
 import { builtInProviders } from "./providers";
 import { brokerConnectedMetric, createMetricsRegistry, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
@@ -117,10 +118,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       sealer,
       // A provider running in this process keeps its own queue; any other is a pushed one.
       ...brokerPublishers(broker, (p) => (providers.has(p) ? p : PUSHED_WORK_KEY)),
-      dedupe,
-      locks,
-      resourceLog,
-      finisher: redisEventFinisher(redis, dedupe, resourceLog, config.DEDUPE_TTL_SECS),
+      ledger: redisEventLedger(locks, dedupe, redisEventFinisher(redis, dedupe, resourceLog, config.DEDUPE_TTL_SECS)),
+      resourceLog: workResourceLog(resourceLog),
       database: (scope, dbType, options) => databases.open(scope, dbType, options),
       knownSecrets: () => databases.secrets(),
       logger,
@@ -180,7 +179,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
       {
-      ...workerRpcHandlers({ providers, served, sealer, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS, ...(config.PUSHED_PROVIDERS ? { pushedType: async (r) => (isBuiltinProvider(r.provider) || providers.has(r.provider) ? undefined : pushed.resolveType(r.org_id, r.provider, r.resource_type)) } : {}) }),
+      ...workerRpcHandlers({ providers, served, sealer, resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS, ...(config.PUSHED_PROVIDERS ? { pushedType: async (r) => (isBuiltinProvider(r.provider) || providers.has(r.provider) ? undefined : pushed.resolveType(r.org_id, r.provider, r.resource_type)) } : {}) }),
       ...(config.PUSHED_PROVIDERS ? { [pushedProviderPing.type]: handler(pushedProviderPing, (q) => pushed.ping(q.org_id, q.provider_id, q.version)) } : {}),
         ...autoApiHandlers({ pools: databases, schemas, secrets: () => databases.secrets(), maxInsertRows: config.AUTO_API_MAX_INSERT_ROWS }),
       },

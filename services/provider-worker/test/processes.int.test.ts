@@ -110,7 +110,17 @@ describe("worker processes: crashes, sharing, poison, per-resource exclusion", (
         const how = await current.exited;
         if (!supervising || how !== "SIGKILL") break;
         restarts++;
-        current = await start();
+        // The poison can kill a fresh worker before it reports ready (its lease is free at
+        // once when the dead holder's liveness has expired meanwhile): that is one more crash.
+        for (;;) {
+          try {
+            current = await start();
+            break;
+          } catch (err) {
+            if (!/exited before it was ready \(SIGKILL\)/.test(String(err)) || !supervising) throw err;
+            restarts++;
+          }
+        }
       }
     })();
     const poison = work({ provider: "test", resource_type: "step", resource_name: "poison", config: { crash: true } });

@@ -24,7 +24,7 @@ export interface EventKeys {
  * this run's number); or busy: a live holder has the resource, or a dead one whose liveness
  * key has yet to expire.
  */
-export type Entry = { done: string } | { lease: Lease; runs: string[] } | { busy: true };
+export type LockEntry = { done: string } | { lease: Lease; runs: string[] } | { busy: true };
 
 export interface ResourceLocks {
   /**
@@ -35,7 +35,7 @@ export interface ResourceLocks {
    * script: an event seen as not done cannot complete elsewhere before we hold its
    * resource, and a run is counted exactly when its hook may start.
    */
-  enter(resource: string, eventId: string, keys: EventKeys, now: string): Promise<Entry>;
+  enter(resource: string, eventId: string, keys: EventKeys, now: string): Promise<LockEntry>;
   /** Keeps this replica's liveness key fresh; stop() removes it. */
   startHeartbeat(): { stop(): Promise<void> };
 }
@@ -116,7 +116,7 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
     async enter(resource, eventId, keys, now) {
       const key = lockKey(resource);
       const token = tokenOf(eventId);
-      const run = async (deadHolder: string): Promise<Entry | { holder: string }> => {
+      const run = async (deadHolder: string): Promise<LockEntry | { holder: string }> => {
         const [state, value] = (await enterScript(keys.done, key, keys.runs, token, String(o.ttlMs), String(o.runsTtlSecs), now, deadHolder)) as [number, string | string[]];
         if (state === 1) return { done: value as string };
         if (state === 2) return { lease: leaseOf(resource, key, token), runs: value as string[] };
