@@ -38,6 +38,10 @@ import { redisResourceLog } from "./data/resource-log.repository";
 import { redisEventFinisher } from "./data/event-finisher";
 import { redisEventLedger, workResourceLog } from "./data/event-ledger";
 import { processEvent, type ProcessDeps } from "./domain/process-event";
+import { CrashIsolation } from "./domain/crash-isolation";
+
+/** Waits (in the first delay tier) after which an event whose run crashed runs beside other hooks instead of alone. */
+const SUSPECT_ISOLATION_WAITS = 30;
 import { builtInProviders } from "./providers";
 import { brokerConnectedMetric, createMetricsRegistry, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
 import { workerMetrics } from "./metrics";
@@ -104,7 +108,6 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       instanceId,
       ttlMs: config.LOCK_TTL_MS,
       aliveTtlMs: config.ALIVE_TTL_MS,
-      runsTtlSecs: config.DEDUPE_TTL_SECS,
       onLost: (key) => logger.warn({ resource: key }, "lost a resource lease while its hook runs"),
     });
     const heartbeat = locks.startHeartbeat();
@@ -129,6 +132,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       hookTimeoutMs: config.HOOK_TIMEOUT_MS,
       startedReportDelayMs: config.STARTED_REPORT_DELAY_MS,
       deliveryLimit: WORK_DELIVERY_LIMIT,
+      isolationWaits: SUSPECT_ISOLATION_WAITS,
+      hooks: new CrashIsolation(),
     };
 
     // Pushed providers: resolved per event from the store, run in supervised child processes.

@@ -25,14 +25,13 @@ describe("finishing an event in one Redis command (outcome, log lines, lease)", 
     return { dedupe, log, locks, finisher: redisEventFinisher(redis, dedupe, log, 60) };
   };
   const keys = (dedupe: ReturnType<typeof redisDedupe>, id: string) => ({ done: dedupe.keyOf(id), runs: dedupe.runsKeyOf(id) });
-  const now = "2026-01-01T00:00:00.000Z";
   const line = (message: string) => ({ at: "2026-01-01T00:00:00.000Z", level: "info" as const, message });
   const outcome = { kind: "succeeded" as const, payload: { event_id: "e1", outputs: { a: 1 } } };
 
   it("stores the outcome (what enter() then finds), appends the lines capped, and frees the resource", async () => {
     const { dedupe, log, locks, finisher } = setup("w1");
-    const entered = await locks.enter("r1", "e1", keys(dedupe, "e1"), now);
-    expect("lease" in entered && entered.runs).toEqual([now]);
+    const entered = await locks.enter("r1", "e1", keys(dedupe, "e1"));
+    expect("lease" in entered && entered.runs).toEqual([]);
     const lease = (entered as { lease: Parameters<typeof finisher.finish>[4] }).lease;
     await log.append("r1", line("old 1"), line("old 2"));
     await finisher.finish("e1", outcome, "r1", [line("started"), line("succeeded")], lease);
@@ -42,16 +41,16 @@ describe("finishing an event in one Redis command (outcome, log lines, lease)", 
     expect((await log.tail("r1", 10)).map((l) => l.message)).toEqual(["old 2", "started", "succeeded"]);
     expect(lease.held).toBe(false);
     // Free: the next event takes the lease at once; and e1's redelivery finds its outcome.
-    const next = await locks.enter("r1", "e2", keys(dedupe, "e2"), now);
+    const next = await locks.enter("r1", "e2", keys(dedupe, "e2"));
     expect("lease" in next).toBe(true);
     await (next as { lease: { release(): Promise<void> } }).lease.release();
-    const again = await locks.enter("r1", "e1", keys(dedupe, "e1"), now);
+    const again = await locks.enter("r1", "e1", keys(dedupe, "e1"));
     expect("done" in again && dedupe.decode(again.done)).toEqual(outcome);
   });
 
   it("does not release a lease another holder has taken over", async () => {
     const { dedupe, locks, finisher } = setup("w1");
-    const entered = await locks.enter("r2", "e3", keys(dedupe, "e3"), now);
+    const entered = await locks.enter("r2", "e3", keys(dedupe, "e3"));
     const lease = (entered as { lease: Parameters<typeof finisher.finish>[4] }).lease;
     // As if this replica had been judged dead and another took the resource over.
     await redis.set(lease.key, "w2|e4", "PX", 5_000);

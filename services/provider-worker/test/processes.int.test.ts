@@ -101,7 +101,10 @@ describe("worker processes: crashes, sharing, poison, per-resource exclusion", (
   });
 
   it("a poison event that kills every worker is dead-lettered after the delivery limit while other work flows", async () => {
-    let current = await start();
+    // Each crash leaves a lease the next worker may take once the dead one's liveness key
+    // expires: a short liveness keeps the loop quick.
+    const supervised = { ALIVE_TTL_MS: "1000" };
+    let current = await start(supervised);
     let restarts = 0;
     let supervising = true;
     // A supervisor, like a process manager: restart the worker whenever it dies.
@@ -114,7 +117,7 @@ describe("worker processes: crashes, sharing, poison, per-resource exclusion", (
         // once when the dead holder's liveness has expired meanwhile): that is one more crash.
         for (;;) {
           try {
-            current = await start();
+            current = await start(supervised);
             break;
           } catch (err) {
             if (!/exited before it was ready \(SIGKILL\)/.test(String(err)) || !supervising) throw err;
@@ -125,19 +128,22 @@ describe("worker processes: crashes, sharing, poison, per-resource exclusion", (
     })();
     const poison = work({ provider: "test", resource_type: "step", resource_name: "poison", config: { crash: true } });
     await bus.publish(poison);
+    // Healthy neighbours: a crash kills those running beside the poison, but never often
+    // enough to dead-letter them (a suspect runs alone: crash-isolation.ts).
     const healthy = Array.from({ length: 20 }, (_, i) => work({ provider: "test", resource_type: "step", resource_name: `fine-${i}`, config: { value: i } }));
     for (const h of healthy) await bus.publish(h);
-    const dl = await waitFor(async () => bus.deadLetters.find((d) => d.payload.event_id === poison.event_id), { timeoutMs: 90_000, intervalMs: 200, message: "the poison event dead-lettered" });
+    const dl = await waitFor(async () => bus.deadLetters.find((d) => d.payload.event_id === poison.event_id), { timeoutMs: 180_000, intervalMs: 200, message: "the poison event dead-lettered" });
     // Each crash leaves the dead replica's lease, so the next delivery waits (a fresh copy)
     // until it expires: the worker's own count of crashed runs ends the loop, not the broker's.
     expect(dl.headers["x-dead-letter-reason"]).toBe("delivery_limit");
     expect(readAttemptHistory(dl.headers)).toMatchObject({ runs: WORK_DELIVERY_LIMIT, crashed: WORK_DELIVERY_LIMIT, retries: 0 });
     expect((await tp.executions()).filter((e) => e.event === poison.event_id && e.phase === "start")).toHaveLength(WORK_DELIVERY_LIMIT);
-    await waitFor(async () => healthy.every((h) => bus.of(h.event_id, "succeeded").length > 0), { timeoutMs: 30_000, message: "healthy events" });
+    await waitFor(async () => healthy.every((h) => bus.of(h.event_id, "succeeded").length > 0), { timeoutMs: 60_000, message: "healthy events" });
+    expect(bus.deadLetters.filter((d) => healthy.some((h) => h.event_id === d.payload.event_id))).toEqual([]);
     expect(restarts).toBeGreaterThanOrEqual(5);
     expect(bus.of(poison.event_id, "succeeded")).toHaveLength(0);
     supervising = false;
     await stopWorker(current);
     await supervise;
-  });
+  }, 300_000);
 });

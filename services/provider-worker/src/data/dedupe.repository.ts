@@ -9,20 +9,26 @@ export interface DedupeRepository {
   put(eventId: string, outcome: StoredOutcome): Promise<void>;
   /** Where an event's outcome is kept, and how to read it (for ResourceLocks.enter). */
   keyOf(eventId: string): string;
-  /** Where the start times of an event's runs are kept (ResourceLocks.enter appends one per run). */
+  /** Where the start times of an event's runs are kept (ResourceLocks.enter reads them). */
   runsKeyOf(eventId: string): string;
+  /** Records a run (a hook about to start) of the event, kept as long as its outcome. */
+  recordRun(eventId: string, startedAt: string): Promise<void>;
   decode(raw: string): StoredOutcome;
 }
 
 export function redisDedupe(redis: Redis, prefix: string, ttlSecs: number): DedupeRepository {
   const key = (id: string) => `${prefix}done:${id}`;
+  const runsKey = (id: string) => `${prefix}runs:${id}`;
   return {
     async get(eventId) {
       const raw = await redis.get(key(eventId));
       return raw ? decode(raw) : null;
     },
     keyOf: key,
-    runsKeyOf: (id) => `${prefix}runs:${id}`,
+    runsKeyOf: runsKey,
+    async recordRun(eventId, startedAt) {
+      await redis.multi().rpush(runsKey(eventId), startedAt).expire(runsKey(eventId), ttlSecs).exec();
+    },
     decode,
     async put(eventId, outcome) {
       await redis.set(key(eventId), JSON.stringify(outcome), "EX", ttlSecs);

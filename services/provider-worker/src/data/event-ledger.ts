@@ -12,9 +12,9 @@ import type { ResourceLogRepository } from "./resource-log.repository";
  */
 export function redisEventLedger(locks: ResourceLocks, dedupe: DedupeRepository, finisher: EventFinisher): EventLedger {
   return {
-    async enter(work, now) {
+    async enter(work) {
       const resource = scopedKey(work);
-      const entry = await locks.enter(resource, work.event_id, { done: dedupe.keyOf(work.event_id), runs: dedupe.runsKeyOf(work.event_id) }, now);
+      const entry = await locks.enter(resource, work.event_id, { done: dedupe.keyOf(work.event_id), runs: dedupe.runsKeyOf(work.event_id) });
       if ("done" in entry) return { done: dedupe.decode(entry.done) };
       if ("busy" in entry) return entry;
       const lease = entry.lease;
@@ -30,6 +30,7 @@ export function redisEventLedger(locks: ResourceLocks, dedupe: DedupeRepository,
       };
     },
     recordFailure: (eventId, outcome) => dedupe.put(eventId, outcome),
+    recordRun: (eventId, startedAt) => dedupe.recordRun(eventId, startedAt),
   };
 }
 

@@ -20,9 +20,8 @@ export interface EventKeys {
 
 /**
  * How entering a resource ended: the event already completed (its raw outcome); the lease
- * taken for a new run (runs: every run's start time, this one's last, so `runs.length` is
- * this run's number); or busy: a live holder has the resource, or a dead one whose liveness
- * key has yet to expire.
+ * taken (runs: the start times of the event's earlier runs); or busy: a live holder has the
+ * resource, or a dead one whose liveness key has yet to expire.
  */
 export type LockEntry = { done: string } | { lease: Lease; runs: string[] } | { busy: true };
 
@@ -31,27 +30,25 @@ export interface ResourceLocks {
    * One try, never a wait: a delivery that waited here would hold its message unacked, and
    * every crash of this replica meanwhile would spend one of the broker's x-delivery-limit
    * deliveries although no hook ran (issue 27.5). The caller parks a busy event in a delay
-   * queue instead. Checking the outcome, taking the lease and counting the run are one
-   * script: an event seen as not done cannot complete elsewhere before we hold its
-   * resource, and a run is counted exactly when its hook may start.
+   * queue instead. Checking the outcome, taking the lease and reading the earlier runs are
+   * one script: an event seen as not done cannot complete elsewhere before we hold its
+   * resource. The caller records a run (DedupeRepository.recordRun) only when it starts a hook.
    */
-  enter(resource: string, eventId: string, keys: EventKeys, now: string): Promise<LockEntry>;
+  enter(resource: string, eventId: string, keys: EventKeys): Promise<LockEntry>;
   /** Keeps this replica's liveness key fresh; stop() removes it. */
   startHeartbeat(): { stop(): Promise<void> };
 }
 
 const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-// KEYS: done, lock, runs. ARGV: token, lease TTL ms, runs TTL s, now, and the holder judged
-// dead ("": take only a free lease). Taking over only the exact lease judged abandoned means
+// KEYS: done, lock, runs. ARGV: token, lease TTL ms, and the holder judged dead ("": take
+// only a free lease). Taking over only the exact lease judged abandoned means
 // two contenders cannot both win.
 const ENTER = `local done = redis.call("get", KEYS[1])
 if done then return {1, done} end
 local holder = redis.call("get", KEYS[2])
 if holder and holder ~= ARGV[5] then return {0, holder} end
 redis.call("set", KEYS[2], ARGV[1], "PX", ARGV[2])
-redis.call("rpush", KEYS[3], ARGV[4])
-redis.call("expire", KEYS[3], ARGV[3])
 return {2, redis.call("lrange", KEYS[3], 0, -1)}`;
 
 export interface LockOptions {
@@ -60,8 +57,6 @@ export interface LockOptions {
   ttlMs: number;
   /** A replica whose liveness key is older than this is dead, and its leases are free. */
   aliveTtlMs: number;
-  /** How long an event's run start times are kept (as long as its outcome). */
-  runsTtlSecs: number;
   onLost(key: string): void;
 }
 
@@ -113,11 +108,11 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
   }
 
   return {
-    async enter(resource, eventId, keys, now) {
+    async enter(resource, eventId, keys) {
       const key = lockKey(resource);
       const token = tokenOf(eventId);
       const run = async (deadHolder: string): Promise<LockEntry | { holder: string }> => {
-        const [state, value] = (await enterScript(keys.done, key, keys.runs, token, String(o.ttlMs), String(o.runsTtlSecs), now, deadHolder)) as [number, string | string[]];
+        const [state, value] = (await enterScript(keys.done, key, keys.runs, token, String(o.ttlMs), deadHolder)) as [number, string | string[]];
         if (state === 1) return { done: value as string };
         if (state === 2) return { lease: leaseOf(resource, key, token), runs: value as string[] };
         return { holder: value as string };

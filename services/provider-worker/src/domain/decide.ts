@@ -1,3 +1,4 @@
+import type { Neighbours } from "./crash-isolation";
 import type { WorkerDeadLetterReason, WorkPolicy } from "./ports";
 
 /**
@@ -10,7 +11,12 @@ import type { WorkerDeadLetterReason, WorkPolicy } from "./ports";
  * | the event already completed              | replay its stored outcome                  |
  * | another holder has the resource          | wait in the first delay tier (no run)      |
  * | `deliveryLimit` earlier runs crashed      | dead-letter, delivery_limit (no run)       |
+ * | a suspect (a crashed run) runs here       | wait in the first delay tier (no run)      |
+ * | a run crashed, others run here, fewer     | wait in the first delay tier (no run)      |
+ * |   than `isolationWaits` waits so far      |                                            |
  * | otherwise                                | run the hook                               |
+ *
+ * (Suspects run alone: crash-isolation.ts.)
  *
  * | after a run failed                       | decision                                   |
  * |------------------------------------------|--------------------------------------------|
@@ -22,7 +28,7 @@ export type EntryFacts =
   | { state: "unknown-type" }
   | { state: "done" }
   | { state: "busy" }
-  | { state: "entered"; crashedRuns: number };
+  | { state: "entered"; crashedRuns: number; neighbours: Neighbours; waits: number };
 
 export type EntryDecision =
   | { action: "run" }
@@ -40,7 +46,10 @@ export function decideEntry(facts: EntryFacts, policy: WorkPolicy): EntryDecisio
       // Not a failure: the retry budget is untouched, and the delivery is acked at once.
       return { action: "wait", delayMs: firstTier(policy) };
     case "entered":
-      return facts.crashedRuns >= policy.deliveryLimit ? { action: "dead-letter", reason: "delivery_limit" } : { action: "run" };
+      if (facts.crashedRuns >= policy.deliveryLimit) return { action: "dead-letter", reason: "delivery_limit" };
+      if (facts.neighbours === "suspect") return { action: "wait", delayMs: firstTier(policy) };
+      if (facts.crashedRuns > 0 && facts.neighbours === "others" && facts.waits < policy.isolationWaits) return { action: "wait", delayMs: firstTier(policy) };
+      return { action: "run" };
   }
 }
 

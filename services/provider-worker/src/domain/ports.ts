@@ -8,6 +8,7 @@ import type { ResourceWork, ResultKind, WorkAttemptHistory } from "@pragma/contr
 import type { ValueSealer } from "@pragma/crypto";
 import type { Logger } from "@pragma/logger";
 import type { DatabaseOptions, DbType, LogLine, Provider, ResourceType, SqlDatabase } from "@pragma/provider-sdk";
+import type { CrashIsolation } from "./crash-isolation";
 
 /** One delivery of a work message. */
 export interface WorkInput {
@@ -57,15 +58,17 @@ export interface Lease {
 }
 
 /**
- * Entering a resource: the event already completed; the lease taken for a new run (runs:
- * every run's start time, this one's last); or busy (another live holder, or a dead one
- * whose liveness has yet to expire). Never waits.
+ * Entering a resource: the event already completed; the lease taken (runs: the start times
+ * of the event's earlier runs); or busy (another live holder, or a dead one whose liveness
+ * has yet to expire). Never waits.
  */
 export type Entry = { done: StoredOutcome } | { lease: Lease; runs: string[] } | { busy: true };
 
 /** The per-event record that survives the worker: outcomes, runs, leases. */
 export interface EventLedger {
-  enter(work: ResourceWork, now: string): Promise<Entry>;
+  enter(work: ResourceWork): Promise<Entry>;
+  /** Records a run: a hook is about to start (crashed runs are the ones that never end). */
+  recordRun(eventId: string, startedAt: string): Promise<void>;
   /** Stores a failed outcome, before its result and dead letter are published. */
   recordFailure(eventId: string, outcome: StoredOutcome): Promise<void>;
 }
@@ -91,6 +94,8 @@ export interface WorkPolicy {
   maxRetries: number;
   /** Runs of an event that may crash (the worker killed mid-hook) before it is dead-lettered as a crash loop. */
   deliveryLimit: number;
+  /** Waits after which a suspect (an event whose run crashed) runs beside other hooks rather than alone. */
+  isolationWaits: number;
 }
 
 /** What running a hook needs. */
@@ -118,4 +123,6 @@ export interface HookRuntime {
 export interface ProcessDeps extends HookRuntime, WorkPublisher, WorkPolicy {
   ledger: EventLedger;
   resourceLog: ResourceLog;
+  /** This process's hooks in flight (crash-isolation.ts). */
+  hooks: CrashIsolation;
 }

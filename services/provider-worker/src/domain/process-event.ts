@@ -49,10 +49,15 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
 
   // A completed event (redelivered after a crash between result and ack, or published twice
   // by the outbox) repeats its outcome instead of running the hook again. Checked together
-  // with taking the resource's lease and recording the run: one Redis round trip.
-  const entry = await deps.ledger.enter(work, now);
-  const runs = "lease" in entry ? runsOf(copy, entry.runs, now) : undefined;
-  const decision = decideEntry("done" in entry ? { state: "done" } : "busy" in entry ? { state: "busy" } : { state: "entered", crashedRuns: runs!.crashed }, deps);
+  // with taking the resource's lease: one Redis round trip.
+  const entry = await deps.ledger.enter(work);
+  // Facts, decision and (for a run) the start below are synchronous: no other event of this
+  // process can start a hook in between (crash-isolation.ts).
+  const runs = "lease" in entry ? runsOf(copy, [...entry.runs, now], now) : undefined;
+  const decision = decideEntry(
+    "done" in entry ? { state: "done" } : "busy" in entry ? { state: "busy" } : { state: "entered", crashedRuns: runs!.crashed, neighbours: deps.hooks.neighbours(), waits: copy.leaseWaits },
+    deps,
+  );
   switch (decision.action) {
     case "replay": {
       const done = (entry as { done: StoredOutcome }).done;
@@ -64,8 +69,10 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       // Another event (or another copy of this one, or a killed replica whose liveness has
       // yet to expire) holds the resource. Waiting here would hold the delivery, and every
       // crash of this replica meanwhile would spend one of the broker's deliveries although
-      // no hook ran (issue 27.5): the copy waits in a delay tier instead, acked.
-      log.info({ waits: copy.leaseWaits + 1 }, "resource busy; delaying event");
+      // no hook ran (issue 27.5): the copy waits in a delay tier instead, acked. The same for
+      // an event that must not run beside this process's other hooks (or they beside it).
+      if ("lease" in entry) await entry.lease.release();
+      log.info({ waits: copy.leaseWaits + 1, suspect: (runs?.crashed ?? 0) > 0 }, "resource busy; delaying event");
       await deps.publishWait(input, decision.delayMs);
       return "busy";
     case "dead-letter": {
@@ -74,18 +81,30 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       await lease.release().catch(() => undefined);
       return deadLetter(deps, input, log, decision, new PermanentError(`the worker stopped ${runs!.crashed} times before the hook finished (crash loop)`), { ...runs!, run: runs!.run - 1, ran: false });
     }
-    case "run":
-      return run(deps, input, log, type, (entry as { lease: Lease }).lease, runs!, bindings);
+    case "run": {
+      const lease = (entry as { lease: Lease }).lease;
+      const slot = deps.hooks.start(runs!.crashed > 0);
+      try {
+        await deps.ledger.recordRun(work.event_id, now);
+      } catch (err) {
+        slot.end();
+        await lease.release().catch(() => undefined);
+        throw err;
+      }
+      return run(deps, input, log, type, lease, runs!, bindings, slot);
+    }
   }
 }
 
-async function run(deps: ProcessDeps, input: WorkInput, log: Logger, type: ResourceType, lease: Lease, runs: Runs, bindings: Record<string, unknown>): Promise<EventOutcome> {
+async function run(deps: ProcessDeps, input: WorkInput, log: Logger, type: ResourceType, lease: Lease, runs: Runs, bindings: Record<string, unknown>, slot: { end(): void }): Promise<EventOutcome> {
   const { work } = input;
   const base = baseOf(input);
   // The hook's attempt: earlier runs of this event (0 on the first), crashed ones included.
   const attempt = runs.run - 1;
   const started = reportStarted(deps, input, base, attempt);
   const hook = startHook(deps, work, type, attempt, log, started.append);
+  // The slot is held until the hook has really stopped, even one that outlived its timeout.
+  void hook.settled.finally(() => slot.end());
   /** Set once Lease.complete has released the lease with the outcome. */
   let released = false;
   try {
