@@ -108,6 +108,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       instanceId,
       ttlMs: config.LOCK_TTL_MS,
       aliveTtlMs: config.ALIVE_TTL_MS,
+      runsTtlSecs: config.DEDUPE_TTL_SECS,
       onLost: (key) => logger.warn({ resource: key }, "lost a resource lease while its hook runs"),
     });
     const heartbeat = locks.startHeartbeat();

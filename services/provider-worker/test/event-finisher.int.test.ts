@@ -59,3 +59,36 @@ describe("finishing an event in one Redis command (outcome, log lines, lease)", 
     expect(await dedupe.get("e3")).toEqual(outcome);
   });
 });
+
+describe("entering a resource: the outcome, the lease and the event's runs in one script", () => {
+  let env: TestEnv;
+  let redis: Redis;
+  beforeAll(async () => {
+    env = await createTestEnv("worker-enter");
+    redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 2 });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await env?.dispose();
+  });
+
+  it("records a first run with the lease, and only a first one; a recorded run can be taken back", async () => {
+    const dedupe = redisDedupe(redis, env.redisPrefix, 60);
+    const locks = redisLocks(redis, { prefix: env.redisPrefix, instanceId: "w1", ttlMs: 5_000, aliveTtlMs: 2_000, runsTtlSecs: 60, onLost: () => undefined });
+    const keys = { done: dedupe.keyOf("e1"), runs: dedupe.runsKeyOf("e1") };
+    const first = await locks.enter("r1", "e1", keys, "t1");
+    expect("lease" in first && { runs: first.runs, recorded: first.recorded }).toEqual({ runs: [], recorded: true });
+    // Held: another event of the resource is busy, and records nothing.
+    expect(await locks.enter("r1", "e2", { done: dedupe.keyOf("e2"), runs: dedupe.runsKeyOf("e2") }, "t1")).toEqual({ busy: true });
+    expect(await redis.llen(dedupe.runsKeyOf("e2"))).toBe(0);
+    await (first as { lease: { release(): Promise<void> } }).lease.release();
+    // Not a first run any more: read, not recorded (the caller records it when its hook starts).
+    const second = await locks.enter("r1", "e1", keys, "t2");
+    expect("lease" in second && { runs: second.runs, recorded: second.recorded }).toEqual({ runs: ["t1"], recorded: false });
+    await dedupe.recordRun("e1", "t2");
+    await dedupe.unrecordRun("e1", "t2");
+    expect(await redis.lrange(dedupe.runsKeyOf("e1"), 0, -1)).toEqual(["t1"]);
+    expect(await redis.ttl(dedupe.runsKeyOf("e1"))).toBeGreaterThan(50);
+    await (second as { lease: { release(): Promise<void> } }).lease.release();
+  });
+});

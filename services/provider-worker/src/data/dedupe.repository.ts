@@ -13,6 +13,8 @@ export interface DedupeRepository {
   runsKeyOf(eventId: string): string;
   /** Records a run (a hook about to start) of the event, kept as long as its outcome. */
   recordRun(eventId: string, startedAt: string): Promise<void>;
+  /** Takes back a run recorded by ResourceLocks.enter whose hook then did not start. */
+  unrecordRun(eventId: string, startedAt: string): Promise<void>;
   decode(raw: string): StoredOutcome;
 }
 
@@ -28,6 +30,9 @@ export function redisDedupe(redis: Redis, prefix: string, ttlSecs: number): Dedu
     runsKeyOf: runsKey,
     async recordRun(eventId, startedAt) {
       await redis.multi().rpush(runsKey(eventId), startedAt).expire(runsKey(eventId), ttlSecs).exec();
+    },
+    async unrecordRun(eventId, startedAt) {
+      await redis.lrem(runsKey(eventId), -1, startedAt);
     },
     decode,
     async put(eventId, outcome) {

@@ -12,14 +12,15 @@ import type { ResourceLogRepository } from "./resource-log.repository";
  */
 export function redisEventLedger(locks: ResourceLocks, dedupe: DedupeRepository, finisher: EventFinisher): EventLedger {
   return {
-    async enter(work) {
+    async enter(work, firstRunAt) {
       const resource = scopedKey(work);
-      const entry = await locks.enter(resource, work.event_id, { done: dedupe.keyOf(work.event_id), runs: dedupe.runsKeyOf(work.event_id) });
+      const entry = await locks.enter(resource, work.event_id, { done: dedupe.keyOf(work.event_id), runs: dedupe.runsKeyOf(work.event_id) }, firstRunAt);
       if ("done" in entry) return { done: dedupe.decode(entry.done) };
       if ("busy" in entry) return entry;
       const lease = entry.lease;
       return {
         runs: entry.runs,
+        recorded: entry.recorded,
         lease: {
           get held() {
             return lease.held;
@@ -31,6 +32,7 @@ export function redisEventLedger(locks: ResourceLocks, dedupe: DedupeRepository,
     },
     recordFailure: (eventId, outcome) => dedupe.put(eventId, outcome),
     recordRun: (eventId, startedAt) => dedupe.recordRun(eventId, startedAt),
+    unrecordRun: (eventId, startedAt) => dedupe.unrecordRun(eventId, startedAt),
   };
 }
 

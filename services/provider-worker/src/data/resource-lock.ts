@@ -23,7 +23,7 @@ export interface EventKeys {
  * taken (runs: the start times of the event's earlier runs); or busy: a live holder has the
  * resource, or a dead one whose liveness key has yet to expire.
  */
-export type LockEntry = { done: string } | { lease: Lease; runs: string[] } | { busy: true };
+export type LockEntry = { done: string } | { lease: Lease; runs: string[]; recorded: boolean } | { busy: true };
 
 export interface ResourceLocks {
   /**
@@ -32,24 +32,32 @@ export interface ResourceLocks {
    * deliveries although no hook ran (issue 27.5). The caller parks a busy event in a delay
    * queue instead. Checking the outcome, taking the lease and reading the earlier runs are
    * one script: an event seen as not done cannot complete elsewhere before we hold its
-   * resource. The caller records a run (DedupeRepository.recordRun) only when it starts a hook.
+   * resource. The caller records a run (DedupeRepository.recordRun) only when it starts a
+   * hook; with firstRunAt the script records the first run itself when the event has none
+   * (recorded: true), saving the common case a round trip.
    */
-  enter(resource: string, eventId: string, keys: EventKeys): Promise<LockEntry>;
+  enter(resource: string, eventId: string, keys: EventKeys, firstRunAt?: string): Promise<LockEntry>;
   /** Keeps this replica's liveness key fresh; stop() removes it. */
   startHeartbeat(): { stop(): Promise<void> };
 }
 
 const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-// KEYS: done, lock, runs. ARGV: token, lease TTL ms, and the holder judged dead ("": take
-// only a free lease). Taking over only the exact lease judged abandoned means
+// KEYS: done, lock, runs. ARGV: token, lease TTL ms, the holder judged dead ("": take only a
+// free lease), the first run's start time ("": record none) and the runs' TTL in seconds. Taking over only the exact lease judged abandoned means
 // two contenders cannot both win.
 const ENTER = `local done = redis.call("get", KEYS[1])
 if done then return {1, done} end
 local holder = redis.call("get", KEYS[2])
 if holder and holder ~= ARGV[5] then return {0, holder} end
 redis.call("set", KEYS[2], ARGV[1], "PX", ARGV[2])
-return {2, redis.call("lrange", KEYS[3], 0, -1)}`;
+local runs = redis.call("lrange", KEYS[3], 0, -1)
+if #runs == 0 and ARGV[4] ~= "" then
+  redis.call("rpush", KEYS[3], ARGV[4])
+  redis.call("expire", KEYS[3], ARGV[5])
+  return {2, runs, 1}
+end
+return {2, runs, 0}`;
 
 export interface LockOptions {
   prefix: string;
@@ -57,6 +65,8 @@ export interface LockOptions {
   ttlMs: number;
   /** A replica whose liveness key is older than this is dead, and its leases are free. */
   aliveTtlMs: number;
+  /** How long an event's run start times are kept (as long as its outcome). */
+  runsTtlSecs: number;
   onLost(key: string): void;
 }
 
@@ -108,13 +118,13 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
   }
 
   return {
-    async enter(resource, eventId, keys) {
+    async enter(resource, eventId, keys, firstRunAt) {
       const key = lockKey(resource);
       const token = tokenOf(eventId);
       const run = async (deadHolder: string): Promise<LockEntry | { holder: string }> => {
-        const [state, value] = (await enterScript(keys.done, key, keys.runs, token, String(o.ttlMs), deadHolder)) as [number, string | string[]];
+        const [state, value, recorded] = (await enterScript(keys.done, key, keys.runs, token, String(o.ttlMs), deadHolder, firstRunAt ?? "", String(o.runsTtlSecs))) as [number, string | string[], number?];
         if (state === 1) return { done: value as string };
-        if (state === 2) return { lease: leaseOf(resource, key, token), runs: value as string[] };
+        if (state === 2) return { lease: leaseOf(resource, key, token), runs: value as string[], recorded: recorded === 1 };
         return { holder: value as string };
       };
       const first = await run("");

@@ -59,16 +59,19 @@ export interface Lease {
 
 /**
  * Entering a resource: the event already completed; the lease taken (runs: the start times
- * of the event's earlier runs); or busy (another live holder, or a dead one whose liveness
- * has yet to expire). Never waits.
+ * of the event's earlier runs; recorded: this run was recorded too, see EventLedger.enter);
+ * or busy (another live holder, or a dead one whose liveness has yet to expire). Never waits.
  */
-export type Entry = { done: StoredOutcome } | { lease: Lease; runs: string[] } | { busy: true };
+export type Entry = { done: StoredOutcome } | { lease: Lease; runs: string[]; recorded: boolean } | { busy: true };
 
 /** The per-event record that survives the worker: outcomes, runs, leases. */
 export interface EventLedger {
-  enter(work: ResourceWork): Promise<Entry>;
+  /** With firstRunAt, an event with no earlier run has this run recorded in the same step (the common case in one round trip). */
+  enter(work: ResourceWork, firstRunAt?: string): Promise<Entry>;
   /** Records a run: a hook is about to start (crashed runs are the ones that never end). */
   recordRun(eventId: string, startedAt: string): Promise<void>;
+  /** Takes back a run enter() recorded when its hook may not start after all. */
+  unrecordRun(eventId: string, startedAt: string): Promise<void>;
   /** Stores a failed outcome, before its result and dead letter are published. */
   recordFailure(eventId: string, outcome: StoredOutcome): Promise<void>;
 }

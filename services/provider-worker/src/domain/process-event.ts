@@ -49,8 +49,9 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
 
   // A completed event (redelivered after a crash between result and ack, or published twice
   // by the outbox) repeats its outcome instead of running the hook again. Checked together
-  // with taking the resource's lease: one Redis round trip.
-  const entry = await deps.ledger.enter(work);
+  // with taking the resource's lease and, for a first run that may start, recording it: one
+  // Redis round trip in the common case.
+  const entry = await deps.ledger.enter(work, deps.hooks.neighbours() === "suspect" ? undefined : now);
   // Facts, decision and (for a run) the start below are synchronous: no other event of this
   // process can start a hook in between (crash-isolation.ts).
   const runs = "lease" in entry ? runsOf(copy, [...entry.runs, now], now) : undefined;
@@ -71,7 +72,11 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       // crash of this replica meanwhile would spend one of the broker's deliveries although
       // no hook ran (issue 27.5): the copy waits in a delay tier instead, acked. The same for
       // an event that must not run beside this process's other hooks (or they beside it).
-      if ("lease" in entry) await entry.lease.release();
+      if ("lease" in entry) {
+        // A suspect started here while this entry was on its way: its first run did not start.
+        if (entry.recorded) await deps.ledger.unrecordRun(work.event_id, now);
+        await entry.lease.release();
+      }
       log.info({ waits: copy.leaseWaits + 1, suspect: (runs?.crashed ?? 0) > 0 }, "resource busy; delaying event");
       await deps.publishWait(input, decision.delayMs);
       return "busy";
@@ -82,10 +87,10 @@ export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise
       return deadLetter(deps, input, log, decision, new PermanentError(`the worker stopped ${runs!.crashed} times before the hook finished (crash loop)`), { ...runs!, run: runs!.run - 1, ran: false });
     }
     case "run": {
-      const lease = (entry as { lease: Lease }).lease;
+      const { lease, recorded } = entry as { lease: Lease; recorded: boolean };
       const slot = deps.hooks.start(runs!.crashed > 0);
       try {
-        await deps.ledger.recordRun(work.event_id, now);
+        if (!recorded) await deps.ledger.recordRun(work.event_id, now);
       } catch (err) {
         slot.end();
         await lease.release().catch(() => undefined);
