@@ -47,8 +47,6 @@ export const WorkerConfigSchema = z
     LOCK_TTL_MS: int(30_000, 1000),
     /** A replica that has not refreshed its liveness key for this long is dead, and its resource leases are taken over. */
     ALIVE_TTL_MS: int(5_000, 500),
-    /** How long a delivery waits for a busy resource before it is parked in the first delay tier. */
-    LOCK_WAIT_MS: int(10_000, 0),
     /** Lines kept per resource for GET /resources/{id}/logs. */
     RESOURCE_LOG_LINES: int(1000, 10, 100_000),
     REGISTRY_TIMEOUT_MS: int(10_000, 100),

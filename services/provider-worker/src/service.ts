@@ -36,7 +36,12 @@ import { redisDedupe } from "./data/dedupe.repository";
 import { redisLocks } from "./data/resource-lock";
 import { redisResourceLog } from "./data/resource-log.repository";
 import { redisEventFinisher } from "./data/event-finisher";
+import { redisEventLedger, workResourceLog } from "./data/event-ledger";
 import { processEvent, type ProcessDeps } from "./domain/process-event";
+import { CrashIsolation } from "./domain/crash-isolation";
+
+/** Waits (in the first delay tier) after which an event whose run crashed runs beside other hooks instead of alone. */
+const SUSPECT_ISOLATION_WAITS = 30;
 import { builtInProviders } from "./providers";
 import { brokerConnectedMetric, createMetricsRegistry, queueDepthMetrics, rpcMetrics, serveMetrics, type MetricsServer, type Registry } from "@pragma/metrics";
 import { workerMetrics } from "./metrics";
@@ -103,7 +108,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       instanceId,
       ttlMs: config.LOCK_TTL_MS,
       aliveTtlMs: config.ALIVE_TTL_MS,
-      waitMs: config.LOCK_WAIT_MS,
+      runsTtlSecs: config.DEDUPE_TTL_SECS,
       onLost: (key) => logger.warn({ resource: key }, "lost a resource lease while its hook runs"),
     });
     const heartbeat = locks.startHeartbeat();
@@ -117,10 +122,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       sealer,
       // A provider running in this process keeps its own queue; any other is a pushed one.
       ...brokerPublishers(broker, (p) => (providers.has(p) ? p : PUSHED_WORK_KEY)),
-      dedupe,
-      locks,
-      resourceLog,
-      finisher: redisEventFinisher(redis, dedupe, resourceLog, config.DEDUPE_TTL_SECS),
+      ledger: redisEventLedger(locks, dedupe, redisEventFinisher(redis, dedupe, resourceLog, config.DEDUPE_TTL_SECS)),
+      resourceLog: workResourceLog(resourceLog),
       database: (scope, dbType, options) => databases.open(scope, dbType, options),
       knownSecrets: () => databases.secrets(),
       logger,
@@ -130,6 +133,8 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
       hookTimeoutMs: config.HOOK_TIMEOUT_MS,
       startedReportDelayMs: config.STARTED_REPORT_DELAY_MS,
       deliveryLimit: WORK_DELIVERY_LIMIT,
+      isolationWaits: SUSPECT_ISOLATION_WAITS,
+      hooks: new CrashIsolation(),
     };
 
     // Pushed providers: resolved per event from the store, run in supervised child processes.
@@ -180,7 +185,7 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     const rpc = await broker.serve(
       RPC_QUEUES.providerWorker,
       {
-      ...workerRpcHandlers({ providers, served, sealer, resourceLog: deps.resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS, ...(config.PUSHED_PROVIDERS ? { pushedType: async (r) => (isBuiltinProvider(r.provider) || providers.has(r.provider) ? undefined : pushed.resolveType(r.org_id, r.provider, r.resource_type)) } : {}) }),
+      ...workerRpcHandlers({ providers, served, sealer, resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.REGISTRY_TIMEOUT_MS, ...(config.PUSHED_PROVIDERS ? { pushedType: async (r) => (isBuiltinProvider(r.provider) || providers.has(r.provider) ? undefined : pushed.resolveType(r.org_id, r.provider, r.resource_type)) } : {}) }),
       ...(config.PUSHED_PROVIDERS ? { [pushedProviderPing.type]: handler(pushedProviderPing, (q) => pushed.ping(q.org_id, q.provider_id, q.version)) } : {}),
         ...autoApiHandlers({ pools: databases, schemas, secrets: () => databases.secrets(), maxInsertRows: config.AUTO_API_MAX_INSERT_ROWS }),
       },

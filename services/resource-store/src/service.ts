@@ -20,7 +20,7 @@ import { storeBrokerTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
 import { WorkerTypeCatalog } from "./amqp/worker-type-catalog";
-import { consumeDeadLetters, workerAttemptHistory, workerTypeCatalog } from "./amqp/dead-letter.consumer";
+import { consumeDeadLetters, workerTypeCatalog } from "./amqp/dead-letter.consumer";
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
 import { PrismaDeadLetterRepository } from "./data/dead-letter.repository";
 import { ChangeFeed } from "./amqp/change-feed";
@@ -131,7 +131,6 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     sealer,
     logger,
     types: workerTypeCatalog(broker, { timeoutMs: 2_000, ttlMs: 60_000 }),
-    history: workerAttemptHistory(broker, { timeoutMs: 2_000 }),
     onEventWritten: () => relay.kick(),
     correlationId: () => currentContext()?.requestId,
   };

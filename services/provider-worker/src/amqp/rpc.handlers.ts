@@ -5,7 +5,7 @@ import { redactText, typeDefinitions, type DbType, type DatabaseOptions, type In
 import type { ValueSealer } from "@pragma/crypto";
 import type { ResourceLogRepository } from "../data/resource-log.repository";
 import { scopedKey } from "../data/redis-keys";
-import { workerRequests, type InspectedResource } from "../worker-contracts";
+import { workerRequests, type InspectedResource } from "@pragma/contracts";
 
 export interface RpcDeps {
   providers: ReadonlyMap<string, Provider>;

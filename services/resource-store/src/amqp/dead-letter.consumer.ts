@@ -8,13 +8,12 @@ import {
   RESULT_MESSAGE_CONTRACTS,
   resourceWork,
   workerRequests,
-  type DeadLetterAttempt,
   type MessageContract,
 } from "@pragma/contracts";
 import type { Broker, ConsumerHandle, TopologySpec } from "@pragma/messaging";
 import type { Logger } from "@pragma/logger";
 import { ingestDeadLetter, type IngestDeps } from "../domain/dead-letters/ingest-dead-letter";
-import type { AttemptHistory, TypeCatalog } from "../domain/dead-letters/ports";
+import type { TypeCatalog } from "../domain/dead-letters/ports";
 import type { SensitiveFields } from "../domain/dead-letters/redact";
 
 /**
@@ -87,30 +86,6 @@ export function workerTypeCatalog(broker: Broker, opts: { timeoutMs: number; ttl
         cache.set(provider, hit);
       }
       return hit.types.get(resourceType) ?? null;
-    },
-  };
-}
-
-/**
- * Per-attempt history from the resource's lifecycle log, which every worker replica
- * appends to: a "started" line opens an attempt, a later "failed" line for the same
- * event gives its error. Retried attempts publish nothing else, so this is the only
- * place their errors exist.
- */
-export function workerAttemptHistory(broker: Broker, opts: { timeoutMs: number }): AttemptHistory {
-  return {
-    async attempts(resource, eventId) {
-      const { lines } = await broker.request(RPC_QUEUES.providerWorker, workerRequests.logs, { ...resource, tail: 1000 }, { timeoutMs: opts.timeoutMs });
-      const out: DeadLetterAttempt[] = [];
-      for (const line of lines) {
-        if (line.fields?.event_id !== eventId) continue;
-        if (/ started$/.test(line.message)) out.push({ at: line.at, error: "" });
-        else if (/ failed$/.test(line.message) && out.length > 0) {
-          const err = line.fields?.error;
-          out[out.length - 1]!.error = typeof err === "string" ? err : line.message;
-        }
-      }
-      return out;
     },
   };
 }

@@ -1,10 +1,10 @@
-import { EventType, HEADERS, resourceId as idOf, type DeadLetterAttempt, type InspectedResource, type TenantScope } from "@pragma/contracts";
+import { EventType, HEADERS, resourceId as idOf, type TenantScope } from "@pragma/contracts";
 import type { DeadLetterRecord } from "./model";
-import type { AttemptHistory, Clock, TypeCatalog } from "./ports";
+import type { Clock, TypeCatalog } from "./ports";
 import type { ResourceRepository, Sealer } from "../resources/ports";
 import { Lifecycle } from "../resources/lifecycle";
 import { NO_SENSITIVE_FIELDS, redactText, redactWorkPayload } from "./redact";
-import { attemptCountFromHeaders, attemptsFromXDeath, classifyReason, errorFromHeaders, headerString, xDeaths } from "./classify";
+import { attemptCountFromHeaders, attemptsFromHeaders, classifyReason, errorFromHeaders, headerString, xDeaths } from "./classify";
 
 /** A message drained from the dead-letter queue, as the transport saw it. */
 export interface DeadLetterMessage {
@@ -21,7 +21,6 @@ export interface IngestDeps {
   resources: ResourceRepository;
   clock: Clock;
   types?: TypeCatalog;
-  history?: AttemptHistory;
   /** Opens the sealed values the dead-lettered work message carried, to scrub error text of them; the lifecycle's sealing. */
   sealer: Sealer;
 }
@@ -34,9 +33,6 @@ export type IngestOutcome =
 
 const text = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
 const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
-
-// Shown for attempts the worker began but never finished (it crashed or lost its connection).
-const NO_RESULT = "attempt did not complete (the worker stopped or lost its connection)";
 
 /**
  * Stores one dead letter: redacted, deduplicated by event id, and with the resource
@@ -75,17 +71,9 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
   const scrub = (s: string) => redactText(s, [...secrets, ...sealed]);
   const errorMessage = scrub(errorFromHeaders(h));
 
-  const inspected: InspectedResource = {
-    ...tenant,
-    resource_id: resourceId,
-    provider,
-    resource_type: resourceType,
-    resource_name: resourceName,
-    config: obj(work.config) ?? {},
-    outputs: obj(work.outputs),
-  };
-  const history = (await deps.history?.attempts(inspected, eventId).catch(() => null)) ?? null;
-  const attempts = buildAttempts(history, h, failedAt, errorMessage).map((a) => ({ at: a.at, error: scrub(a.error) }));
+  // The worker's attempt history travels in the dead letter (x-attempt-history); the store
+  // scrubs its errors once more, as it does the final one.
+  const attempts = attemptsFromHeaders(h, failedAt, errorMessage).map((a) => ({ at: a.at, error: scrub(a.error) }));
 
   const record: DeadLetterRecord = {
     eventId,
@@ -112,21 +100,6 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
     return { inserted: stored, resourceFailed: failed };
   });
   return { kind: inserted ? "stored" : "duplicate", eventId, resourceFailed };
-}
-
-/**
- * The worker's per-attempt log when it answered; otherwise what the broker recorded
- * (x-death) plus the final failure. The last attempt always carries the final error:
- * the worker logs it only after publishing the dead letter, so it may be missing.
- */
-function buildAttempts(history: DeadLetterAttempt[] | null, headers: Record<string, unknown>, failedAt: Date, errorMessage: string): DeadLetterAttempt[] {
-  if (history && history.length > 0) {
-    const out = history.map((a) => ({ at: a.at, error: a.error || NO_RESULT }));
-    const last = out[out.length - 1]!;
-    if (last.error === NO_RESULT) last.error = errorMessage;
-    return out;
-  }
-  return [...attemptsFromXDeath(headers).slice(0, -1), { at: failedAt.toISOString(), error: errorMessage }];
 }
 
 /** The values of the sealed secrets in a work message; none if a key is missing (then the heuristics still apply). */

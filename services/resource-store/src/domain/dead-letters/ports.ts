@@ -1,4 +1,4 @@
-import type { DeadLetterAttempt, InspectedResource, TenantScope } from "@pragma/contracts";
+import type { TenantScope } from "@pragma/contracts";
 import type { DeadLetterFilter, DeadLetterRecord } from "./model";
 import type { SensitiveFields } from "./redact";
 
@@ -24,11 +24,6 @@ export interface EntryKey {
 /** Type metadata from the provider workers; null when no worker answers (redaction then relies on heuristics). */
 export interface TypeCatalog {
   sensitiveFields(provider: string, resourceType: string): Promise<SensitiveFields | null>;
-}
-
-/** The worker-side record of an event's attempts; null when unavailable. */
-export interface AttemptHistory {
-  attempts(resource: InspectedResource, eventId: string): Promise<DeadLetterAttempt[] | null>;
 }
 
 export interface Clock {
