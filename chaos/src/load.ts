@@ -1,5 +1,7 @@
 // The mixed load: applies of several providers through the gateway, by a client that
-// retries what was not answered 2xx (an apply is idempotent by name), as a user's CI would.
+// retries what was not answered 2xx, as a user's CI would, with an Idempotency-Key per
+// resource: a retry of an apply that committed before its answer was lost gets that answer
+// and runs nothing again (issue 27.4).
 // Every answer is counted by status, retries included, so a 5xx seen and then retried away
 // still shows in the table.
 import type { Tenant } from "./system";
@@ -52,7 +54,7 @@ export async function applyAll(baseUrl: string, tenant: Tenant, items: Item[], o
   let answered = 0;
   await mapLimit(items, opts.connections, async (item) => {
     for (let attempt = 1; ; attempt++) {
-      const res = await call(baseUrl, "POST", "/resources/apply", { headers: tenant.headers, body: { ...item, lifecycle_state: "pending" }, timeoutMs: 30_000 });
+      const res = await call(baseUrl, "POST", "/resources/apply", { headers: { ...tenant.headers, "idempotency-key": `chaos-${item.name}` }, body: { ...item, lifecycle_state: "pending" }, timeoutMs: 30_000 });
       out.attempts++;
       bump(out.statuses, String(res.status));
       if (res.status === 0) bump(out.noAnswer, res.text.slice(0, 200));
