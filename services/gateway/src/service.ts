@@ -115,6 +115,11 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     // Slow-loris guard; well above any RPC timeout.
     server.requestTimeout = Math.max(30_000, config.rpcTimeoutMs * 2);
     server.headersTimeout = 20_000;
+    // Idle keep-alive connections live 65 s (Node's default is 5 s). A client reusing a
+    // connection just as the server closes it gets "other side closed" with no answer (the
+    // chaos broker-restart run saw one, on a POST no client retries by itself); clients
+    // (undici, browsers, load balancers at 60 s) close theirs first when ours outlives them.
+    server.keepAliveTimeout = 65_000;
     if (config.metricsPort !== undefined && !opts.clusterWorker) metricsServer = await serveMetrics(registry, config.metricsPort);
   } catch (err) {
     watch?.closeAll();
