@@ -68,6 +68,8 @@ export const HEADERS = {
   orgId: "x-org-id",
   projectId: "x-project-id",
   spaceId: "x-space-id",
+  /** The resource a work message is for (its dead-lettered copy keeps it). */
+  resourceId: "x-resource-id",
   /** Our own retry counter (work messages); the broker's x-delivery-count is separate. */
   retryCount: "x-retry-count",
   /** Set by a worker when it dead-letters an event for a permanent error. */

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { resourceEvents, resourceWork, type ResourceWork } from "@pragma/contracts";
+import { HEADERS, resourceEvents, resourceWork, type ResourceWork } from "@pragma/contracts";
 import { AesGcmCipher, PURPOSES, ValueSealer } from "@pragma/crypto";
 import { answerDatabaseOutages, checkDatabase, ensureDatabase, migrate } from "@pragma/db";
 import { brokerConnectedMetric, createMetricsRegistry, pgPoolMetrics, queueDepthMetrics, rpcMetrics, serveMetrics, type Registry } from "@pragma/metrics";
@@ -79,7 +79,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
       broker.publish(resourceWork, e.payload as unknown as ResourceWork, {
         messageId: e.event_id,
         correlationId: e.correlation_id ?? undefined,
-        headers: { "x-resource-id": e.resource_id, "x-org-id": e.org_id, "x-project-id": e.project_id, "x-space-id": e.space_id },
+        headers: { [HEADERS.resourceId]: e.resource_id, [HEADERS.orgId]: e.org_id, [HEADERS.projectId]: e.project_id, [HEADERS.spaceId]: e.space_id },
       }),
   });
 

@@ -47,7 +47,7 @@ export function brokerPublishers(broker: Broker, routingKeyOf: (provider: string
 }
 
 function tenantHeaders(w: ResourceWork): Record<string, string> {
-  return { [HEADERS.orgId]: w.org_id, [HEADERS.projectId]: w.project_id, [HEADERS.spaceId]: w.space_id, "x-resource-id": w.resource_id };
+  return { [HEADERS.orgId]: w.org_id, [HEADERS.projectId]: w.project_id, [HEADERS.spaceId]: w.space_id, [HEADERS.resourceId]: w.resource_id };
 }
 
 export async function consumeWork(

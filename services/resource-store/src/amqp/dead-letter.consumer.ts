@@ -7,6 +7,7 @@ import {
   RPC_QUEUES,
   RESULT_MESSAGE_CONTRACTS,
   resourceWork,
+  WORK_HEADERS,
   workerRequests,
   type MessageContract,
 } from "@pragma/contracts";
@@ -71,7 +72,7 @@ export async function consumeDeadLetters(
 
 /** Header names and the broker's reasons only: values may hold error text with secrets. */
 function describeHeaders(h: Record<string, unknown>): Record<string, unknown> {
-  return { names: Object.keys(h), reason: h["x-dead-letter-reason"] ?? h["x-last-death-reason"] ?? h["x-first-death-reason"] };
+  return { names: Object.keys(h), reason: h[WORK_HEADERS.deadLetterReason] ?? h["x-last-death-reason"] ?? h["x-first-death-reason"] };
 }
 
 /** Sensitive fields from the workers' type list, cached per provider (types change only on deploy). */

@@ -58,7 +58,7 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
     return { kind: "unattributable", why: "not a resource event (event id, provider, type, name or event type missing)" };
   }
   const tenant = scope as TenantScope;
-  const resourceId = text(work.resource_id) ?? headerString(h, "x-resource-id") ?? idOf({ provider, resource: resourceType, name: resourceName });
+  const resourceId = text(work.resource_id) ?? headerString(h, HEADERS.resourceId) ?? idOf({ provider, resource: resourceType, name: resourceName });
   const now = deps.clock.now();
   const death = xDeaths(h)[0];
   const failedAt = death?.time ?? msg.publishedAt ?? now;
