@@ -1,22 +1,22 @@
 import express, { type Express } from "express";
 import "./http/locals";
-import { assignRequestId, bindRequestContext } from "./http/request-id";
-import { errorMiddleware } from "./http/errors";
-import { fallback, mountRoutes, type AnyRoute } from "./http/route";
-import { authenticate, rateLimit, requireRole, requireServerKey } from "./http/auth.middleware";
-import { healthRoutes } from "./http/health.routes";
-import { authRoutes } from "./http/auth.routes";
-import { systemRoutes } from "./http/system.routes";
-import { resourceRoutes } from "./http/resources.routes";
-import { watchRoutes } from "./http/watch.routes";
-import { deadLetterRoutes } from "./http/dead-letter.routes";
-import { autoApiRoutes } from "./http/auto-api.routes";
-import { providerRoutes } from "./http/providers.routes";
-import { openApiRoute } from "./http/openapi.routes";
-import { consoleRouter } from "./http/console";
-import type { GatewayDeps } from "./http/deps";
+import { assignRequestId, bindRequestContext } from "./request-id";
+import { errorMiddleware } from "./errors";
+import { fallback, mountRoutes, type AnyRoute } from "./route";
+import { authenticate, rateLimit, requireRole, requireServerKey } from "./auth.middleware";
+import { healthRoutes } from "./health.routes";
+import { authRoutes } from "./auth.routes";
+import { systemRoutes } from "./system.routes";
+import { resourceRoutes } from "./resources.routes";
+import { watchRoutes } from "./watch.routes";
+import { deadLetterRoutes } from "./dead-letter.routes";
+import { autoApiRoutes } from "./auto-api.routes";
+import { providerRoutes } from "./providers.routes";
+import { openApiRoute } from "./openapi.routes";
+import { consoleRouter } from "./console";
+import type { GatewayDeps } from "./deps";
 import { unredactedChild } from "@pragma/logger";
-import { UNMATCHED_ROUTE } from "./metrics";
+import { UNMATCHED_ROUTE } from "../metrics";
 
 export const GATEWAY_VERSION = "0.1.0";
 
