@@ -8,7 +8,7 @@ import type { Column, Schema, Table } from "./model";
 import { openApiDocument } from "./openapi";
 import { assertWritable, column, parseQuery, UnknownColumn, type Parsed } from "./query";
 import type { SchemaCache } from "./schema-cache";
-import { countSql, deleteSql, insertSql, selectSql, updateSql } from "./sql";
+import { countSql, deleteSql, insertSql, selectJsonSql, selectSql, updateSql } from "./sql";
 import { badValue, fromRow, toParam } from "./values";
 
 export interface AutoApiDeps {
@@ -108,14 +108,22 @@ function keyFilters(table: Table, key: string, dialect: Schema["dialect"]): Pars
   return table.primaryKey.map((col, i) => ({ col, op: "eq" as const, value: toParam(col, parts[i], dialect, ["path", "key"], true) }));
 }
 
-export async function readRows(deps: AutoApiDeps, t: Target & { table: string; query: [string, string][]; key?: string }): Promise<{ rows: Record<string, unknown>[]; total?: number }> {
+type ReadTarget = Target & { table: string; query: [string, string][]; key?: string };
+
+/** A read's query: its filters, select, order and page, and by key the key's columns, one row. */
+function readQuery(schema: Schema, table: Table, t: ReadTarget): Parsed {
+  const q = parseQuery(table, t.query, schema.dialect);
+  if (t.key !== undefined) {
+    q.filters.push(...keyFilters(table, t.key, schema.dialect));
+    q.limit = 1;
+    q.offset = 0;
+  }
+  return q;
+}
+
+export async function readRows(deps: AutoApiDeps, t: ReadTarget): Promise<{ rows: Record<string, unknown>[]; total?: number }> {
   return onTable(deps, t, t.table, async (schema, table, db) => {
-    const q = parseQuery(table, t.query, schema.dialect);
-    if (t.key !== undefined) {
-      q.filters.push(...keyFilters(table, t.key, schema.dialect));
-      q.limit = 1;
-      q.offset = 0;
-    }
+    const q = readQuery(schema, table, t);
     const select = selectSql(schema.dialect, table, q);
     const count = q.count ? countSql(schema.dialect, table, q) : undefined;
     const [rows, total] = await withRunner(db.driver, false, (r) =>
@@ -123,6 +131,38 @@ export async function readRows(deps: AutoApiDeps, t: Target & { table: string; q
     );
     const out = rows.rows.map((row) => fromRow(row, table.byName, schema.dialect));
     return total ? { rows: out, total: Number(total.rows[0]?.total ?? 0) } : { rows: out };
+  });
+}
+
+/**
+ * The read answered as the HTTP body (contract auto.rows.read.v2). PostgreSQL builds the
+ * JSON text itself (selectJsonSql): no row becomes a JS object in this process, and the
+ * gateway sends the text on as it is. MySQL/MariaDB (whose JSON functions neither keep a
+ * subquery's order in JSON_ARRAYAGG nor write bigint as strings) read rows as readRows does
+ * and serialise them here once.
+ */
+export async function readRowsJson(deps: AutoApiDeps, t: ReadTarget): Promise<{ json: string; rows: number; total?: number }> {
+  return onTable(deps, t, t.table, async (schema, table, db) => {
+    const q = readQuery(schema, table, t);
+    const count = q.count ? countSql(schema.dialect, table, q) : undefined;
+    const pgSql = schema.dialect === "postgres";
+    const select = pgSql ? selectJsonSql(table, q) : selectSql(schema.dialect, table, q);
+    const [res, total] = await withRunner(db.driver, false, (r) =>
+      Promise.all([r.run(select.text, select.params), count ? r.run(count.text, count.params) : Promise.resolve(undefined)]),
+    );
+    let json: string;
+    let n: number;
+    if (pgSql) {
+      const agg = res.rows[0] as { json: string; n: number };
+      json = agg.json;
+      n = agg.n;
+    } else {
+      n = res.rows.length;
+      json = JSON.stringify(res.rows.map((row) => fromRow(row, table.byName, schema.dialect)));
+    }
+    // By key: the one row's object ("[{…}]" without its brackets), or nothing.
+    if (t.key !== undefined) json = n === 1 ? json.slice(1, -1) : "";
+    return total ? { json, rows: n, total: Number(total.rows[0]?.total ?? 0) } : { json, rows: n };
   });
 }
 
