@@ -3,12 +3,13 @@ import { PermanentError, RetryableError } from "@pragma/provider-sdk";
 import type { AutoDbType, AutoSchema } from "@pragma/contracts";
 import type { DriverPool } from "../data/databases";
 import { mapDbError, SchemaDrift } from "./errors";
-import { withRunner } from "./executor";
+import { PG_TYPES, runRawPostgres, withRunner } from "./executor";
+import { pgRowsJson } from "./pg-json";
 import type { Column, Schema, Table } from "./model";
 import { openApiDocument } from "./openapi";
 import { assertWritable, column, parseQuery, UnknownColumn, type Parsed } from "./query";
 import type { SchemaCache } from "./schema-cache";
-import { countSql, deleteSql, insertSql, selectJsonSql, selectSql, updateSql } from "./sql";
+import { countSql, deleteSql, insertSql, selectSql, updateSql } from "./sql";
 import { badValue, fromRow, toParam } from "./values";
 
 export interface AutoApiDeps {
@@ -135,31 +136,23 @@ export async function readRows(deps: AutoApiDeps, t: ReadTarget): Promise<{ rows
 }
 
 /**
- * The read answered as the HTTP body (contract auto.rows.read.v2). PostgreSQL builds the
- * JSON text itself (selectJsonSql): no row becomes a JS object in this process, and the
- * gateway sends the text on as it is. MySQL/MariaDB (whose JSON functions neither keep a
- * subquery's order in JSON_ARRAYAGG nor write bigint as strings) read rows as readRows does
- * and serialise them here once.
+ * The read answered as the HTTP body (contract auto.rows.read.v2): the rows' JSON text,
+ * which the gateway sends on without parsing it. PostgreSQL rows go from the server's text
+ * to JSON without becoming objects (pg-json.ts); MySQL/MariaDB rows are read as readRows
+ * reads them and serialised here once.
  */
 export async function readRowsJson(deps: AutoApiDeps, t: ReadTarget): Promise<{ json: string; rows: number; total?: number }> {
   return onTable(deps, t, t.table, async (schema, table, db) => {
     const q = readQuery(schema, table, t);
+    const select = selectSql(schema.dialect, table, q);
     const count = q.count ? countSql(schema.dialect, table, q) : undefined;
-    const pgSql = schema.dialect === "postgres";
-    const select = pgSql ? selectJsonSql(table, q) : selectSql(schema.dialect, table, q);
-    const [res, total] = await withRunner(db.driver, false, (r) =>
-      Promise.all([r.run(select.text, select.params), count ? r.run(count.text, count.params) : Promise.resolve(undefined)]),
-    );
-    let json: string;
-    let n: number;
-    if (pgSql) {
-      const agg = res.rows[0] as { json: string; n: number };
-      json = agg.json;
-      n = agg.n;
-    } else {
-      n = res.rows.length;
-      json = JSON.stringify(res.rows.map((row) => fromRow(row, table.byName, schema.dialect)));
-    }
+    const driver = db.driver;
+    const read: Promise<{ json: string; n: number }> =
+      driver.kind === "postgres"
+        ? runRawPostgres(driver, select.text, select.params).then((res) => ({ json: pgRowsJson(res, PG_TYPES.getTypeParser), n: res.rows.length }))
+        : withRunner(driver, false, (r) => r.run(select.text, select.params)).then((res) => ({ json: JSON.stringify(res.rows.map((row) => fromRow(row, table.byName, schema.dialect))), n: res.rows.length }));
+    const [{ json: all, n }, total] = await Promise.all([read, count ? withRunner(driver, false, (r) => r.run(count.text, count.params)) : Promise.resolve(undefined)]);
+    let json = all;
     // By key: the one row's object ("[{…}]" without its brackets), or nothing.
     if (t.key !== undefined) json = n === 1 ? json.slice(1, -1) : "";
     return total ? { json, rows: n, total: Number(total.rows[0]?.total ?? 0) } : { json, rows: n };

@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { DriverPool } from "../data/databases";
+import type { RawResult } from "./pg-json";
 
 export interface Result {
   rows: Record<string, unknown>[];
@@ -15,13 +16,25 @@ export interface Runner {
  * global parsers stay as they are): `timestamp` without zone is read as UTC, `date` stays
  * the calendar date it is. int8 and numeric are strings already (pg's defaults).
  */
-const PG_TYPES = {
-  getTypeParser(oid: number, format?: string) {
+export const PG_TYPES = {
+  getTypeParser(oid: number, format?: string): (text: string) => unknown {
     if (oid === 1114) return (v: string) => new Date(`${v.replace(" ", "T")}Z`);
     if (oid === 1082) return (v: string) => v;
-    return (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format);
+    return (pg.types.getTypeParser as (o: number, f?: string) => (text: string) => unknown)(oid, format);
   },
 };
+
+/** Every value as the server's text (pg-json.ts encodes it). */
+const PG_RAW_TYPES = { getTypeParser: () => (v: string) => v };
+
+/**
+ * A PostgreSQL read whose values stay the server's text, rows as arrays: for pgRowsJson.
+ * On the pool, without a transaction, like withRunner(driver, false, …).
+ */
+export async function runRawPostgres(driver: Extract<DriverPool, { kind: "postgres" }>, text: string, params: unknown[]): Promise<RawResult> {
+  const r = await driver.pool.query({ text, values: params, rowMode: "array", types: PG_RAW_TYPES } as pg.QueryConfig);
+  return { fields: r.fields, rows: r.rows as unknown as (string | null)[][] };
+}
 
 /**
  * MySQL/MariaDB: server-side prepared statements (values bound by the server, never

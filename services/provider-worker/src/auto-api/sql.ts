@@ -73,59 +73,6 @@ export function selectSql(dialect: Dialect, table: Table, q: Parsed): { text: st
   return { text, params: s.params };
 }
 
-const ISO_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-
-/**
- * A column as PostgreSQL should write it into the JSON answer, so that the text is what
- * `fromRow` makes of the driver's value (values.ts): JSON keeps numbers exact, but a reader
- * parses them into doubles, so bigint and numeric go as strings; bytea as base64 (encode
- * wraps lines at 76 characters: the newlines go); timestamps as ISO 8601 UTC with
- * milliseconds (without zone read as UTC); float NaN and ±Infinity, which JSON lacks, as
- * null; arrays of bigint or numeric as arrays of strings. Everything else row_to_json
- * writes as the driver path does (numbers, booleans, json/jsonb embedded, dates and times
- * as their ISO text, other types as their text).
- */
-export function pgJsonColumn(col: Column, id: string): string {
-  switch (col.family) {
-    case "bigint":
-    case "decimal":
-      return `${id}::text`;
-    case "binary":
-      return `translate(encode(${id}, 'base64'), chr(10), '')`;
-    case "timestamp":
-      return col.type.includes("with time zone") ? `to_char(${id} AT TIME ZONE 'UTC', ${ISO_MS})` : `to_char(${id}, ${ISO_MS})`;
-    case "float":
-      return `CASE WHEN ${id} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE ${id} END`;
-    case "array":
-      return /^(bigint|numeric|money)\b/.test(col.type) ? `${id}::text[]` : id;
-    default:
-      return id;
-  }
-}
-
-/**
- * PostgreSQL only: the same SELECT as selectSql, answered as one text value, the JSON array
- * of the rows (`json`), and their number (`n`). The rows come from a subquery with its
- * ORDER BY and LIMIT, aggregated in that order (nothing else in the outer query can reorder
- * them: no join, no grouping).
- */
-export function selectJsonSql(table: Table, q: Parsed): { text: string; params: unknown[] } {
-  const s = new Sql("postgres");
-  const cols = q.select.map((c) => {
-    const id = s.ident(c.name);
-    const expr = pgJsonColumn(c, id);
-    return expr === id ? id : `${expr} AS ${id}`;
-  });
-  const tb = s.ident(table.name);
-  let inner = `SELECT ${cols.join(", ")} FROM ${tb}${s.where(q.filters)}`;
-  // Qualified, so ORDER BY sorts by the column and not by the output column of the same name (big::text would sort "10" before "9").
-  if (q.order.length > 0) inner += ` ORDER BY ${q.order.map((o) => `${tb}.${s.ident(o.col.name)} ${o.desc ? "DESC" : "ASC"}`).join(", ")}`;
-  inner += ` LIMIT ${q.limit}`;
-  if (q.offset > 0) inner += ` OFFSET ${q.offset}`;
-  // `r.*`: a bare `r` would name a column r of the table, if it has one, instead of the row.
-  return { text: `SELECT '[' || coalesce(string_agg(row_to_json(r.*)::text, ','), '') || ']' AS json, count(*)::int AS n FROM (${inner}) r`, params: s.params };
-}
-
 export function countSql(dialect: Dialect, table: Table, q: Parsed): { text: string; params: unknown[] } {
   const s = new Sql(dialect);
   return { text: `SELECT COUNT(*) AS total FROM ${s.ident(table.name)}${s.where(q.filters)}`, params: s.params };
