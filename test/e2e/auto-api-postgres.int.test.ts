@@ -160,4 +160,16 @@ describe("Auto API reads on PostgreSQL: the worker's JSON text is the body", () 
     expect(counted.headers.get("x-total-count")).toBe("2");
     expect((await call(sys.baseUrl, "GET", `/auto/v1/postgres/${dbName}/wide/3`, { headers })).status).toBe(404);
   });
+
+  it("reads on after a column's type changes under a statement the worker has prepared", async () => {
+    const path = `/auto/v1/postgres/${dbName}/wide?select=id,we%22ird&order=id`;
+    // Concurrent and repeated, so both pool connections have prepared this read.
+    for (let i = 0; i < 3; i++) for (const r of await Promise.all([1, 2, 3, 4].map(() => call(sys.baseUrl, "GET", path, { headers })))) expect(r.status).toBe(200);
+    await db.exec(`ALTER TABLE wide ALTER COLUMN "we""ird" TYPE bigint`);
+    // Same SQL text, new result type: PostgreSQL refuses the prepared plan (0A000); the worker runs it unnamed.
+    for (const r of await Promise.all([1, 2, 3, 4].map(() => call(sys.baseUrl, "GET", path, { headers })))) {
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual([{ id: 1, 'we"ird': "-1" }, { id: 2, 'we"ird': null }]);
+    }
+  });
 });
