@@ -36,8 +36,12 @@ const PG_RAW_TYPES = { getTypeParser: () => (v: string) => v };
  */
 const MAX_PREPARED = 64;
 const prepared = new WeakMap<pg.PoolClient, Map<string, string | null>>();
-/** A plan whose result type changed (ALTER COLUMN … TYPE), a statement gone (DISCARD ALL): run that text unnamed from then on. */
-const STALE_STATEMENT = new Set(["0A000", "26000"]);
+/**
+ * A plan whose result type changed (ALTER COLUMN … TYPE), a statement gone (DISCARD ALL),
+ * or one there already (a pooler such as PgBouncer in transaction mode, which moves
+ * statements between server connections): run that text unnamed from then on.
+ */
+const STALE_STATEMENT = new Set(["0A000", "26000", "42P05"]);
 
 function statementName(client: pg.PoolClient, text: string): string | undefined {
   let names = prepared.get(client);
