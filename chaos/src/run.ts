@@ -85,7 +85,10 @@ async function setUpInto(extra: Infra[], scenario: Scenario, stamp: string): Pro
   return { scenario, stamp, pgServer, db, amqp: amqpInfra, redis, extra, cluster };
 }
 
-/** Kills the newest process of `service` and waits (bounded) for the runner to start another. */
+/**
+ * Kills the newest process of `service` and waits for the runner to start another (up to
+ * 45 s: its backoff doubles to 30 s), so the next kill hits a live process, not the dead one.
+ */
 async function killAndWait(sys: System, service: string): Promise<void> {
   const before = sys.pids(service);
   const pid = before.at(-1);
@@ -96,7 +99,7 @@ async function killAndWait(sys: System, service: string): Promise<void> {
   } catch {
     /* already gone */
   }
-  for (let i = 0; i < 100 && sys.pids(service).length === before.length && sys.exitCode() === null; i++) await sleep(100);
+  for (let i = 0; i < 450 && sys.pids(service).length === before.length && sys.exitCode() === null; i++) await sleep(100);
 }
 
 async function inject(run: Run, sys: System): Promise<string> {
