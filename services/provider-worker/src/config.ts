@@ -1,4 +1,4 @@
-import { common, int, list, loadConfig, metricsPort, z } from "@pragma/config";
+import { camelKeys, common, int, list, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
 export const BUILT_IN_PROVIDERS = ["pragma", "postgres", "mysql"] as const;
@@ -18,7 +18,7 @@ const tiers = z
     return nums;
   });
 
-export const WorkerConfigSchema = z
+export const configSchema = z
   .object({
     NODE_ENV: common.NODE_ENV,
     LOG_LEVEL: common.LOG_LEVEL,
@@ -88,11 +88,11 @@ export const WorkerConfigSchema = z
     // Development without keys: the published development key, the store's fallback too.
     const encryption = readEncryptionKeys(env, ctx, "development");
     if (encryption === z.NEVER) return z.NEVER;
-    return { ...env, encryption };
+    return { ...camelKeys(env), encryption };
   });
 
-export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
+export type WorkerConfig = z.output<typeof configSchema>;
 
-export function loadWorkerConfig(env: Record<string, string | undefined> = process.env, options?: { onError?: "exit" | "throw" }): WorkerConfig {
-  return loadConfig(WorkerConfigSchema, env, options);
+export function readConfig(env: Record<string, string | undefined> = process.env, options?: { onError?: "exit" | "throw" }): WorkerConfig {
+  return loadConfig(configSchema, env, options);
 }

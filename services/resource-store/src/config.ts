@@ -1,4 +1,4 @@
-import { common, int, loadConfig, metricsPort, z } from "@pragma/config";
+import { camelKeys, common, int, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 import { RETRY_ALL_CHUNK } from "./domain/dead-letters/manage-dead-letters";
 
@@ -51,11 +51,11 @@ export const configSchema = envSchema.transform((env, ctx) => {
   // what the store seals (an ephemeral key of our own would be unreadable to them).
   const encryption = readEncryptionKeys(env, ctx, "development");
   if (encryption === z.NEVER) return z.NEVER;
-  return { ...env, encryption };
+  return { ...camelKeys(env), encryption };
 });
 
-export type Config = z.output<typeof configSchema>;
+export type StoreConfig = z.output<typeof configSchema>;
 
-export function readConfig(env: Record<string, string | undefined> = process.env): Config {
-  return loadConfig(configSchema, env);
+export function readConfig(env: Record<string, string | undefined> = process.env, options: { onError?: "exit" | "throw" } = {}): StoreConfig {
+  return loadConfig(configSchema, env, options);
 }

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from "@pragma/logger";
 import { OutboxRelay, connectBroker, declareTopology, type Broker } from "@pragma/messaging";
 import { currentContext } from "@pragma/logger";
 import { QUEUES, RPC_QUEUES, providerBuildRequested, pushedProviderPing } from "@pragma/contracts";
-import type { Config } from "./config";
+import type { StoreConfig } from "./config";
 import { createPool } from "./data/pg";
 import { createPrisma } from "./data/prisma";
 import { PgResourceRepository } from "./data/resource.repository";
@@ -39,23 +39,23 @@ export interface RunningStore {
 
 const MIGRATIONS_DIR = path.resolve(__dirname, "../prisma/migrations");
 
-export async function startResourceStore(config: Config, opts: { logger?: Logger } = {}): Promise<RunningStore> {
-  const logger = opts.logger ?? createLogger({ service: "resource-store", level: config.LOG_LEVEL });
+export async function startResourceStore(config: StoreConfig, opts: { logger?: Logger } = {}): Promise<RunningStore> {
+  const logger = opts.logger ?? createLogger({ service: "resource-store", level: config.logLevel });
 
-  await ensureDatabase(config.DATABASE_URL);
-  const { applied } = await migrate({ databaseUrl: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, migrationsDir: MIGRATIONS_DIR, logger });
+  await ensureDatabase(config.databaseUrl);
+  const { applied } = await migrate({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, migrationsDir: MIGRATIONS_DIR, logger });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
   // Survives a database restart (see @pragma/db createPgPool): idle connections the server ends are dropped, the next query reconnects.
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX, logger);
-  const prisma = createPrisma(pool, config.DATABASE_SCHEMA);
+  const pool = createPool(config.databaseUrl, config.databaseSchema, config.databasePoolMax, logger);
+  const prisma = createPrisma(pool, config.databaseSchema);
   const clock = { now: () => new Date() };
   if (config.encryption.fallback) logger.warn({ keyId: config.encryption.activeKeyId }, "no PRAGMA_ENCRYPTION_KEYS: sealing sensitive values with the published development key");
   const sealer = new ValueSealer(new AesGcmCipher(config.encryption.keys, config.encryption.activeKeyId, PURPOSES.resourceValue));
   const registry = createMetricsRegistry("resource-store");
-  pgPoolMetrics(registry, { "resource-store": pool }, { "resource-store": config.DATABASE_POOL_MAX });
+  pgPoolMetrics(registry, { "resource-store": pool }, { "resource-store": config.databasePoolMax });
 
-  const broker = await connectBroker({ url: config.AMQP_URL, logger, connectionName: "resource-store", metrics: rpcMetrics(registry) });
+  const broker = await connectBroker({ url: config.amqpUrl, logger, connectionName: "resource-store", metrics: rpcMetrics(registry) });
   brokerConnectedMetric(registry, () => broker.isConnected());
   queueDepthMetrics(registry, () => broker.queueDepths([QUEUES.results, QUEUES.deadLetter, STORE_RPC_QUEUE]));
   await broker.addTopology((ch, reopen) => declareTopology(ch, storeBrokerTopology, reopen));
@@ -72,8 +72,8 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const relay = new OutboxRelay({
     outbox: relayOutbox,
     logger,
-    pollMs: config.OUTBOX_POLL_MS,
-    batchSize: config.OUTBOX_BATCH,
+    pollMs: config.outboxPollMs,
+    batchSize: config.outboxBatch,
     onBatch: metrics.outboxPublished,
     publish: (e) =>
       broker.publish(resourceWork, e.payload as unknown as ResourceWork, {
@@ -86,30 +86,30 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const pruner = new OutboxPruner({
     outbox: relayOutbox,
     logger,
-    retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000,
-    intervalMs: config.OUTBOX_PRUNE_INTERVAL_MS,
+    retentionMs: config.outboxRetentionHours * 3_600_000,
+    intervalMs: config.outboxPruneIntervalMs,
   });
 
   const answerPruner = new RequestAnswerPruner({
     answers: new PgRequestAnswers(pool),
     logger,
-    retentionMs: config.REQUEST_ANSWER_RETENTION_HOURS * 3_600_000,
-    intervalMs: config.OUTBOX_PRUNE_INTERVAL_MS,
+    retentionMs: config.requestAnswerRetentionHours * 3_600_000,
+    intervalMs: config.outboxPruneIntervalMs,
   });
 
   const changeLog = new PgChangeLog(pool);
   const changeLogPruner = new ChangeLogPruner({
     changeLog,
     logger,
-    retentionMs: config.WATCH_RETENTION_SECONDS * 1_000,
-    intervalMs: config.WATCH_PRUNE_INTERVAL_MS,
+    retentionMs: config.watchRetentionSeconds * 1_000,
+    intervalMs: config.watchPruneIntervalMs,
   });
 
   const providerRepo = new PgProviderRepository(pool);
   const types = new OrgTypeCatalog(
-    new WorkerTypeCatalog(broker, { ttlMs: config.TYPES_CACHE_MS, timeoutMs: config.WORKER_RPC_TIMEOUT_MS, logger }),
+    new WorkerTypeCatalog(broker, { ttlMs: config.typesCacheMs, timeoutMs: config.workerRpcTimeoutMs, logger }),
     (orgId) => providerRepo.deployedTypes(orgId),
-    config.DEPLOYED_TYPES_CACHE_MS,
+    config.deployedTypesCacheMs,
   );
   const applyDeps = {
     repo,
@@ -126,7 +126,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     // Ingest and retries write resource state through the resources' own repository and lifecycle, as apply does.
     resources: repo,
     catalog: applyDeps.types,
-    retryAllChunk: config.DEAD_LETTER_RETRY_CHUNK,
+    retryAllChunk: config.deadLetterRetryChunk,
     clock,
     sealer,
     logger,
@@ -141,7 +141,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
     publishBuild: (key) => broker.publish(providerBuildRequested, key),
     pingWorker: (key) =>
       broker
-        .request(RPC_QUEUES.providerWorker, pushedProviderPing, key, { timeoutMs: config.WORKER_RPC_TIMEOUT_MS })
+        .request(RPC_QUEUES.providerWorker, pushedProviderPing, key, { timeoutMs: config.workerRpcTimeoutMs })
         .then((r) => r.healthy)
         .catch(() => false),
     onTypesChanged: (orgId) => types.invalidate(orgId),
@@ -150,7 +150,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   // Cascade deletes finish here: a provider marked deleting goes once its last resource has.
   const finalizer = setInterval(() => {
     providerRepo.finalizeDeleted().catch((err: Error) => logger.warn({ err: err.message }, "finalizing deleted providers failed"));
-  }, config.PROVIDER_FINALIZE_MS);
+  }, config.providerFinalizeMs);
   finalizer.unref();
 
   const rpc = await broker.serve(
@@ -162,11 +162,11 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const results = await consumeResults(
     broker,
     { repo, clock, sealer, logger, onEventWritten: () => relay.kick(), onRecorded: metrics.resultRecorded },
-    config.RESULTS_PREFETCH,
-    config.RESULTS_LINGER_MS,
+    config.resultsPrefetch,
+    config.resultsLingerMs,
   );
   const deadLetters = await consumeDeadLetters(broker, { ...deadLetterDeps, onIngested: metrics.deadLetter }, 10);
-  const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(registry, config.METRICS_PORT) : undefined;
+  const metricsServer = config.metricsPort !== undefined ? await serveMetrics(registry, config.metricsPort) : undefined;
   relay.start();
   pruner.start();
   answerPruner.start();
