@@ -212,3 +212,16 @@ export interface RpcHandlers {
 export function handler<Q, R>(contract: RequestContract<Q, R>, handle: RequestHandler<Q, R>): RpcHandlers[string] {
   return { contract, handle };
 }
+
+/**
+ * A service's handler table, one `handler(contract, fn)` per request it answers, keyed by the
+ * contract's type (never written twice by hand); a type listed twice is a mistake and throws.
+ */
+export function handlerTable(...list: RpcHandlers[string][]): RpcHandlers {
+  const table: RpcHandlers = {};
+  for (const h of list) {
+    if (table[h.contract.type]) throw new Error(`two handlers for ${h.contract.type}`);
+    table[h.contract.type] = h;
+  }
+  return table;
+}
