@@ -3,6 +3,7 @@ export * from "./topology";
 export * from "./common";
 export * from "./registry";
 export * from "./resources";
+export * from "./history";
 export * from "./system";
 export * from "./http";
 export * from "./worker-rpc";

@@ -8,6 +8,7 @@ import { healthRoutes } from "./http/health.routes";
 import { authRoutes } from "./http/auth.routes";
 import { systemRoutes } from "./http/system.routes";
 import { resourceRoutes } from "./http/resources.routes";
+import { historyRoutes } from "./http/history.routes";
 import { watchRoutes } from "./http/watch.routes";
 import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { autoApiRoutes } from "./http/auto-api.routes";
@@ -30,6 +31,7 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
     // Before resourceRoutes: /resources/{resource_id} would take "watch" for an id.
     ...watchRoutes(deps),
     ...resourceRoutes(deps),
+    ...historyRoutes(deps),
     ...deadLetterRoutes(deps),
     ...autoApiRoutes(deps),
     ...providerRoutes(deps),

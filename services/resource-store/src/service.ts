@@ -15,6 +15,7 @@ import { PgResourceRepository } from "./data/resource.repository";
 import { OutboxRepository } from "./data/outbox.repository";
 import { ChangeLogPruner, OutboxPruner } from "./outbox/outbox-pruner";
 import { PgChangeLog } from "./data/change-log.repository";
+import { PgHistoryReader } from "./data/resource-history.repository";
 import { storeBrokerTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
@@ -108,6 +109,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const applyDeps = {
     repo,
     changeLog,
+    history: new PgHistoryReader(pool),
     clock,
     sealer,
     types,

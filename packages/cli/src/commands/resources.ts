@@ -43,6 +43,22 @@ export const RESOURCE_COLUMNS: Column<ResourceView>[] = [
   { header: "updated", value: (r) => r.updated_at },
 ];
 
+interface HistoryView {
+  at: string;
+  kind: string;
+  event_id: string | null;
+  request_id: string | null;
+  summary: string;
+}
+
+const HISTORY_COLUMNS: Column<HistoryView>[] = [
+  { header: "at", value: (e) => e.at },
+  { header: "kind", value: (e) => e.kind },
+  { header: "event", value: (e) => e.event_id },
+  { header: "request", value: (e) => e.request_id },
+  { header: "summary", value: (e) => e.summary },
+];
+
 /** How often --wait polls when no watch stream could be opened (PRAGMA_POLL_MS overrides it). */
 const POLL_MS = 1000;
 
@@ -239,6 +255,16 @@ export function registerResources(program: Command, ctx: CommandContext): void {
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const res = await sessionFor(ctx, cmd).client().request<Record<string, unknown>>("GET", `/resources/${resourcePath(id)}/status`);
       write(render(res.body, formatOf(cmd), (b) => renderKeyValues(Object.entries(b ?? {}))));
+    });
+
+  resources
+    .command("events <id>")
+    .description("Show a resource's history, newest first (the store keeps the newest 100)")
+    .option("--limit <n>", "at most this many entries")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const o = optionsOf<{ limit?: string }>(cmd);
+      const res = await sessionFor(ctx, cmd).client().request<{ items: HistoryView[] }>("GET", `/resources/${resourcePath(id)}/events`, { query: { limit: o.limit } });
+      write(render(res.body, formatOf(cmd), (b) => renderTable(b.items, HISTORY_COLUMNS)));
     });
 
   resources

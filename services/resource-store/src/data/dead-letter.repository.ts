@@ -1,3 +1,5 @@
+import { historyInsertSql, historyRows } from "./resource-history.repository";
+import { deadLetteredEntry } from "../domain/resources/history";
 import type { TenantScope } from "@pragma/contracts";
 import type { TransitionObserver } from "./transition-tracker";
 import type { PrismaClient } from "../generated/prisma/client";
@@ -55,6 +57,8 @@ export class PrismaDeadLetterRepository implements DeadLetterRepository {
             RETURNING (SELECT o.lifecycle_state FROM resources o WHERE o.row_id = resources.row_id) AS was`,
             [r.scope.org_id, r.scope.project_id, r.scope.space_id, r.resourceId, r.errorMessage, r.createdAt, r.eventId],
           ),
+          // The resource's history (once per event: a redelivered dead letter is not recorded twice).
+          inline(historyInsertSql(1), [historyRows(r.scope, [deadLetteredEntry(r)])]),
           "COMMIT",
         ]);
       const resourceFailed = (results[3]!.rowCount ?? 0) > 0;

@@ -7,6 +7,8 @@ import type { DeadLetterRecord } from "../domain/dead-letters/model";
 import { MicroBatcher } from "../micro-batcher";
 import { toDeadLetterRecord, type DeadLetterRow } from "./dead-letter-rows";
 import { TransitionTracker, type TransitionObserver } from "./transition-tracker";
+import type { HistoryEntry } from "../domain/resources/history";
+import { historyInsert, historyInsertSql, historyRows } from "./resource-history.repository";
 import { execute, isDeadlock, isUniqueViolation, json, literal, roundTrip, withConnection, type NamedStatement, type Pool, type PoolClient } from "./pg";
 
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
@@ -518,6 +520,10 @@ abstract class ScopedTx implements StoreTx {
     if (eventIds.length === 0) return;
     this.write({ name: "store.delete-dead-letters", text: `DELETE FROM dead_letters WHERE ${IN_SCOPE} AND event_id = ANY($4::text[])`, values: [...this.scopeValues, eventIds] });
   }
+
+  async insertHistory(entries: HistoryEntry[]): Promise<void> {
+    if (entries.length > 0) this.write(historyInsert(this.scope, entries));
+  }
 }
 
 /**
@@ -610,8 +616,14 @@ class GroupedReadTx extends ScopedTx {
 class CreateOnlyTx implements StoreTx {
   private resource: ResourceRecord | undefined;
   private event: OutboxEventRecord | undefined;
+  private readonly history: HistoryEntry[] = [];
 
   constructor(readonly scope: TenantScope) {}
+
+  /** Written in the create's statement, and only if the resource was created. */
+  async insertHistory(entries: HistoryEntry[]): Promise<void> {
+    this.history.push(...entries);
+  }
 
   async insertResource(r: ResourceRecord): Promise<void> {
     if (this.resource) throw new Error("a create-only transaction inserts one resource");
@@ -628,16 +640,24 @@ class CreateOnlyTx implements StoreTx {
     const r = this.resource;
     if (!r) throw new Error("a create-only transaction must insert its resource");
     if (this.event && this.event.resourceId !== r.resourceId) throw new Error("a create-only transaction inserts its resource's event only");
+    // History goes in the same statement, gated on the insert: nothing when the row existed.
     const statement = this.event
       ? {
           name: "store.create-resource-with-event",
-          text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id)
+          text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id),
+            history AS (${historyInsertSql(40, "EXISTS (SELECT 1 FROM created)")})
             INSERT INTO outbox_events (${EVENT_COLUMNS})
             SELECT ${eventParams(25)} FROM created
             RETURNING event_id`,
-          values: [...resourceValues(r), ...eventValues(this.event)],
+          values: [...resourceValues(r), ...eventValues(this.event), historyRows(this.scope, this.history)],
         }
-      : { name: "store.create-resource", text: `INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id`, values: resourceValues(r) };
+      : {
+          name: "store.create-resource",
+          text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id),
+            history AS (${historyInsertSql(25, "EXISTS (SELECT 1 FROM created)")})
+            SELECT row_id FROM created`,
+          values: [...resourceValues(r), historyRows(this.scope, this.history)],
+        };
     return { scope: this.scope, state: r.lifecycleState, key: `${this.scope.org_id}/${this.scope.project_id}/${this.scope.space_id}/${r.resourceId}`, statement };
   }
 

@@ -111,6 +111,7 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
       updatedAt: now,
     };
 
+    await lc.record(next, "applied", null, `applied${requested ? ` as ${requested}` : ""}${existing ? (configChanged ? ", config changed" : "") : ", new resource"}`);
     if (wantPending) {
       await queueChecked(tx, lc, next, next.provisioned ? "UPDATE" : "CREATE", catalog);
     } else if (existing && (requested === "draft" || configChanged)) {

@@ -3,6 +3,8 @@ import { resourceId as idOf, type EventType, type ResourceWork } from "@pragma/c
 import type { OutboxEventRecord, ResourceRecord } from "./model";
 import type { StoreTx } from "./ports";
 import { readPath, resolveConfig, type FieldReference, type Sealing } from "./references";
+import { historyText } from "./history";
+import type { HistoryKind } from "@pragma/contracts";
 
 /**
  * The state machine's side effects inside one transaction: writing events (held or
@@ -58,7 +60,17 @@ export class Lifecycle {
     }
     await this.tx.insertEvent(event);
     if (event.status === "pending") this.released = true;
+    if (event.status === "cancelled") await this.record(r, "failed", eventId, historyText(r.error ?? "failed"));
+    else await this.record(r, "queued", eventId, event.status === "held" ? `${eventType} queued, held: ${eventType === "DELETE" ? "waiting for what it owns to be gone" : "waiting for its dependencies to be ready"}` : `${eventType} queued`);
     return event;
+  }
+
+  /**
+   * The resource's history (history.ts): every lifecycle step is recorded here, in the
+   * transaction that takes it. `summary` must hold no config or output value.
+   */
+  async record(r: Pick<ResourceRecord, "resourceId">, kind: HistoryKind, eventId: string | null, summary: string, at: Date = this.now): Promise<void> {
+    await this.tx.insertHistory([{ resourceId: r.resourceId, kind, eventId, requestId: this.correlationId, summary, at }]);
   }
 
   /**
@@ -89,6 +101,7 @@ export class Lifecycle {
     dependent.error = error;
     dependent.updatedAt = this.now;
     await this.tx.updateResource(dependent);
+    await this.record(dependent, "failed", ev.eventId, historyText(error));
     return true;
   }
 
@@ -126,6 +139,7 @@ export class Lifecycle {
   /** Removes the row now (nothing was ever provisioned) and lets waiting owners go on. */
   async remove(r: ResourceRecord): Promise<void> {
     await this.tx.deleteResource(r.resourceId);
+    await this.record(r, "deleted", r.pendingEventId, r.provisioned ? "deleted by its provider" : "removed (never provisioned)");
     await this.onRemoved(r);
   }
 
@@ -140,6 +154,7 @@ export class Lifecycle {
       await this.tx.updateEvent(ev.eventId, { status: "cancelled" });
       this.fail(r, built.ref);
       await this.tx.updateResource(r);
+      await this.record(r, "failed", ev.eventId, historyText(r.error ?? "failed"));
       return;
     }
     await this.tx.updateEvent(ev.eventId, { status: "pending", payload: built.work as unknown as Record<string, unknown>, previousConfig: built.work.previous_config });

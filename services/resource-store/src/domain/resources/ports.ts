@@ -2,6 +2,7 @@ import type { ResourceDefinition, TenantScope } from "@pragma/contracts";
 import type { ValueSealer } from "@pragma/crypto";
 import type { DeadLetterRecord } from "../dead-letters/model";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "./model";
+import type { HistoryEntry } from "./history";
 
 export interface ListFilter {
   provider?: string;
@@ -65,6 +66,8 @@ export interface StoreTx {
   /** Retry-all: those of these entries still stored, locked, oldest first. */
   lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]>;
   deleteDeadLetters(eventIds: string[]): Promise<void>;
+  /** History rows (history.ts), written with the transaction; only Lifecycle.record calls it. */
+  insertHistory(entries: HistoryEntry[]): Promise<void>;
 }
 
 export interface ResourceRepository {

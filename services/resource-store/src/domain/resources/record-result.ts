@@ -2,6 +2,7 @@ import type { TenantScope } from "@pragma/contracts";
 import type { Clock, ResourceRepository, Sealer, StoreTx } from "./ports";
 import { Lifecycle } from "./lifecycle";
 import { canonical } from "./apply-resource";
+import { historyText } from "./history";
 
 export type WorkerResult =
   | { kind: "started"; eventId: string; resourceId: string; scope: TenantScope }
@@ -96,6 +97,7 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
     case "started":
       if (r.lifecycleState !== "pending") return "stale";
       await tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: now });
+      await lc.record(r, "started", result.eventId, "a worker started it");
       return "applied";
     case "succeeded": {
       if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
@@ -120,6 +122,7 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
         updatedAt: now,
       };
       // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
+      await lc.record(r, "succeeded", result.eventId, `${result.eventType} succeeded`);
       if (r.staleInputs) await lc.queue(ready, "UPDATE");
       await tx.updateResource(ready);
       await lc.onReady(ready, { outputsChanged, eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE" });
@@ -128,6 +131,7 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
     case "failed":
       if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
       await tx.updateResource({ ...r, lifecycleState: "failed", error: result.error, pendingEventId: null, staleInputs: false, updatedAt: now });
+      await lc.record(r, "failed", result.eventId, historyText(result.error));
       return "applied";
   }
 }
