@@ -4,6 +4,7 @@ export * from "./common";
 export * from "./registry";
 export * from "./resources";
 export * from "./history";
+export * from "./observe";
 export * from "./system";
 export * from "./http";
 export * from "./worker-rpc";
