@@ -9,6 +9,7 @@ import { authRoutes } from "./http/auth.routes";
 import { systemRoutes } from "./http/system.routes";
 import { resourceRoutes } from "./http/resources.routes";
 import { historyRoutes } from "./http/history.routes";
+import { refreshRoutes } from "./http/refresh.routes";
 import { watchRoutes } from "./http/watch.routes";
 import { deadLetterRoutes } from "./http/dead-letter.routes";
 import { autoApiRoutes } from "./http/auto-api.routes";
@@ -32,6 +33,7 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
     ...watchRoutes(deps),
     ...resourceRoutes(deps),
     ...historyRoutes(deps),
+    ...refreshRoutes(deps),
     ...deadLetterRoutes(deps),
     ...autoApiRoutes(deps),
     ...providerRoutes(deps),

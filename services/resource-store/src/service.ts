@@ -19,6 +19,9 @@ import { PgHistoryReader } from "./data/resource-history.repository";
 import { storeBrokerTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
+import { consumeObservations, observeHandlers } from "./amqp/observe.consumer";
+import { ObserveScheduler } from "./observe/observe-scheduler";
+import type { ResourceRecord } from "./domain/resources/model";
 import { WorkerTypeCatalog } from "./amqp/worker-type-catalog";
 import { consumeDeadLetters, workerAttemptHistory, workerTypeCatalog } from "./amqp/dead-letter.consumer";
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
@@ -59,6 +62,9 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   brokerConnectedMetric(registry, () => broker.isConnected());
   queueDepthMetrics(registry, () => broker.queueDepths([QUEUES.results, QUEUES.deadLetter, STORE_RPC_QUEUE]));
   await broker.addTopology((ch, reopen) => declareTopology(ch, storeBrokerTopology, reopen));
+  // Drift: the observation cycle's delay queues and results queue (observe-scheduler.ts).
+  const observeScheduler = new ObserveScheduler(broker, { tiersMs: config.OBSERVE_TIERS_MS, defaultIntervalMs: config.OBSERVE_INTERVAL_MS }, logger);
+  await broker.addTopology((ch, reopen) => declareTopology(ch, observeScheduler.topology(), reopen));
   const changes = new ChangeFeed(
     (resources) =>
       broker.publish(resourceEvents.changed, { resources }, { exchange: EXCHANGES.events, routingKey: resourceEvents.changed.type, persistent: false, mandatory: false }),
@@ -153,15 +159,29 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
   const rpc = await broker.serve(
     STORE_RPC_QUEUE,
     // A database outage answers UNAVAILABLE (503 + Retry-After at the gateway), not INTERNAL.
-    answerDatabaseOutages({ ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps), ...providerHandlers(providerDeps) }),
+    answerDatabaseOutages({
+      ...resourceHandlers(applyDeps),
+      ...deadLetterHandlers(deadLetterDeps),
+      ...providerHandlers(providerDeps),
+      ...observeHandlers({ repo, clock, scheduler: observeScheduler }),
+    }),
     { health: async () => ({ postgres: await checkDatabase(pool) }) },
   );
   const results = await consumeResults(
     broker,
-    { repo, clock, sealer, logger, onEventWritten: () => relay.kick(), onRecorded: metrics.resultRecorded },
+    {
+      repo,
+      clock,
+      sealer,
+      logger,
+      onEventWritten: () => relay.kick(),
+      onRecorded: metrics.resultRecorded,
+      ...(config.OBSERVE_ENABLED ? { onObservable: (rs: ResourceRecord[]) => void Promise.all(rs.map((r) => observeScheduler.schedule(r))) } : {}),
+    },
     config.RESULTS_PREFETCH,
     config.RESULTS_LINGER_MS,
   );
+  const observations = await consumeObservations(broker, { repo, clock, sealer, logger, scheduler: observeScheduler, onEventWritten: () => relay.kick() }, 20);
   const deadLetters = await consumeDeadLetters(broker, { ...deadLetterDeps, onIngested: metrics.deadLetter }, 10);
   const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(registry, config.METRICS_PORT) : undefined;
   relay.start();
@@ -177,6 +197,7 @@ export async function startResourceStore(config: Config, opts: { logger?: Logger
       clearInterval(finalizer);
       await rpc.cancel();
       await results.cancel();
+      await observations.cancel();
       await deadLetters.cancel();
       await pruner.stop();
       await changeLogPruner.stop();

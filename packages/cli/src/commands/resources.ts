@@ -30,15 +30,21 @@ export interface ResourceView {
   pending_event_id?: string | null;
   provisioned?: boolean;
   tags?: string[] | null;
+  drift?: { detected_at: string; fields: string[] } | null;
+  drift_policy?: string;
   created_at?: string;
   updated_at?: string;
 }
+
+/** "owner, exists" or "" (no drift). */
+const driftCell = (r: ResourceView) => (r.drift ? r.drift.fields.join(",") : "");
 
 export const RESOURCE_COLUMNS: Column<ResourceView>[] = [
   { header: "provider", value: (r) => r.provider },
   { header: "type", value: (r) => r.resource },
   { header: "name", value: (r) => r.name },
   { header: "state", value: (r) => r.lifecycle_state },
+  { header: "drift", value: driftCell },
   { header: "tags", value: (r) => r.tags },
   { header: "updated", value: (r) => r.updated_at },
 ];
@@ -82,6 +88,8 @@ export function describeResource(r: ResourceView): string {
       ["Provisioned", r.provisioned],
       ["Pending event", r.pending_event_id],
       ["Error", r.error],
+      ["Drift", r.drift ? `${r.drift.fields.join(", ")} (since ${r.drift.detected_at})` : "none"],
+      ["Drift policy", r.drift_policy],
       ["Tags", r.tags],
       ["Created", r.created_at],
       ["Updated", r.updated_at],
@@ -254,6 +262,14 @@ export function registerResources(program: Command, ctx: CommandContext): void {
     .description("Show a resource's lifecycle state and error")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const res = await sessionFor(ctx, cmd).client().request<Record<string, unknown>>("GET", `/resources/${resourcePath(id)}/status`);
+      write(render(res.body, formatOf(cmd), (b) => renderKeyValues(Object.entries(b ?? {}))));
+    });
+
+  resources
+    .command("refresh <id>")
+    .description("Observe a ready resource's real object now; drift shows in get/list (and is healed under drift_policy heal)")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const res = await sessionFor(ctx, cmd).client().request<Record<string, unknown>>("POST", `/resources/${resourcePath(id)}/refresh`);
       write(render(res.body, formatOf(cmd), (b) => renderKeyValues(Object.entries(b ?? {}))));
     });
 

@@ -36,6 +36,9 @@ export interface ResourceRow {
   tags: string[];
   has_tags: boolean;
   stale_inputs: boolean;
+  drift: { detected_at: string; fields: string[] } | null;
+  drift_policy: string;
+  observation_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -60,7 +63,7 @@ interface EventRow {
 
 export const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
   dependencies, owner_references, outputs, error, lifecycle_state, pending_event_id, provisioned, tags, has_tags, stale_inputs,
-  created_at, updated_at`;
+  created_at, updated_at, drift, drift_policy, observation_id`;
 /** A resource row (alias r) with its pending event's config (what a worker's result ran with), locked; callers add the key condition. */
 const LOCK_WITH_PENDING_CONFIG = `SELECT ${RESOURCE_COLUMNS.split(",")
   .map((c) => `r.${c.trim()}`)
@@ -451,9 +454,10 @@ abstract class ScopedTx implements StoreTx {
       name: "store.update-resource",
       text: `UPDATE resources SET config = $2::jsonb, applied_config = $3::jsonb, dependencies = $4::jsonb, owner_references = $5::jsonb,
           outputs = $6::jsonb, error = $7, lifecycle_state = $8, pending_event_id = $9, provisioned = $10, tags = $11, has_tags = $12,
-          stale_inputs = $13, updated_at = $14, dependency_ids = $15, owner_ids = $16
+          stale_inputs = $13, updated_at = $14, dependency_ids = $15, owner_ids = $16,
+          drift = $17::jsonb, drift_policy = $18, observation_id = $19
         WHERE row_id = $1`,
-      values: [r.rowId, ...mutableValues(r), r.updatedAt, refIds(r.dependencies), refIds(r.ownerReferences)],
+      values: [r.rowId, ...mutableValues(r), r.updatedAt, refIds(r.dependencies), refIds(r.ownerReferences), ...driftValues(r)],
     });
   }
 
@@ -645,16 +649,16 @@ class CreateOnlyTx implements StoreTx {
       ? {
           name: "store.create-resource-with-event",
           text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id),
-            history AS (${historyInsertSql(40, "EXISTS (SELECT 1 FROM created)")})
+            history AS (${historyInsertSql(43, "EXISTS (SELECT 1 FROM created)")})
             INSERT INTO outbox_events (${EVENT_COLUMNS})
-            SELECT ${eventParams(25)} FROM created
+            SELECT ${eventParams(28)} FROM created
             RETURNING event_id`,
           values: [...resourceValues(r), ...eventValues(this.event), historyRows(this.scope, this.history)],
         }
       : {
           name: "store.create-resource",
           text: `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id),
-            history AS (${historyInsertSql(25, "EXISTS (SELECT 1 FROM created)")})
+            history AS (${historyInsertSql(28, "EXISTS (SELECT 1 FROM created)")})
             SELECT row_id FROM created`,
           values: [...resourceValues(r), historyRows(this.scope, this.history)],
         };
@@ -685,10 +689,10 @@ class CreateOnlyTx implements StoreTx {
   updateEvent = () => this.refuse();
 }
 
-/** `(columns) VALUES (…)` of a whole resource row, $1-$24 in resourceValues order. */
+/** `(columns) VALUES (…)` of a whole resource row, $1-$27 in resourceValues order. */
 const RESOURCE_VALUES = `(${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24)`;
+    $21, $22, $23::jsonb, $24, $25, $26, $27)`;
 
 function resourceValues(r: ResourceRecord): unknown[] {
   return [
@@ -703,9 +707,15 @@ function resourceValues(r: ResourceRecord): unknown[] {
     ...mutableValues(r),
     r.createdAt,
     r.updatedAt,
+    ...driftValues(r),
     refIds(r.dependencies),
     refIds(r.ownerReferences),
   ];
+}
+
+/** drift, drift_policy, observation_id (migration 20261205120100_drift). */
+function driftValues(r: ResourceRecord): unknown[] {
+  return [r.drift ? json({ detected_at: r.drift.detectedAt.toISOString(), fields: r.drift.fields }) : null, r.driftPolicy, r.observationId];
 }
 
 /**
@@ -777,6 +787,9 @@ export function toRecord(row: ResourceRow): ResourceRecord {
     provisioned: row.provisioned,
     tags: row.has_tags ? row.tags : null,
     staleInputs: row.stale_inputs,
+    drift: row.drift ? { detectedAt: new Date(row.drift.detected_at), fields: row.drift.fields } : null,
+    driftPolicy: row.drift_policy === "report" ? "report" : "heal",
+    observationId: row.observation_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -97,6 +97,9 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
       provisioned: false,
       tags: null,
       staleInputs: false,
+      drift: null,
+      driftPolicy: "heal",
+      observationId: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -108,6 +111,7 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
       dependencies,
       ownerReferences: mergeDependencies(body.owner_references ?? []),
       tags: body.tags === undefined ? base.tags : body.tags,
+      driftPolicy: body.drift_policy ?? base.driftPolicy,
       updatedAt: now,
     };
 

@@ -3,6 +3,8 @@ import type { Clock, ResourceRepository, Sealer, StoreTx } from "./ports";
 import { Lifecycle } from "./lifecycle";
 import { canonical } from "./apply-resource";
 import { historyText } from "./history";
+import { startObserving } from "./drift";
+import type { ResourceRecord } from "./model";
 
 export type WorkerResult =
   | { kind: "started"; eventId: string; resourceId: string; scope: TenantScope }
@@ -17,6 +19,8 @@ export interface ResultDeps {
   sealer: Sealer;
   /** After commit, when the result released or queued events. */
   onEventWritten?: () => void;
+  /** After commit: resources that became ready with a fresh observation id (drift.ts), to schedule their first observation. */
+  onObservable?: (resources: ResourceRecord[]) => void;
 }
 
 /**
@@ -49,9 +53,12 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
   // order), as every other multi-row lock in the store is.
   for (const indexes of groups.values()) indexes.sort((x, y) => cmp(results[x]!.resourceId, results[y]!.resourceId) || x - y);
   let released = false;
+  // Resources that became ready in a committed transaction (a failed one's are dropped with it).
+  let toObserve: ResourceRecord[] = [];
+  const observable: ResourceRecord[] = [];
   const apply = async (tx: StoreTx, i: number): Promise<ResultOutcome> => {
     const lc = new Lifecycle(tx, deps.clock.now(), null, deps.sealer);
-    const outcome = await applyResult(tx, lc, results[i]!, deps.sealer);
+    const outcome = await applyResult(tx, lc, results[i]!, deps.sealer, deps.onObservable ? toObserve : undefined);
     released ||= lc.released;
     return outcome;
   };
@@ -69,7 +76,10 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
         return list;
       });
       indexes.forEach((i, k) => (out[i] = { status: "fulfilled", value: outcomes[k]! }));
+      observable.push(...toObserve);
+      toObserve = [];
     } catch (err) {
+      toObserve = [];
       if (indexes.length === 1) {
         out[indexes[0]!] = { status: "rejected", reason: err };
         continue;
@@ -77,17 +87,21 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
       for (const i of indexes) {
         try {
           out[i] = { status: "fulfilled", value: await deps.repo.inScope(scope, (tx) => apply(tx, i)) };
+          observable.push(...toObserve);
+          toObserve = [];
         } catch (e) {
+          toObserve = [];
           out[i] = { status: "rejected", reason: e };
         }
       }
     }
   }
   if (released) deps.onEventWritten?.();
+  if (observable.length > 0) deps.onObservable?.(observable);
   return out;
 }
 
-async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sealer: Sealer): Promise<ResultOutcome> {
+async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sealer: Sealer, observe?: ResourceRecord[]): Promise<ResultOutcome> {
   const found = await tx.lockResourceWithPendingConfig(result.resourceId);
   const r = found?.resource;
   if (!r || r.pendingEventId !== result.eventId) return "stale";
@@ -123,6 +137,10 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
       };
       // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
       await lc.record(r, "succeeded", result.eventId, `${result.eventType} succeeded`);
+      // Drift: a success re-applied what drifted (a heal, or the user's own re-apply), and starts a fresh observation cycle.
+      if (r.drift) await lc.record(r, "healed", result.eventId, `re-applied: ${r.drift.fields.join(", ")}`);
+      Object.assign(ready, { drift: null });
+      if (observe) observe.push(startObserving(ready));
       if (r.staleInputs) await lc.queue(ready, "UPDATE");
       await tx.updateResource(ready);
       await lc.onReady(ready, { outputsChanged, eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE" });
