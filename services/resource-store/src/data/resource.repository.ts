@@ -713,9 +713,12 @@ function resourceValues(r: ResourceRecord): unknown[] {
   ];
 }
 
-/** drift, drift_policy, observation_id (migration 20261205120100_drift). */
+/**
+ * drift, drift_policy, observation_id (migration 20261205120100_drift). A record built
+ * without them (code from before drift) writes the defaults: no drift, heal, none.
+ */
 function driftValues(r: ResourceRecord): unknown[] {
-  return [r.drift ? json({ detected_at: r.drift.detectedAt.toISOString(), fields: r.drift.fields }) : null, r.driftPolicy, r.observationId];
+  return [r.drift ? json({ detected_at: r.drift.detectedAt.toISOString(), fields: r.drift.fields }) : null, r.driftPolicy ?? "heal", r.observationId ?? null];
 }
 
 /**
