@@ -1,7 +1,9 @@
 import { Client as Pg } from "pg";
 import { testInfraUrls, waitFor } from "@pragma/testing";
 import { startSystem, type RunningSystem } from "./system";
-import { createOrg, enc, rid, type Client, type Org } from "./tenant";
+import mysql from "mysql2/promise";
+import { Client, createOrg, enc, rid, type Org } from "./tenant";
+import { tenant as tenantWith } from "./auto-api-suite";
 
 /**
  * Drift (api.md §9) with the real store, worker, broker and PostgreSQL: change what a
@@ -17,6 +19,7 @@ let pg: Pg;
 const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const roleName = (n: string) => `drift_${n}_${suffix}`;
 const created: { roles: string[]; databases: string[] } = { roles: [], databases: [] };
+const mysqlCleanup: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   sys = await startSystem("drift", { OBSERVE_INTERVAL_MS: "1000", OBSERVE_TIERS_MS: "1000" });
@@ -27,6 +30,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sys?.stop();
+  for (const clean of mysqlCleanup) await clean();
   for (const d of created.databases) await pg?.query(`DROP DATABASE IF EXISTS "${d}" WITH (FORCE)`).catch(() => undefined);
   for (const r of created.roles) {
     await pg?.query(`DROP OWNED BY "${r}"`).catch(() => undefined);
@@ -61,6 +65,8 @@ async function waitForHistory(id: string, kinds: string[], timeoutMs = 60_000): 
     { timeoutMs, intervalMs: 200, message: `${id}: history never had ${kinds.join(", ")}` },
   );
 }
+
+const MYSQL = { host: process.env.PRAGMA_TEST_MYSQL_HOST ?? "127.0.0.1", port: Number(process.env.PRAGMA_TEST_MYSQL_PORT ?? 3306), user: process.env.PRAGMA_TEST_MYSQL_USER ?? "root", password: process.env.PRAGMA_TEST_MYSQL_PASSWORD ?? "" };
 
 describe("drift", () => {
   it("a role dropped by hand is detected and healed (re-created through pending → ready)", async () => {
@@ -165,4 +171,48 @@ describe("drift", () => {
     expect(draft.body.detail).toContain("draft");
     expect((await c.req("POST", `/resources/${enc("resource:pragma_config_nope")}/refresh`)).status).toBe(404);
   });
+
+  it("mysql: a database's charset, a dropped user and a revoked grant, changed by hand, are each detected and healed", async () => {
+    const my = await mysql.createConnection(MYSQL);
+    const dbName = `drift_my_${suffix}`;
+    const user = `dr_${suffix}`.slice(0, 32);
+    // Run after the system stops (afterAll), so no heal re-creates them; registered first, so a failure below still closes the connection.
+    mysqlCleanup.push(async () => {
+      await my.query(`DROP USER IF EXISTS '${user}'@'%'`).catch(() => undefined);
+      await my.query(`DROP DATABASE IF EXISTS \`${dbName}\``).catch(() => undefined);
+      await my.end();
+    });
+    {
+      const t = await tenantWith(sys, [{ host: MYSQL.host, port: String(MYSQL.port), username: MYSQL.user, password: MYSQL.password, db_name: "test", db_type: "mysql", connect_timeout_secs: 5, idle_timeout_secs: 30, max_open_connections: 3, max_idle_connections: 1 }]);
+      const m = new Client(sys.baseUrl, t.member, t.projectId, t.spaceId);
+      const apply = async (body: Record<string, unknown>) => {
+        const res = await m.apply({ lifecycle_state: "pending", ...body });
+        expect(res.status).toBe(200);
+        await m.waitFor(res.body.id, "ready", 60_000);
+        return res.body.id as string;
+      };
+      const kindsOf = async (id: string) => ((await m.req("GET", `/resources/${enc(id)}/events`)).body.items as Entry[]).map((e) => e.kind);
+      const healed = (id: string) =>
+        waitFor(async () => ((await kindsOf(id)).includes("healed") ? true : undefined), { timeoutMs: 45_000, intervalMs: 200, message: `${id} never healed` });
+
+      const dbId = await apply({ provider: "mysql", resource: "database", name: "db", config: { name: dbName } });
+      const userId = await apply({ provider: "mysql", resource: "user", name: "u", config: { name: user } });
+      const grantId = await apply({ provider: "mysql", resource: "grant", name: "g", config: { user, privileges: ["SELECT", "INSERT"], database: dbName } });
+
+      await my.query(`ALTER DATABASE \`${dbName}\` CHARACTER SET latin1`);
+      await healed(dbId);
+      const [cs] = (await my.query("SELECT DEFAULT_CHARACTER_SET_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", [dbName])) as unknown as [{ c: string }[]];
+      expect(cs[0]!.c).toBe("utf8mb4");
+
+      await my.query(`REVOKE INSERT ON \`${dbName}\`.* FROM '${user}'@'%'`);
+      await healed(grantId);
+      const [privs] = (await my.query("SELECT PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ?", [`'${user}'@'%'`, dbName])) as unknown as [{ p: string }[]];
+      expect(privs.map((r) => r.p).sort()).toEqual(["INSERT", "SELECT"]);
+
+      await my.query(`DROP USER '${user}'@'%'`);
+      await healed(userId);
+      const [users] = (await my.query("SELECT 1 AS x FROM mysql.user WHERE User = ? AND Host = '%'", [user])) as unknown as [unknown[]];
+      expect(users).toHaveLength(1);
+    }
+  }, 200_000);
 });
