@@ -34,7 +34,7 @@ const INFRA = "^(express|amqplib|ioredis|pg|mysql2(/.*)?|@prisma/.*|busboy)$";
 const TRANSPORT = "(^|/)(http|amqp)(/|$)";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/generated/**", "bench/results/**", "**/*.js", "**/*.cjs", "**/*.mjs", "coverage/**"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/generated/**", "bench/results/**", "chaos/results/**", "**/*.js", "**/*.cjs", "**/*.mjs", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -110,7 +110,7 @@ async function typescriptBuild() {
 
 /** What the console bundle is made of: its own files and the sources it aliases (see its vite.config.ts). */
 const CONSOLE_INPUTS = ["packages/console/src", "packages/console/index.html", "packages/console/vite.config.ts", "packages/console/tsconfig.json",
-  "packages/console/package.json", "packages/cli/src/apply", "packages/cli/src/client.ts", "packages/cli/src/errors.ts", "packages/contracts/src", "pnpm-lock.yaml"];
+  "packages/console/package.json", "packages/cli/src", "packages/contracts/src", "packages/ids/src", "pnpm-lock.yaml"];
 
 function consoleFingerprint() {
   const h = createHash("sha256");

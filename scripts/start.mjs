@@ -16,15 +16,22 @@
 // - Ctrl-C / SIGTERM: SIGTERM to every service, wait for them to drain (SIGKILL after
 //   15 s, or at once on a second Ctrl-C), exit 0.
 // - Precedence: the environment, then .env (if present), then .pragma/dev.env.
-// - A service that exits on its own stops the rest and fails the run (exit != 0).
+// - A service that exits on its own (crash, `kill -9`) is restarted with backoff while the
+//   others keep serving (compose's `restart: unless-stopped`): 0.5 s doubling to 30 s, reset
+//   after 60 s up. 5 crashes of one service within 60 s is a crash loop: the runner says so,
+//   stops everything and exits 1. Kills from outside (SIGKILL/SIGTERM/SIGINT/SIGHUP to the
+//   service) are restarted but never count as a crash loop (scripts/lib/restart-policy.mjs).
+//   Each start logs the pid.
 // - Env START_TIMEOUT_SECONDS (default 120): how long to wait for the gateway's /health.
 // - `npm start -- --no-build` skips install and build (you just ran them).
+// - PRAGMA_DEV_ENV_FILE: where the development secrets live (default .pragma/dev.env).
 import { spawn } from "node:child_process";
 import { existsSync, fstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { build, SERVICES } from "./build.mjs";
 import { applyDevSecrets, parseEnvFile } from "./lib/dev-secrets.mjs";
+import { RESTART_POLICY, RestartTracker } from "./lib/restart-policy.mjs";
 import { ensureDeps, fail, root, say } from "./lib/workspace.mjs";
 
 const GRACE_MS = 15_000;
@@ -61,11 +68,12 @@ if (missing.length) fail(`not built: ${missing.map((s) => `services/${s}/dist/ma
 
 let serverKeyBanner;
 if (!production) {
-  const file = join(root, ".pragma", "dev.env");
+  const shown = env.PRAGMA_DEV_ENV_FILE || ".pragma/dev.env";
+  const file = env.PRAGMA_DEV_ENV_FILE || join(root, ".pragma", "dev.env");
   const { fromFile, created } = applyDevSecrets(env, file);
-  if (created) say(`generated development secrets in .pragma/dev.env (keep it: it holds the key that decrypts stored credentials)`);
-  else if (fromFile.length) say(`using development secrets from .pragma/dev.env: ${fromFile.join(", ")}`);
-  serverKeyBanner = fromFile.includes("PRAGMA_SERVER_KEY") ? `System API key (PRAGMA_SERVER_KEY, from .pragma/dev.env): ${env.PRAGMA_SERVER_KEY}` : "System API key: PRAGMA_SERVER_KEY from your environment";
+  if (created) say(`generated development secrets in ${shown} (keep it: it holds the key that decrypts stored credentials)`);
+  else if (fromFile.length) say(`using development secrets from ${shown}: ${fromFile.join(", ")}`);
+  serverKeyBanner = fromFile.includes("PRAGMA_SERVER_KEY") ? `System API key (PRAGMA_SERVER_KEY, from ${shown}): ${env.PRAGMA_SERVER_KEY}` : "System API key: PRAGMA_SERVER_KEY from your environment";
 }
 
 // ---- children ---------------------------------------------------------------
@@ -79,6 +87,8 @@ const plan = [
 ].map(([name, svc], i) => [name, svc, metricsOff ? "" : String(metricsBase + i)]);
 const width = Math.max(...plan.map(([n]) => n.length));
 const children = new Map(); // name -> { child, exited: Promise }
+const trackers = new Map(); // name -> RestartTracker
+const restarts = new Map(); // name -> timer of a pending restart
 let stopping = false;
 let exitCode = 0;
 
@@ -135,14 +145,31 @@ function startService(name, svc, metricsPort, i) {
     child.on("exit", (code, signal) => resolve({ code, signal }));
   });
   children.set(name, { child, exited });
+  const startedAt = Date.now();
+  if (child.pid) say(`${name} started (pid ${child.pid})`);
   exited.then(({ code, signal }) => {
     children.delete(name);
+    const how = signal ?? `code ${code}`;
     if (stopping) {
-      if (code !== 0 && signal !== "SIGTERM") say(`${name} exited with ${signal ?? `code ${code}`} while stopping`);
+      if (code !== 0 && signal !== "SIGTERM") say(`${name} exited with ${how} while stopping`);
       return;
     }
-    say(`${name} exited unexpectedly (${signal ?? `code ${code}`}): stopping everything`);
-    void shutdown(code || 1);
+    if (!trackers.has(name)) trackers.set(name, new RestartTracker());
+    const { giveUp, delayMs, recent } = trackers.get(name).onExit(startedAt, Date.now(), signal);
+    if (giveUp) {
+      const windowS = RESTART_POLICY.crashLoopWindowMs / 1000;
+      say(`ERROR: ${name} is crash-looping: it exited ${recent} times within ${windowS} s (last: ${how}). Giving up on it and stopping everything; see its output above.`);
+      void shutdown(1);
+      return;
+    }
+    say(`${name} exited unexpectedly (${how}): restarting it in ${delayMs / 1000} s (${recent} crash(es) of its own in the last ${RESTART_POLICY.crashLoopWindowMs / 1000} s; the other services keep running)`);
+    restarts.set(
+      name,
+      setTimeout(() => {
+        restarts.delete(name);
+        if (!stopping) startService(name, svc, metricsPort, i);
+      }, delayMs),
+    );
   });
 }
 
@@ -163,6 +190,8 @@ async function shutdown(code) {
   if (stopping) return;
   stopping = true;
   exitCode = code;
+  for (const timer of restarts.values()) clearTimeout(timer);
+  restarts.clear();
   const live = [...children.entries()];
   if (live.length) say(`stopping ${live.map(([n]) => n).join(", ")} (SIGTERM; SIGKILL after ${GRACE_MS / 1000}s)`);
   for (const [, { child }] of live) killGroup(child, "SIGTERM");
@@ -221,7 +250,7 @@ if (!stopping) {
     lines.push(`Web console: http://localhost:${port}/console/  (log in with an API key)`);
     if (serverKeyBanner) lines.push(serverKeyBanner);
     if (!metricsOff) lines.push(`Prometheus metrics: ${plan.map(([name, , p]) => `${name} :${p}`).join(", ")} (GET /metrics)`);
-    lines.push("Ctrl-C stops every service.");
+    lines.push("A service that crashes is restarted; Ctrl-C stops every service.");
     const w = Math.max(...lines.map((l) => l.length));
     const bar = "=".repeat(w + 4);
     // stderr, with the runner's other messages: stdout carries only the services' lines.

@@ -1,6 +1,7 @@
 // System tools some tests drive, installed from Debian's packages when they are missing
 // and this is a root shell with apt-get (as on a fresh CI machine): Chromium for the web
-// console's browser tests, kubectl for the manifest checks. Elsewhere nothing is changed;
+// console's browser tests, kubectl for the manifest checks, and Compose where the docker CLI
+// is installed without it (the compose file check runs `docker compose config` then). Elsewhere nothing is changed;
 // the tests that need a missing tool then fail naming the command to install it.
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -11,6 +12,10 @@ const onPath = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "i
 const TOOLS = [
   { pkg: "chromium", present: () => existsSync("/usr/bin/chromium") },
   { pkg: "kubectl", present: () => onPath("kubectl") },
+  {
+    pkg: "docker-compose",
+    present: () => !onPath("docker") || onPath("docker-compose") || spawnSync("docker", ["compose", "version"], { stdio: "ignore" }).status === 0,
+  },
 ];
 
 export function ensureTools() {

@@ -101,3 +101,75 @@ describe("Auto API pools on PostgreSQL: the registered settings govern the conne
     expect(await peak(t, 16)).toBe(4);
   });
 });
+
+describe("Auto API reads on PostgreSQL: the worker's JSON text is the body", () => {
+  const dbName = `autoapi_json_${Date.now().toString(36)}`;
+  let sys: Awaited<ReturnType<typeof startSystem>>;
+  let db: Awaited<ReturnType<typeof createDb>>;
+  let headers: Record<string, string>;
+  beforeAll(async () => {
+    db = await createDb(dbName);
+    await db.exec(`
+      CREATE TABLE wide (id int PRIMARY KEY, "r" text, "we""ird" int, big bigint, amount numeric(30,10), f float8, meta jsonb, doc json,
+        at timestamptz, naive timestamp, day date, data bytea, bigs bigint[], span interval, tags text[]);
+      INSERT INTO wide VALUES
+        (1, 'a "quoted" line
+      two', -1, 9223372036854775807, 12345678901234567890.0123456789, 'NaN', '{"n": 12345678901234567891, "f": 0.1}', '{"k":  [1,2]}',
+         '2024-01-02 03:04:05.123456+00', '2024-01-02 03:04:05.5', '2024-02-29', decode(repeat('00ff', 60), 'hex'), '{1,9007199254740993}', '1 day 02:00:00', '{"a b",c}'),
+        (2, NULL, NULL, NULL, NULL, '-Infinity', NULL, NULL, 'infinity', NULL, NULL, NULL, NULL, NULL, NULL);`);
+    sys = await startSystem("auto-api-json");
+    const t = await tenant(sys, [{ ...server, db_name: dbName, db_type: "postgres", connect_timeout_secs: 5, idle_timeout_secs: 30, max_open_connections: 2, max_idle_connections: 1 }]);
+    headers = { authorization: `Bearer ${t.member}`, "x-project-id": t.projectId };
+  });
+  afterAll(async () => {
+    await sys?.stop();
+    await db?.drop();
+  });
+
+  it("keeps every digit of a jsonb number (nothing on the way parses the rows) and writes each type as before", async () => {
+    const r = await call(sys.baseUrl, "GET", `/auto/v1/postgres/${dbName}/wide?order=id`, { headers });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toMatch(/^application\/json/);
+    // A JSON.parse anywhere between PostgreSQL and the client would have made this 12345678901234567000.
+    expect(r.text).toContain('"n": 12345678901234567891');
+    expect(r.body).toEqual([
+      {
+        id: 1,
+        r: 'a "quoted" line\n      two',
+        'we"ird': -1,
+        big: "9223372036854775807",
+        amount: "12345678901234567890.0123456789",
+        f: null,
+        meta: { n: expect.any(Number), f: 0.1 },
+        doc: { k: [1, 2] },
+        at: "2024-01-02T03:04:05.123Z",
+        naive: "2024-01-02T03:04:05.500Z",
+        day: "2024-02-29",
+        data: Buffer.from("00ff".repeat(60), "hex").toString("base64"),
+        bigs: ["1", "9007199254740993"],
+        span: expect.anything(),
+        tags: ["a b", "c"],
+      },
+      { id: 2, r: null, 'we"ird': null, big: null, amount: null, f: null, meta: null, doc: null, at: null, naive: null, day: null, data: null, bigs: null, span: null, tags: null },
+    ]);
+    const one = await call(sys.baseUrl, "GET", `/auto/v1/postgres/${dbName}/wide/1?select=id,big,at`, { headers });
+    expect(one.status).toBe(200);
+    expect(one.text).toBe('{"id":1,"big":"9223372036854775807","at":"2024-01-02T03:04:05.123Z"}');
+    const counted = await call(sys.baseUrl, "GET", `/auto/v1/postgres/${dbName}/wide?select=id&order=id.desc&count=exact&limit=1`, { headers });
+    expect(counted.text).toBe('[{"id":2}]');
+    expect(counted.headers.get("x-total-count")).toBe("2");
+    expect((await call(sys.baseUrl, "GET", `/auto/v1/postgres/${dbName}/wide/3`, { headers })).status).toBe(404);
+  });
+
+  it("reads on after a column's type changes under a statement the worker has prepared", async () => {
+    const path = `/auto/v1/postgres/${dbName}/wide?select=id,we%22ird&order=id`;
+    // Concurrent and repeated, so both pool connections have prepared this read.
+    for (let i = 0; i < 3; i++) for (const r of await Promise.all([1, 2, 3, 4].map(() => call(sys.baseUrl, "GET", path, { headers })))) expect(r.status).toBe(200);
+    await db.exec(`ALTER TABLE wide ALTER COLUMN "we""ird" TYPE bigint`);
+    // Same SQL text, new result type: PostgreSQL refuses the prepared plan (0A000); the worker runs it unnamed.
+    for (const r of await Promise.all([1, 2, 3, 4].map(() => call(sys.baseUrl, "GET", path, { headers })))) {
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual([{ id: 1, 'we"ird': "-1" }, { id: 2, 'we"ird': null }]);
+    }
+  });
+});

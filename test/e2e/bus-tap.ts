@@ -64,11 +64,11 @@ export async function tapBus(amqpUrl: string, providers = ["pragma", "postgres",
     eventsFor: (id) => events.filter((e) => e.resource_id === id),
     async publishResult(kind, r, extra = {}) {
       const contract = providerResults[kind];
-      await broker.publish(contract as typeof providerResults.failed, resultPayload(kind, r, extra) as never, { exchange: EXCHANGES.results, routingKey: contract.type });
+      await broker.publish(contract as typeof providerResults.failed, resultPayload(kind, r, extra) as never);
     },
     async publishReported(entries) {
       const results = entries.map(({ kind, r, extra }) => ({ type: providerResults[kind].type, message_id: `${r.event_id}:${kind}`, data: resultPayload(kind, r, extra) }));
-      await broker.publish(providerResultsReported, { results } as never, { exchange: EXCHANGES.results, routingKey: providerResultsReported.type });
+      await broker.publish(providerResultsReported, { results } as never);
     },
     async close() {
       await consumer.cancel();

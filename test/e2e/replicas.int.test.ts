@@ -4,7 +4,7 @@ import { createTestEnv, testInfraUrls, waitFor, type TestEnv } from "@pragma/tes
 import { Client as Pg } from "../../services/resource-store/node_modules/pg";
 import { readConfig as gatewayConfig } from "../../services/gateway/src/config";
 import { startGateway } from "../../services/gateway/src/service";
-import { loadWorkerConfig as workerConfig } from "../../services/provider-worker/src/config";
+import { readConfig as workerConfig } from "../../services/provider-worker/src/config";
 import { startWorker } from "../../services/provider-worker/src/service";
 import { tapBus, type BusTap } from "./bus-tap";
 import { deliveriesPerConnection, spawnService, type ServiceProcess } from "./processes";

@@ -12,7 +12,7 @@ import { readConfig as registryConfig } from "../../services/registry/src/config
 import { startRegistry } from "../../services/registry/src/service";
 import { readConfig as storeConfig } from "../../services/resource-store/src/config";
 import { startResourceStore } from "../../services/resource-store/src/service";
-import { loadWorkerConfig as workerConfig } from "../../services/provider-worker/src/config";
+import { readConfig as workerConfig } from "../../services/provider-worker/src/config";
 import { startWorker } from "../../services/provider-worker/src/service";
 
 export const SERVER_KEY = "test-server-key-0123456789abcdef";

@@ -35,3 +35,8 @@ it(has("docker", ["--version"]) ? "docker compose config accepts docker-compose.
   }
   expect(existsSync(join(root, "Dockerfile"))).toBe(true);
 });
+
+it("restarts every service of ours that exits on its own, as npm start does (scripts/lib/restart-policy.mjs)", () => {
+  const file = parse(readFileSync(join(root, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, { restart?: string }> };
+  for (const name of ["gateway", "registry", "resource-store", "provider-worker"]) expect({ name, restart: file.services[name]?.restart }).toEqual({ name, restart: "unless-stopped" });
+});

@@ -9,7 +9,7 @@ export { readConfig as readRegistryConfig } from "../../services/registry/src/co
 export { startRegistry, type RegistryHandle } from "../../services/registry/src/service";
 export { configSchema as storeConfigSchema, readConfig as readStoreConfig } from "../../services/resource-store/src/config";
 export { startResourceStore, type RunningStore } from "../../services/resource-store/src/service";
-export { loadWorkerConfig } from "../../services/provider-worker/src/config";
+export { readConfig as readWorkerConfig } from "../../services/provider-worker/src/config";
 export { startWorker } from "../../services/provider-worker/src/service";
 export { readConfig as readGatewayConfig } from "../../services/gateway/src/config";
 export { startGateway } from "../../services/gateway/src/service";

@@ -21,6 +21,20 @@ export function loadConfig<S extends z.ZodType>(
   process.exit(1);
 }
 
+/** `PROVIDER_FINALIZE_MS` → `providerFinalizeMs`, as the types see it. */
+export type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${Lowercase<H>}${Capitalize<CamelCase<T>>}` : Lowercase<S>;
+export type CamelKeys<T> = { [K in keyof T as K extends string ? CamelCase<K> : K]: T[K] };
+
+/**
+ * The one casing of every service's config: the environment's UPPER_SNAKE names are read by
+ * the schema, and the service sees them in camelCase (`config.databaseUrl`), in all four.
+ */
+export function camelKeys<T extends Record<string, unknown>>(env: T): CamelKeys<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) out[k.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out as CamelKeys<T>;
+}
+
 /** Shared fragments: infra is always given as URLs with local defaults. */
 export const common = {
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),

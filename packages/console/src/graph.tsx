@@ -1,4 +1,5 @@
 import { navigate } from "./lib/router";
+import { idOf, keyOf } from "@pragma/cli-src/apply/references";
 
 /** A node of the dependency graph: a resource (or a reference to one that is not in scope). */
 export interface GraphNode {
@@ -19,8 +20,6 @@ export interface Graph {
 type Ref = { provider: string; resource: string; name: string };
 type Res = { id: string; provider: string; resource: string; name: string; lifecycle_state?: string; dependencies?: Ref[] | null };
 
-const idOf = (r: Ref) => `resource:${r.provider}_${r.resource}_${r.name}`;
-const keyOf = (r: Ref) => `${r.provider}/${r.resource}/${r.name}`;
 
 /** Levels drawn on each side, and nodes per column, so a hub resource stays readable. */
 export const MAX_DEPTH = 3;

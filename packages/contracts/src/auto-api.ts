@@ -70,6 +70,17 @@ export const autoRequests = {
     TableTarget.extend({ query: QueryPairs, key: z.string().optional() }),
     z.object({ rows: z.array(JsonRow), total: z.number().int().min(0).optional() }),
   ),
+  /**
+   * The same read, answered as the HTTP body itself: `json` is the rows' JSON array (with
+   * `key`: the one row's JSON object, or "" when there is none), built once by the worker
+   * (by PostgreSQL itself for postgres) and sent on by the gateway without parsing it.
+   * v1 stays served for gateways that still ask for it.
+   */
+  readJson: defineRequest(
+    "auto.rows.read.v2",
+    TableTarget.extend({ query: QueryPairs, key: z.string().optional() }),
+    z.object({ json: z.string(), rows: z.number().int().min(0), total: z.number().int().min(0).optional() }),
+  ),
   insert: defineRequest(
     "auto.rows.insert.v1",
     TableTarget.extend({ query: QueryPairs, rows: z.array(z.unknown()) }),

@@ -102,6 +102,8 @@ export const HTTP_HEADERS = {
   requestId: "x-request-id",
   /** The System API key. */
   serverKey: "x-server-key",
+  /** Makes POST /resources/apply safe to retry (draft-ietf-httpapi-idempotency-key-header). */
+  idempotencyKey: "idempotency-key",
   /** The watch stream's resume position (SSE's own header). */
   lastEventId: "last-event-id",
 } as const;

@@ -9,6 +9,7 @@ export * from "./system";
 export * from "./http";
 export * from "./worker-rpc";
 export * from "./dead-letters";
+export * from "./work-attempts";
 export * from "./auto-api";
 export * from "./providers";
 export * from "./package-rules";

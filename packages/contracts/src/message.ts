@@ -1,14 +1,27 @@
 import { z } from "zod";
 
 /**
+ * Where a message is published: its exchange ("" is the default exchange, whose routing
+ * key names a queue) and the routing key of a payload.
+ */
+export interface MessageRoute<T> {
+  readonly exchange: string;
+  routingKey(payload: T): string;
+}
+
+/**
  * A message type on the bus: events `<domain>.<entity>.<past-tense>.v<N>`,
  * commands `<domain>.<entity>.<verb>.v<N>`. Publish and consume both validate
- * against `schema`. Within a version only optional fields may be added.
+ * against `schema`. Within a version only optional fields may be added. `route` says
+ * where it is published, so a publish names only the contract; every contract this
+ * package exports has one (message.test.ts), and only a consumer's own loose view of a
+ * message (the store's dead-letter consumer reads any work as `unknown`) goes without.
  */
 export interface MessageContract<T = unknown> {
   readonly kind: "message";
   readonly type: string;
   readonly schema: z.ZodType<T>;
+  readonly route?: MessageRoute<T>;
 }
 
 /** A request/reply pair over the bus (direct reply-to). */
@@ -21,9 +34,20 @@ export interface RequestContract<Req = unknown, Res = unknown> {
 
 const TYPE_RE = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.v[1-9][0-9]*$/;
 
-export function defineMessage<S extends z.ZodType>(type: string, schema: S): MessageContract<z.infer<S>> {
+/**
+ * `route.routingKey` is a constant or read from the payload; absent, it is the message
+ * type (the convention on the topic exchanges pragma.events and pragma.results).
+ */
+export function defineMessage<S extends z.ZodType>(
+  type: string,
+  schema: S,
+  route?: { exchange: string; routingKey?: string | ((payload: z.infer<S>) => string) },
+): MessageContract<z.infer<S>> {
   if (!TYPE_RE.test(type)) throw new Error(`bad message type name: ${type}`);
-  return { kind: "message", type, schema: schema as z.ZodType<z.infer<S>> };
+  const contract: MessageContract<z.infer<S>> = { kind: "message", type, schema: schema as z.ZodType<z.infer<S>> };
+  if (!route) return contract;
+  const key = route.routingKey ?? type;
+  return { ...contract, route: { exchange: route.exchange, routingKey: typeof key === "function" ? key : () => key } };
 }
 
 export function defineRequest<Q extends z.ZodType, R extends z.ZodType>(
@@ -44,9 +68,17 @@ export const HEADERS = {
   orgId: "x-org-id",
   projectId: "x-project-id",
   spaceId: "x-space-id",
+  /** The resource a work message is for (its dead-lettered copy keeps it). */
+  resourceId: "x-resource-id",
   /** Our own retry counter (work messages); the broker's x-delivery-count is separate. */
   retryCount: "x-retry-count",
   /** Set by a worker when it dead-letters an event for a permanent error. */
   permanentError: "x-permanent-error",
   errorMessage: "x-error-message",
+  /**
+   * A client's Idempotency-Key (HTTP header, draft-ietf-httpapi-idempotency-key-header), as
+   * the gateway passes it on a write request to the store: the store answers a repeat of
+   * the key with the first answer (services/resource-store/README.md, "Repeated requests").
+   */
+  idempotencyKey: "x-idempotency-key",
 } as const;

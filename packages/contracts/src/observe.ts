@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
 import { TenantScope, timestamp } from "./common";
+import { EXCHANGES } from "./topology";
 
 /**
  * Drift (api.md §9): provisioned resources of a type with an `observe` hook are observed
@@ -71,8 +72,9 @@ export const Observed = z.object({
 export type Observed = z.infer<typeof Observed>;
 
 export const observeMessages = {
-  observe: defineMessage("resources.resource.observe.v1", ObserveWork),
-  observed: defineMessage("resources.resource.observed.v1", Observed),
+  /** Observe now: straight to the provider's observe queue (a scheduled one names the delay exchange instead, ObserveScheduler). */
+  observe: defineMessage("resources.resource.observe.v1", ObserveWork, { exchange: OBSERVE.exchange, routingKey: (w) => w.provider }),
+  observed: defineMessage("resources.resource.observed.v1", Observed, { exchange: EXCHANGES.results, routingKey: (o) => OBSERVE.resultRoutingKey(o.provider) }),
 } as const;
 
 export const RefreshAccepted = z.object({ resource_id: z.string(), observation_id: z.string() });

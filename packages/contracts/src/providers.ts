@@ -73,8 +73,8 @@ export const DeleteProviderResult = z.object({
   resources_deleted: z.number().int(),
 });
 
-/** Published by the store when a push is committed; consumed from PROVIDER_QUEUES.builds. */
-export const providerBuildRequested = defineMessage("providers.build.requested.v1", VersionKey);
+/** Published by the store when a push is committed, straight to PROVIDER_QUEUES.builds (the default exchange). */
+export const providerBuildRequested = defineMessage("providers.build.requested.v1", VersionKey, { exchange: "", routingKey: PROVIDER_QUEUES.builds });
 
 /** What a build found in the bundle: the provider's types (as GET /resources/types lists them). */
 export const BuildReport = VersionKey.extend({

@@ -3,6 +3,7 @@ import { defineMessage, defineRequest } from "./message";
 import { ULID_RE } from "@pragma/ids";
 import { Role, slug, timestamp } from "./common";
 import { TEXT_LIMITS as L, safeNonEmpty, safeText } from "./input-safety";
+import { EXCHANGES } from "./topology";
 
 export const CreateOrgBody = z.object({
   org_id: z.string().regex(ULID_RE, "must be a valid ULID (26 Crockford base32 characters, the first 0-7)"),
@@ -239,10 +240,12 @@ export const registryRequests = {
 
 // ---- events published by the registry (exchange pragma.events) ----
 
+const onEvents = { exchange: EXCHANGES.events };
+
 export const registryEvents = {
-  orgCreated: defineMessage("registry.org.created.v1", z.object({ org: Org })),
-  projectCreated: defineMessage("registry.project.created.v1", z.object({ project: Project })),
-  projectUpdated: defineMessage("registry.project.updated.v1", z.object({ project: Project })),
+  orgCreated: defineMessage("registry.org.created.v1", z.object({ org: Org }), onEvents),
+  projectCreated: defineMessage("registry.project.created.v1", z.object({ project: Project }), onEvents),
+  projectUpdated: defineMessage("registry.project.updated.v1", z.object({ project: Project }), onEvents),
   /** Every gateway process drops tokens issued from this key at once (api.md §4.3). */
-  apiKeyRevoked: defineMessage("registry.api-key.revoked.v1", z.object({ key_id: z.string(), org_id: z.string(), revoked_at: timestamp() })),
+  apiKeyRevoked: defineMessage("registry.api-key.revoked.v1", z.object({ key_id: z.string(), org_id: z.string(), revoked_at: timestamp() }), onEvents),
 } as const;

@@ -3,10 +3,24 @@ import { defineMessage, defineRequest } from "./message";
 import { TenantScope, timestamp } from "./common";
 import { ConfigObject, Tags, safeText } from "./input-safety";
 import { Drift, DriftPolicy } from "./observe";
+import { workRoutingKey } from "./providers";
+import { EXCHANGES } from "./topology";
 
 export const PROVIDER_RE = /^[a-z][a-z0-9-]*$/;
 export const TYPE_NAME_RE = /^[a-z][a-z0-9_-]*$/;
 export const RESOURCE_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+const unanchored = (re: RegExp) => re.source.slice(1, -1);
+/**
+ * A reference written inside a config string: `${provider/resource/name.outputs.field}`. The
+ * name may hold dots, so it ends at the first `.outputs.`; the field runs to the `}` and holds
+ * no space or brace. One grammar for the store (which resolves them) and the CLI and console
+ * (which check them before sending). Capture groups: provider, resource, name, field.
+ */
+export const REFERENCE_INTERPOLATION = new RegExp(
+  String.raw`\$\{(${unanchored(PROVIDER_RE)})\/(${unanchored(TYPE_NAME_RE)})\/(${unanchored(RESOURCE_NAME_RE)}?)\.outputs\.([^{}\s]+?)\}`,
+  "g",
+);
 
 export const LIFECYCLE_STATES = ["draft", "pending", "processing", "ready", "failed"] as const;
 export const LifecycleState = z.enum(LIFECYCLE_STATES);
@@ -188,10 +202,10 @@ export const ChangedResource = z.object({ org_id: z.string(), project_id: z.stri
 export type ChangedResource = z.infer<typeof ChangedResource>;
 
 export const resourceEvents = {
-  changed: defineMessage("resources.resource.changed.v1", z.object({ resources: z.array(ChangedResource).min(1) })),
+  changed: defineMessage("resources.resource.changed.v1", z.object({ resources: z.array(ChangedResource).min(1) }), { exchange: EXCHANGES.events }),
 } as const;
 
-// ---- work for provider workers (exchange pragma.work, routing key = provider) ----
+// ---- work for provider workers (exchange pragma.work, routing key = workRoutingKey(provider)) ----
 
 export const ResourceWork = z.object({
   event_id: z.string(),
@@ -212,7 +226,7 @@ export const ResourceWork = z.object({
 });
 export type ResourceWork = z.infer<typeof ResourceWork>;
 
-export const resourceWork = defineMessage("resources.resource.reconcile.v1", ResourceWork);
+export const resourceWork = defineMessage("resources.resource.reconcile.v1", ResourceWork, { exchange: EXCHANGES.work, routingKey: (w) => workRoutingKey(w.provider) });
 
 // ---- results from workers (exchange pragma.results) ----
 
@@ -225,15 +239,19 @@ const resultBase = z.object({
   at: timestamp(),
 });
 
+const onResults = { exchange: EXCHANGES.results };
+
 export const providerResults = {
-  started: defineMessage("provider.event.started.v1", resultBase.extend({ attempt: z.number().int().nonnegative() })),
+  started: defineMessage("provider.event.started.v1", resultBase.extend({ attempt: z.number().int().nonnegative() }), onResults),
   succeeded: defineMessage(
     "provider.event.succeeded.v1",
     resultBase.extend({ event_type: EventType, outputs: z.record(z.string(), z.unknown()) }),
+    onResults,
   ),
   failed: defineMessage(
     "provider.event.failed.v1",
     resultBase.extend({ event_type: EventType, error: z.string(), permanent: z.boolean() }),
+    onResults,
   ),
 } as const;
 
@@ -265,6 +283,7 @@ export const providerResultsReported = defineMessage(
       .min(1)
       .max(256),
   }),
+  onResults,
 );
 
 const RESULT_KIND_OF = new Map<string, ResultKind>(

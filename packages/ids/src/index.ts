@@ -22,7 +22,9 @@ export type IdKind = keyof typeof ID_PREFIXES;
 // ulid's own PRNG calls crypto.randomBytes(1) for each of the 16 random characters of
 // every id (6% of the gateway's CPU under load); this one draws the same
 // cryptographic bytes from a pooled buffer. byte/256 is uniform over the 32 characters.
-const pool = Buffer.alloc(4096);
+// A Uint8Array, not a Buffer: the console bundles this module (through the contracts) and a
+// browser has no Buffer.
+const pool = new Uint8Array(4096);
 let poolPos = pool.length;
 export function pooledRandom(): number {
   if (poolPos >= pool.length) {

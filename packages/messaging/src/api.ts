@@ -1,8 +1,8 @@
 /**
  * The public surface of @pragma/messaging. Services code against this; broker.ts
- * implements it on amqplib (with amqplib's own connection recovery).
+ * implements it on amqplib (with amqplib's own connection recovery). No amqplib type
+ * appears here: what callers see of a channel or a delivery is declared below.
  */
-import type { Channel, ConsumeMessage, Options } from "amqplib";
 import type { Logger } from "@pragma/logger";
 import type { MessageContract, RequestContract } from "@pragma/contracts";
 
@@ -55,9 +55,14 @@ export interface DependencyCheck {
   error?: string;
 }
 
-export interface PublishOptions {
-  exchange: string;
-  routingKey: string;
+/**
+ * How a publish goes out. Where it goes is the contract's `route`; `exchange` and
+ * `routingKey` (both or neither) send it elsewhere: a re-publish of the same message to a
+ * retry or dead-letter exchange, or a contract declared without a route.
+ */
+export type PublishOptions = PublishSettings & ({ exchange?: undefined; routingKey?: undefined } | { exchange: string; routingKey: string });
+
+export interface PublishSettings {
   /** Defaults to a fresh msg_ id. Consumers dedupe by it. */
   messageId?: string;
   /** The request id this message descends from; defaults to the current async context's. */
@@ -88,7 +93,8 @@ export interface Delivery<T> {
   redelivered: boolean;
   /** x-delivery-count from a quorum queue (0 on first delivery). */
   deliveryCount: number;
-  raw: ConsumeMessage;
+  /** The message's AMQP `timestamp` (whole seconds, as publish() sets it); undefined when absent. */
+  publishedAt: Date | undefined;
 }
 
 /** What a consumer handler may ask for instead of the default (ack on success). */
@@ -103,8 +109,8 @@ export type Handler<T> = (delivery: Delivery<T>) => Promise<Disposition | void>;
 
 export interface ConsumeOptions {
   prefetch: number;
-  /** Channel-level options passed to basic.consume. */
-  consumeOptions?: Options.Consume;
+  /** Options passed to basic.consume (acknowledgement stays manual). */
+  consumeOptions?: { exclusive?: boolean; priority?: number; arguments?: AmqpArguments };
 }
 
 export interface ConsumerHandle {
@@ -118,12 +124,30 @@ export interface RpcServerHandle {
   cancel(): Promise<void>;
 }
 
+/** x-arguments of a queue, exchange, binding or consumer (x-queue-type, x-message-ttl, ...). */
+export type AmqpArguments = Record<string, unknown>;
+
+/**
+ * The declaring part of an AMQP channel, all a topology function gets. A rejection carries
+ * the broker's reply code as `code` (406 PRECONDITION_FAILED for a mismatched declaration).
+ */
+export interface TopologyChannel {
+  assertExchange(exchange: string, type: string, options?: { durable?: boolean; internal?: boolean; autoDelete?: boolean; alternateExchange?: string; arguments?: AmqpArguments }): Promise<unknown>;
+  assertQueue(
+    queue: string,
+    options?: { exclusive?: boolean; durable?: boolean; autoDelete?: boolean; messageTtl?: number; expires?: number; deadLetterExchange?: string; deadLetterRoutingKey?: string; maxLength?: number; arguments?: AmqpArguments },
+  ): Promise<unknown>;
+  deleteQueue(queue: string, options?: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<unknown>;
+  bindQueue(queue: string, source: string, pattern: string, args?: AmqpArguments): Promise<unknown>;
+  bindExchange(destination: string, source: string, pattern: string, args?: AmqpArguments): Promise<unknown>;
+}
+
 /**
  * Declares topology on `channel`. A failed declaration closes its channel; `reopen` gives
  * a fresh one (closed by the broker afterwards) for a function that handles the failure,
  * as declareTopology does for a queue marked `recreateIfMismatched`.
  */
-export type TopologyFn = (channel: Channel, reopen: () => Promise<Channel>) => Promise<void>;
+export type TopologyFn = (channel: TopologyChannel, reopen: () => Promise<TopologyChannel>) => Promise<void>;
 
 export interface Broker {
   /**
@@ -133,14 +157,15 @@ export interface Broker {
   addTopology(fn: TopologyFn): Promise<void>;
 
   /**
-   * Validates `payload` against the contract, publishes persistent + mandatory on the
-   * confirm channel and resolves when the broker confirms. Rejects on: validation
-   * failure (MessageValidationError, nothing sent), basic.return (UnroutableError),
+   * Validates `payload` against the contract, publishes it persistent + mandatory on the
+   * confirm channel to the contract's route (or where `options` says), and resolves when
+   * the broker confirms. Rejects on: no route at all (a plain Error, a programming
+   * mistake; nothing sent), validation failure (MessageValidationError, nothing sent), basic.return (UnroutableError),
    * nack (NackError), connection/channel loss before the confirm or no connection
    * right now (ConnectionLostError), or after close() (ConnectionLostError).
    * Never buffers or resends: a rejected publish is the caller's to retry.
    */
-  publish<T>(contract: MessageContract<T>, payload: T, options: PublishOptions): Promise<void>;
+  publish<T>(contract: MessageContract<T>, payload: T, options?: PublishOptions): Promise<void>;
 
   /**
    * Consumes `queue` on a dedicated channel. Deliveries whose `type` is not one of
@@ -186,4 +211,17 @@ export interface RpcHandlers {
 /** Helper to keep handler payload types tied to their contract. */
 export function handler<Q, R>(contract: RequestContract<Q, R>, handle: RequestHandler<Q, R>): RpcHandlers[string] {
   return { contract, handle };
+}
+
+/**
+ * A service's handler table, one `handler(contract, fn)` per request it answers, keyed by the
+ * contract's type (never written twice by hand); a type listed twice is a mistake and throws.
+ */
+export function handlerTable(...list: RpcHandlers[string][]): RpcHandlers {
+  const table: RpcHandlers = {};
+  for (const h of list) {
+    if (table[h.contract.type]) throw new Error(`two handlers for ${h.contract.type}`);
+    table[h.contract.type] = h;
+  }
+  return table;
 }

@@ -1,5 +1,7 @@
 export * from "./api";
-export { connectBroker, DIRECT_REPLY_TO, REQUEST_MESSAGE_ID_HEADER, isPermanentError } from "./broker";
+export { connectBroker } from "./broker";
+export { DIRECT_REPLY_TO, REQUEST_MESSAGE_ID_HEADER } from "./message-properties";
+export { isPermanentError } from "./deliveries";
 export { UnroutableError, NackError, ConnectionLostError, MessageValidationError, MessageTooLargeError } from "./errors";
 export * from "./topology";
 export { subscribeToNotifications, type NotificationSubscription } from "./notifications";

@@ -3,8 +3,7 @@
  * reconnect, via addTopology(ch => declareTopology(ch, spec))), and infra exports the
  * same data as a RabbitMQ definitions file, so the two cannot drift apart.
  */
-import type { Channel } from "amqplib";
-import type { TopologyFn } from "./api";
+import type { TopologyChannel, TopologyFn } from "./api";
 
 export type ExchangeType = "direct" | "topic" | "fanout" | "headers" | "x-consistent-hash" | (string & {});
 
@@ -52,7 +51,7 @@ const isPreconditionFailed = (err: unknown) => (err as { code?: unknown } | null
  * `reopen` (the broker's addTopology passes it) lets a queue marked recreateIfMismatched
  * replace an older, different declaration; without it such a mismatch throws as any other.
  */
-export async function declareTopology(channel: Channel, spec: TopologySpec, reopen?: () => Promise<Channel>): Promise<void> {
+export async function declareTopology(channel: TopologyChannel, spec: TopologySpec, reopen?: () => Promise<TopologyChannel>): Promise<void> {
   let ch = channel;
   for (const e of spec.exchanges) {
     await ch.assertExchange(e.name, e.type, { durable: e.durable ?? true, arguments: e.arguments ?? {} });

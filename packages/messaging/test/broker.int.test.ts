@@ -2,7 +2,8 @@ import type * as amqp from "amqplib";
 import { AppError } from "@pragma/errors";
 import { runWithContext } from "@pragma/logger";
 import { createVhost, waitFor, type TestVhost } from "@pragma/testing";
-import { ping } from "@pragma/contracts";
+import { defineMessage, ping } from "@pragma/contracts";
+import { z } from "zod";
 import { ConnectionLostError, MessageValidationError, UnroutableError, handler, rpcQueueTopology, type Broker, type Delivery } from "../src";
 import { EXCHANGE, admin, deferred, drain, echo, fails, messageCount, queueWithDlq, sleep, slow, startBroker, thingCreated, thingDeleted } from "./helpers";
 
@@ -44,6 +45,28 @@ describe("publish", () => {
     expect(p.deliveryMode).toBe(2);
     expect(Math.abs(p.timestamp - Date.now() / 1000)).toBeLessThan(60);
     expect(p.headers).toMatchObject({ "x-extra": "1", "x-org-id": "org1" });
+    expect(broker.inFlightPublishes()).toBe(0);
+  });
+
+  it("publishes to the contract's route when the call names only the contract", async () => {
+    // Routed by the payload, as work is by its provider.
+    const routed = defineMessage("test.thing.routed.v1", z.object({ to: z.string() }), { exchange: EXCHANGE, routingKey: (m) => `q.routed-${m.to}` });
+    await queueWithDlq(adm.ch, "q.routed-a");
+    await broker.publish(routed, { to: "a" });
+    const [m] = await drain(adm.ch, "q.routed-a");
+    expect(JSON.parse(m!.content.toString())).toEqual({ to: "a" });
+    expect([m!.fields.exchange, m!.fields.routingKey, m!.properties.type]).toEqual([EXCHANGE, "q.routed-a", "test.thing.routed.v1"]);
+    // Named exchange and key win (a re-publish to a retry or dead-letter exchange).
+    await queueWithDlq(adm.ch, "q.routed-elsewhere");
+    await broker.publish(routed, { to: "a" }, { exchange: EXCHANGE, routingKey: "q.routed-elsewhere" });
+    expect(await messageCount(adm.ch, "q.routed-elsewhere")).toBe(1);
+    expect(await messageCount(adm.ch, "q.routed-a")).toBe(0);
+  });
+
+  it("refuses a contract without a route when the call names none, sending nothing", async () => {
+    const err = await broker.publish(thingCreated, { id: "t0", n: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain("test.thing.created.v1 has no route");
     expect(broker.inFlightPublishes()).toBe(0);
   });
 
@@ -151,11 +174,21 @@ describe("consume", () => {
 
   it("runs the handler in the message's request context", async () => {
     await queueWithDlq(adm.ch, "q.context");
-    const got = deferred<{ correlationId?: string; deliveryCount: number }>();
+    const got = deferred<{ correlationId?: string; deliveryCount: number; publishedAt: Date | undefined }>();
     const { currentContext } = await import("@pragma/logger");
-    const handle = await broker.consume("q.context", thingCreated, async (d) => got.resolve({ correlationId: currentContext()?.requestId, deliveryCount: d.deliveryCount }), { prefetch: 1 });
+    const handle = await broker.consume(
+      "q.context",
+      thingCreated,
+      async (d) => got.resolve({ correlationId: currentContext()?.requestId, deliveryCount: d.deliveryCount, publishedAt: d.publishedAt }),
+      { prefetch: 1 },
+    );
+    const before = Math.floor(Date.now() / 1000) * 1000;
     await broker.publish(thingCreated, { id: "c", n: 1 }, { exchange: EXCHANGE, routingKey: "q.context", correlationId: "req_ctx1" });
-    expect(await got.promise).toEqual({ correlationId: "req_ctx1", deliveryCount: 0 });
+    const seen = await got.promise;
+    expect(seen).toMatchObject({ correlationId: "req_ctx1", deliveryCount: 0 });
+    // The AMQP timestamp publish() set, in whole seconds.
+    expect(seen.publishedAt).toBeInstanceOf(Date);
+    expect(seen.publishedAt!.getTime()).toBeGreaterThanOrEqual(before);
     await handle.cancel();
   });
 

@@ -51,7 +51,7 @@ export interface HookContext<C, O> {
   resource: ResourceIdentity;
   eventId: string;
   eventType: EventKind;
-  /** 0 on the first attempt; counts retries and redeliveries. */
+  /** 0 on the first run; counts earlier runs of this event (retried, or killed with their worker); waiting for the resource is no attempt. */
   attempt: number;
   /** Carries the correlation id of the request this event descends from. */
   logger: Logger;

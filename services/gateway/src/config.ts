@@ -23,7 +23,7 @@ export interface JwtKey {
 
 const positiveNumber = (def: number) => z.coerce.number().positive().finite().default(def);
 
-const envSchema = z
+export const configSchema = z
   .object({
     NODE_ENV: common.NODE_ENV,
     LOG_LEVEL: common.LOG_LEVEL,
@@ -166,10 +166,10 @@ const envSchema = z
     };
   });
 
-export type GatewayConfig = z.output<typeof envSchema>;
+export type GatewayConfig = z.output<typeof configSchema>;
 
 export function readConfig(env: Record<string, string | undefined> = process.env, options: { onError?: "exit" | "throw" } = {}): GatewayConfig {
-  return loadConfig(envSchema, env, options);
+  return loadConfig(configSchema, env, options);
 }
 
 export function parseJwtKeys(raw: string): JwtKey[] {

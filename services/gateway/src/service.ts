@@ -4,14 +4,14 @@ import { Redis } from "ioredis";
 import { createLogger, type Logger } from "@pragma/logger";
 import { connectBroker, subscribeToNotifications, type Broker } from "@pragma/messaging";
 import { MAX_TOKEN_TTL_SECONDS, type GatewayConfig } from "./config";
-import { createApp } from "./app";
-import { createBus } from "./bus";
+import { createApp } from "./http/app";
+import { createBus } from "./amqp/bus";
 import { TokenService } from "./auth/tokens";
 import { RevokedKeys } from "./auth/revoked-keys";
-import { Tenancy } from "./tenancy";
+import { Tenancy } from "./domain/tenancy";
 import { TokenBucket } from "./rate-limit/token-bucket";
-import { createReadiness } from "./readiness";
-import { ResourceCache } from "./resource-cache";
+import { createReadiness } from "./domain/readiness";
+import { ResourceCache } from "./domain/resource-cache";
 import { RPC_QUEUES, registryEvents, registryRequests, resourceEvents, resourceRequests } from "@pragma/contracts";
 import { WatchHub } from "./watch/watch-hub";
 import { newUlid } from "@pragma/ids";
@@ -115,6 +115,11 @@ export async function startGateway(config: GatewayConfig, opts: { logger?: Logge
     // Slow-loris guard; well above any RPC timeout.
     server.requestTimeout = Math.max(30_000, config.rpcTimeoutMs * 2);
     server.headersTimeout = 20_000;
+    // Idle keep-alive connections live 65 s (Node's default is 5 s). A client reusing a
+    // connection just as the server closes it gets "other side closed" with no answer (the
+    // chaos broker-restart run saw one, on a POST no client retries by itself); clients
+    // (undici, browsers, load balancers at 60 s) close theirs first when ours outlives them.
+    server.keepAliveTimeout = 65_000;
     if (config.metricsPort !== undefined && !opts.clusterWorker) metricsServer = await serveMetrics(registry, config.metricsPort);
   } catch (err) {
     watch?.closeAll();

@@ -65,5 +65,7 @@ describe("resources through the gateway", () => {
     const r = await http(h.url, "GET", `/resources/${encodeURIComponent("resource:pragma_config_r2")}/health`, { token: t.tokens.bound });
     expect(r.status).toBe(503);
     expect(r.body.code).toBe("UNAVAILABLE");
+    // Issue 27.4: a 503 says when to retry (a write retried with its Idempotency-Key gets its first answer).
+    expect(r.headers.get("retry-after")).toBe("5");
   });
 });

@@ -1,4 +1,4 @@
-import { common, int, list, loadConfig, metricsPort, z } from "@pragma/config";
+import { camelKeys, common, int, list, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
 export const BUILT_IN_PROVIDERS = ["pragma", "postgres", "mysql"] as const;
@@ -18,7 +18,7 @@ const tiers = z
     return nums;
   });
 
-export const WorkerConfigSchema = z
+export const configSchema = z
   .object({
     NODE_ENV: common.NODE_ENV,
     LOG_LEVEL: common.LOG_LEVEL,
@@ -50,8 +50,6 @@ export const WorkerConfigSchema = z
     LOCK_TTL_MS: int(30_000, 1000),
     /** A replica that has not refreshed its liveness key for this long is dead, and its resource leases are taken over. */
     ALIVE_TTL_MS: int(5_000, 500),
-    /** How long a delivery waits for a busy resource before it is parked in the first delay tier. */
-    LOCK_WAIT_MS: int(10_000, 0),
     /** Lines kept per resource for GET /resources/{id}/logs. */
     RESOURCE_LOG_LINES: int(1000, 10, 100_000),
     REGISTRY_TIMEOUT_MS: int(10_000, 100),
@@ -93,11 +91,11 @@ export const WorkerConfigSchema = z
     // Development without keys: the published development key, the store's fallback too.
     const encryption = readEncryptionKeys(env, ctx, "development");
     if (encryption === z.NEVER) return z.NEVER;
-    return { ...env, encryption };
+    return { ...camelKeys(env), encryption };
   });
 
-export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
+export type WorkerConfig = z.output<typeof configSchema>;
 
-export function loadWorkerConfig(env: Record<string, string | undefined> = process.env, options?: { onError?: "exit" | "throw" }): WorkerConfig {
-  return loadConfig(WorkerConfigSchema, env, options);
+export function readConfig(env: Record<string, string | undefined> = process.env, options?: { onError?: "exit" | "throw" }): WorkerConfig {
+  return loadConfig(configSchema, env, options);
 }

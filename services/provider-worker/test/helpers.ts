@@ -5,7 +5,7 @@ import { newId, newUlid } from "@pragma/ids";
 import { createLogger } from "@pragma/logger";
 import { connectBroker, declareTopology, type Broker, type Delivery } from "@pragma/messaging";
 import { captureLogs, createTestEnv, waitFor, type CapturedLogs, type TestEnv } from "@pragma/testing";
-import { loadWorkerConfig, type WorkerConfig } from "../src/config";
+import { readConfig, type WorkerConfig } from "../src/config";
 import { startWorker, type RunningWorker, type StartOptions } from "../src/service";
 import { testProvider } from "./fixtures/test-provider";
 
@@ -22,7 +22,7 @@ export const opened = <T>(v: T): T => testSealer.openDeep(v).value;
 export { isSealed };
 
 export function workerConfig(env: TestEnv, overrides: Record<string, string> = {}): WorkerConfig {
-  return loadWorkerConfig(
+  return readConfig(
     { NODE_ENV: "test", LOG_LEVEL: "debug", PRAGMA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, AMQP_URL: env.amqpUrl, REDIS_URL: env.redisUrl, REDIS_PREFIX: env.redisPrefix, RETRY_TIERS_MS: "200,400,800", ...overrides },
     { onError: "throw" },
   );

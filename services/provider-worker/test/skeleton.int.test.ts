@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { createTestEnv, waitFor, type TestEnv } from "@pragma/testing";
 import { RPC_QUEUES } from "@pragma/contracts";
 import { Observer, startTestProviderRig, startTestWorker, work, type TestProviderRig, isSealed, opened } from "./helpers";
-import { workerRequests } from "../src/worker-contracts";
+import { workerRequests } from "@pragma/contracts";
 import type { RunningWorker } from "../src/service";
 
 describe("walking skeleton: pragma/config through the worker", () => {

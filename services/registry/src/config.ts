@@ -1,7 +1,7 @@
 import { common, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 
-const envSchema = z
+export const configSchema = z
   .object({
     NODE_ENV: common.NODE_ENV,
     LOG_LEVEL: common.LOG_LEVEL,
@@ -34,8 +34,8 @@ const envSchema = z
     };
   });
 
-export type RegistryConfig = z.output<typeof envSchema>;
+export type RegistryConfig = z.output<typeof configSchema>;
 
 export function readConfig(env: Record<string, string | undefined> = process.env, options: { onError?: "exit" | "throw" } = {}): RegistryConfig {
-  return loadConfig(envSchema, env, options);
+  return loadConfig(configSchema, env, options);
 }

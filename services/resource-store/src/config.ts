@@ -1,4 +1,4 @@
-import { common, int, loadConfig, metricsPort, z } from "@pragma/config";
+import { camelKeys, common, int, loadConfig, metricsPort, z } from "@pragma/config";
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 import { RETRY_ALL_CHUNK } from "./domain/dead-letters/manage-dead-letters";
 
@@ -22,6 +22,11 @@ const envSchema = z.object({
   OUTBOX_RETENTION_HOURS: int(168, 1, 24 * 365 * 10),
   /** How often a replica prunes them (any number of replicas may; each deletion is idempotent). */
   OUTBOX_PRUNE_INTERVAL_MS: int(600_000, 1_000, 86_400_000),
+  /**
+   * How long a write request's first answer is kept: a repeat of the request (same request
+   * id, or same Idempotency-Key) within it gets that answer instead of running again.
+   */
+  REQUEST_ANSWER_RETENTION_HOURS: int(24, 1, 24 * 30),
   /** How long the change log behind GET /resources/watch keeps changes: a watcher away longer re-lists (event: reset). */
   WATCH_RETENTION_SECONDS: int(3_600, 1, 7 * 86_400),
   /** How often a replica prunes the change log. */
@@ -66,11 +71,11 @@ export const configSchema = envSchema.transform((env, ctx) => {
   // what the store seals (an ephemeral key of our own would be unreadable to them).
   const encryption = readEncryptionKeys(env, ctx, "development");
   if (encryption === z.NEVER) return z.NEVER;
-  return { ...env, encryption };
+  return { ...camelKeys(env), encryption };
 });
 
-export type Config = z.output<typeof configSchema>;
+export type StoreConfig = z.output<typeof configSchema>;
 
-export function readConfig(env: Record<string, string | undefined> = process.env): Config {
-  return loadConfig(configSchema, env);
+export function readConfig(env: Record<string, string | undefined> = process.env, options: { onError?: "exit" | "throw" } = {}): StoreConfig {
+  return loadConfig(configSchema, env, options);
 }

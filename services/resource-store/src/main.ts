@@ -4,7 +4,7 @@ import { startResourceStore } from "./service";
 
 runService("resource-store", async () => {
   const config = readConfig();
-  const logger = createLogger({ service: "resource-store", level: config.LOG_LEVEL });
+  const logger = createLogger({ service: "resource-store", level: config.logLevel });
   const store = await startResourceStore(config, { logger });
   return { logger, stop: () => store.stop() };
 });

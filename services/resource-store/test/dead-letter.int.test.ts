@@ -16,7 +16,6 @@ import { startResourceStore, type RunningStore } from "../src/service";
 const PROVIDER = "testprov";
 const scope: TenantScope = { org_id: newUlid(), project_id: "prj_a", space_id: "spc_a" };
 /** Lifecycle log lines the stand-in worker answers with, by event id. */
-const workerLog = new Map<string, { at: string; level: string; message: string; fields: Record<string, unknown> }[]>();
 
 describe("resource store: dead letters", () => {
   let env: TestEnv;
@@ -57,10 +56,6 @@ describe("resource store: dead letters", () => {
             tags: [],
           },
         ],
-      })),
-      [workerRequests.logs.type]: handler(workerRequests.logs, async (r) => ({
-        resource_id: r.resource_id,
-        lines: [...workerLog.values()].flat().filter((l) => l.fields.resource_id === r.resource_id),
       })),
     });
     await bus.consume(QUEUES.workFor(PROVIDER), resourceWork, async (d) => void work.push({ payload: d.payload, headers: d.headers }), { prefetch: 10 });
@@ -166,30 +161,50 @@ describe("resource store: dead letters", () => {
     expect((await resource("flaky")).lifecycle_state).toBe("failed");
   });
 
-  it("redacts the type's declared sensitive fields and takes per-attempt history from the workers' log", async () => {
+  it("redacts the type's declared sensitive fields and takes per-attempt history from the dead letter's x-attempt-history", async () => {
     const eventId = `evt_${newUlid()}`;
     await seedResource("declared", "failed", null);
-    const resource_id = `resource:${PROVIDER}_thing_declared`;
-    const line = (at: string, message: string, fields: Record<string, unknown>) => ({ at, level: "info", message, fields: { resource_id, event_id: eventId, ...fields } });
-    workerLog.set(eventId, [
-      line("2026-01-01T00:00:01.000Z", "CREATE started", { attempt: 0 }),
-      line("2026-01-01T00:00:02.000Z", "CREATE failed", { error: "timeout talking to declared-marker-1" }),
-      line("2026-01-01T00:00:03.000Z", "CREATE started", { attempt: 1 }),
-      line("2026-01-01T00:00:04.000Z", "CREATE started", { attempt: 2 }),
-    ]);
+    const history = {
+      runs: 3,
+      retries: 2,
+      crashed: 1,
+      lease_waits: 4,
+      attempts: [
+        { attempt: 1, at: "2026-01-01T00:00:01.000Z", outcome: "retried", error: "timeout talking to declared-marker-1" },
+        { attempt: 2, at: "2026-01-01T00:00:03.000Z", outcome: "crashed", error: "the worker stopped before the hook finished (killed, or lost its connections)" },
+        { attempt: 3, at: "2026-01-01T00:00:04.000Z", outcome: "failed", error: "still failing" },
+      ],
+    };
     const w = { ...workFor("declared", eventId, { value: "declared-marker-1", size: 3 }), outputs: { handle: "declared-marker-2", host: "h" } };
-    await deadLetter(w, { "x-retry-count": 2, "x-permanent-error": false, "x-dead-letter-reason": "retries_exhausted", "x-error-message": "still failing" });
+    await deadLetter(w, { "x-retry-count": 2, "x-permanent-error": false, "x-dead-letter-reason": "retries_exhausted", "x-error-message": "still failing", "x-attempt-history": JSON.stringify(history) });
     const entry = await waitFor(() => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.get, { scope, event_id: eventId }), { timeoutMs: 10_000 });
     expect(entry.payload.config).toEqual({ value: "[REDACTED]", size: 3 });
     expect(entry.payload.outputs).toEqual({ handle: "[REDACTED]", host: "h" });
     expect(entry.attempt_count).toBe(3);
     expect(entry.attempts).toEqual([
+      // The store scrubs the worker's history once more: the sensitive value is redacted.
       { at: "2026-01-01T00:00:01.000Z", error: "timeout talking to [REDACTED]" },
-      { at: "2026-01-01T00:00:03.000Z", error: expect.stringMatching(/did not complete/) },
-      // The final failure is logged after the dead letter is published: the header's error fills it in.
+      { at: "2026-01-01T00:00:03.000Z", error: expect.stringMatching(/stopped before the hook finished/) },
       { at: "2026-01-01T00:00:04.000Z", error: "still failing" },
     ]);
     expect(JSON.stringify(entry)).not.toMatch(/marker/);
+  });
+
+  it("a broker dead letter of a copy that carries a history: the history, then the broker's final failure", async () => {
+    const eventId = `evt_${newUlid()}`;
+    await seedResource("killed", "failed", null);
+    const history = { runs: 1, retries: 1, crashed: 0, lease_waits: 0, attempts: [{ attempt: 1, at: "2026-01-01T00:00:01.000Z", outcome: "retried", error: "transient" }] };
+    await deadLetter(workFor("killed", eventId), { ...brokerDeath("delivery_limit"), "x-retry-count": 1, "x-attempt-history": JSON.stringify(history) });
+    const entry = await waitFor(() => bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.get, { scope, event_id: eventId }), { timeoutMs: 10_000 });
+    expect(entry.reason).toBe("delivery_limit");
+    // The retried run, and the copy the broker gave up on (what ran in it the worker could not say).
+    expect(entry.attempt_count).toBe(2);
+    expect(entry.attempts).toEqual([
+      { at: "2026-01-01T00:00:01.000Z", error: "transient" },
+      { at: expect.any(String), error: expect.stringMatching(/^delivery limit reached in /) },
+    ]);
+    // Not one of the entries the retry-all test below counts.
+    await bus.request(RPC_QUEUES.resourceStore, deadLetterRequests.delete, { scope, event_id: eventId });
   });
 
   it("a permanent-error marker is `permanent_error`", async () => {

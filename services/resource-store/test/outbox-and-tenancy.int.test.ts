@@ -361,7 +361,7 @@ describe("grouped reads (readInScope)", () => {
   });
 });
 
-describe("creating applies (tryCreate)", () => {
+describe("creating applies (createIfAbsent)", () => {
   const events = async (scope: TenantScope, resourceId: string) =>
     (await db.query("SELECT event_type, status FROM resource_store.outbox_events WHERE org_id = $1 AND resource_id = $2 ORDER BY event_id", [scope.org_id, resourceId])).rows;
 
@@ -404,15 +404,15 @@ describe("creating applies (tryCreate)", () => {
     const first = await applyResource(deps, scope, body);
     const types = async () => (await events(scope, first.resourceId)).map((e) => e.event_type);
     const before = await types();
-    // tryCreate itself, handed a resource that exists: undefined, no event written.
+    // createIfAbsent itself, handed a resource that exists: undefined, no event written.
     const { one, deps: rec } = await recordingRepo();
     try {
-      const fn = jest.fn(async (tx: Parameters<Parameters<typeof rec.repo.tryCreate>[1]>[0]) => {
+      const fn = jest.fn(async (tx: Parameters<Parameters<typeof rec.repo.createIfAbsent>[1]>[0]) => {
         await tx.insertEvent({ ...first, eventId: `evt_${newUlid()}`, eventType: "CREATE", resourceName: first.name, payload: {}, previousConfig: null, correlationId: null, status: "pending", publishedAt: null } as never);
         await tx.insertResource({ ...first, rowId: `res_${newUlid()}` });
         return "written";
       });
-      await expect(rec.repo.tryCreate(scope, fn)).resolves.toBeUndefined();
+      await expect(rec.repo.createIfAbsent(scope, fn)).resolves.toBeUndefined();
       expect(fn).toHaveBeenCalledTimes(1);
     } finally {
       await one.end();
@@ -455,7 +455,7 @@ describe("creating applies (tryCreate)", () => {
       // whole transaction rolls back, then each create runs alone and only that one fails.
       sent.length = 0;
       const write = (scope: TenantScope, name: string, rowScope: TenantScope) =>
-        rec.repo.tryCreate(scope, async (tx) => {
+        rec.repo.createIfAbsent(scope, async (tx) => {
           const now = new Date();
           await tx.insertResource({
             rowId: `res_${newUlid()}`, scope: rowScope, resourceId: `resource:pragma_config_${name}`, provider: "pragma", resourceType: "config", name,

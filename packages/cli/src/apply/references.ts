@@ -1,4 +1,4 @@
-import { PROVIDER_RE, RESOURCE_NAME_RE, TYPE_NAME_RE } from "@pragma/contracts";
+import { PROVIDER_RE, REFERENCE_INTERPOLATION, RESOURCE_NAME_RE, TYPE_NAME_RE, resourceId } from "@pragma/contracts";
 
 export interface ResourceKey {
   provider: string;
@@ -14,8 +14,8 @@ export interface FieldReference extends ResourceKey {
 
 export const keyOf = (r: ResourceKey): string => `${r.provider}/${r.resource}/${r.name}`;
 
-/** The API's canonical id; never split on `_` (names may contain it). */
-export const idOf = (r: ResourceKey): string => `resource:${r.provider}_${r.resource}_${r.name}`;
+/** The API's canonical id (the contract's resourceId); never split on `_` (names may contain it). */
+export const idOf = (r: ResourceKey): string => resourceId(r);
 
 export function isValidKey(r: ResourceKey): boolean {
   return PROVIDER_RE.test(r.provider) && TYPE_NAME_RE.test(r.resource) && RESOURCE_NAME_RE.test(r.name);
@@ -30,17 +30,16 @@ export function parseSlashKey(value: string): ResourceKey | undefined {
   return isValidKey(key) ? key : undefined;
 }
 
+/** Every `${…}` in a string: the ones that are not a well-formed reference are reported if they look like one. */
 const INTERPOLATION = /\$\{([^}]*)\}/g;
 const OUTPUTS = ".outputs.";
+/** The store's grammar (the contract's), anchored: what the server will resolve. */
+const WHOLE_REFERENCE = new RegExp(`^${REFERENCE_INTERPOLATION.source}$`);
 
-/** The inside of `${provider/resource/name.outputs.field}`; names may hold dots, so split at `.outputs.`. */
+/** The inside of `${provider/resource/name.outputs.field}`, by the contract's grammar; undefined when malformed. */
 export function parseInterpolation(inner: string): (ResourceKey & { field: string }) | undefined {
-  const at = inner.indexOf(OUTPUTS);
-  if (at < 0) return undefined;
-  const key = parseSlashKey(inner.slice(0, at).trim());
-  const field = inner.slice(at + OUTPUTS.length).trim();
-  if (!key || !field) return undefined;
-  return { ...key, field };
+  const m = WHOLE_REFERENCE.exec(`\${${inner}}`);
+  return m ? { provider: m[1]!, resource: m[2]!, name: m[3]!, field: m[4]! } : undefined;
 }
 
 function asReferenceObject(value: Record<string, unknown>): (ResourceKey & { field: string }) | undefined {

@@ -5,10 +5,9 @@ import { watch, type Resource } from "../lib/watch";
 import { ConfirmButton, ErrorBox, Json, Link, StateBadge } from "../components";
 import { newer } from "./Resources";
 import { buildGraph, DependencyGraph } from "../graph";
+import { idOf, keyOf } from "@pragma/cli-src/apply/references";
 
 type Ref = { provider: string; resource: string; name: string };
-const idOf = (r: Ref) => `resource:${r.provider}_${r.resource}_${r.name}`;
-const keyOf = (r: Ref) => `${r.provider}/${r.resource}/${r.name}`;
 const path = (id: string) => `/resources/${encodeURIComponent(id)}`;
 
 /** Every resource in scope (the API has no reverse-dependency query): at most 10 pages of 1000. */

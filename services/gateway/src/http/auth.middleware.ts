@@ -7,7 +7,7 @@ import type { RevokedKeys } from "../auth/revoked-keys";
 import { serverKeyMatches } from "../auth/server-key";
 import { roleAllows } from "../auth/roles";
 import type { TokenBucket, BucketLimit } from "../rate-limit/token-bucket";
-import type { Tenancy } from "../tenancy";
+import type { Tenancy } from "../domain/tenancy";
 import type { GatewayMetrics } from "../metrics";
 
 function headerString(req: Request, name: string): string | undefined {

@@ -130,9 +130,10 @@ export function autoApiRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "Rows", schema: Rows, headers: { "X-Total-Count": "With count=exact: rows matching the filters" } }, ...common },
       handler: async ({ params, req, res, principal }) => {
         const t = await target(req, principal!, params);
-        const r = await worker(autoRequests.read, { ...t, table: params.table, query: queryPairs(req) });
+        // The worker's answer is the body already (auto.rows.read.v2): sent on as text, never parsed here.
+        const r = await worker(autoRequests.readJson, { ...t, table: params.table, query: queryPairs(req) });
         if (r.total !== undefined) res.setHeader("X-Total-Count", String(r.total));
-        res.json(r.rows);
+        res.type("application/json").send(r.json);
       },
     }),
     defineRoute({
@@ -147,10 +148,9 @@ export function autoApiRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "The row", schema: z.record(z.string(), z.unknown()) }, ...common },
       handler: async ({ params, req, res, principal }) => {
         const t = await target(req, principal!, params);
-        const r = await worker(autoRequests.read, { ...t, table: params.table, key: params.key, query: queryPairs(req) });
-        const row = r.rows[0];
-        if (!row) throw new AppError("NOT_FOUND", `No row of ${params.table} with primary key ${params.key}`);
-        res.json(row);
+        const r = await worker(autoRequests.readJson, { ...t, table: params.table, key: params.key, query: queryPairs(req) });
+        if (r.rows === 0) throw new AppError("NOT_FOUND", `No row of ${params.table} with primary key ${params.key}`);
+        res.type("application/json").send(r.json);
       },
     }),
     defineRoute({

@@ -1,12 +1,12 @@
 import type { Logger } from "@pragma/logger";
 import type { GatewayConfig } from "../config";
-import type { Bus } from "../bus";
+import type { Bus } from "../domain/ports";
 import type { TokenService } from "../auth/tokens";
 import type { RevokedKeys } from "../auth/revoked-keys";
-import type { Tenancy } from "../tenancy";
-import type { Readiness } from "../readiness";
+import type { Tenancy } from "../domain/tenancy";
+import type { Readiness } from "../domain/readiness";
 import type { TokenBucket } from "../rate-limit/token-bucket";
-import type { ResourceCache } from "../resource-cache";
+import type { ResourceCache } from "../domain/resource-cache";
 import type { WatchHub } from "../watch/watch-hub";
 import type { GatewayMetrics } from "../metrics";
 

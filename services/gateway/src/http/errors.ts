@@ -11,6 +11,8 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 export function sendError(res: Response, code: ErrorCode, detail: ErrorDetail, status = HTTP_STATUS[code]): void {
   if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="pragma"');
+  // A service, the bus or a database is away for the moment (a lost reply among them):
+  // retrying is safe for reads, and for writes that carry an Idempotency-Key (the first answer comes back).
   if (status === 503 && !res.hasHeader("Retry-After")) res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
   res.status(status).json({ detail, code, request_id: res.locals.requestId });
 }

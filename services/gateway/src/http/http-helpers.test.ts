@@ -4,7 +4,7 @@ import { parseWith } from "./validate";
 import { templateRegex, toExpressPath } from "./route";
 import { serverKeyMatches } from "../auth/server-key";
 import { roleAllows } from "../auth/roles";
-import { TtlCache } from "../ttl-cache";
+import { TtlCache } from "../domain/ttl-cache";
 
 describe("request ids", () => {
   it("accepts well-formed ids, mints req_ ids otherwise", () => {

@@ -1,4 +1,4 @@
-import { buildOpenApiDocument } from "../openapi";
+import { buildOpenApiDocument } from "./openapi";
 import { defineRoute, type AnyRoute } from "./route";
 
 /** Built once at start-up from the final route table (including this route). */

@@ -7,6 +7,7 @@ import {
   ResourceStatus,
   ResourceHealth,
   ResourceLogLine,
+  HEADERS,
   RPC_QUEUES,
   resourceRequests,
   workerRequests,
@@ -19,6 +20,7 @@ import { defineRoute, type AnyRoute } from "./route";
 import type { GatewayDeps } from "./deps";
 import { errorResponses } from "./openapi-helpers";
 import { queryFlag, ResourceIdParams, TenancyHeaders } from "./schemas";
+import { IdempotencyKeyHeader, idempotencyKeyOf } from "./idempotency-key";
 
 const LogsQuery = z.object({
   tail: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -88,13 +90,15 @@ export function resourceRoutes(deps: GatewayDeps): AnyRoute[] {
       summary: "Create or update a resource",
       tags: ["resources"],
       auth: member,
-      headers: TenancyHeaders,
+      headers: TenancyHeaders.extend(IdempotencyKeyHeader.shape),
       body: ApplyResourceBody,
       responses: { 200: { description: "The stored resource", schema: Resource }, ...common, ...errorResponses(409, 413, 422) },
       handler: async ({ body, req, res, principal }) => {
+        const key = idempotencyKeyOf(req.headers);
         const scope = await deps.tenancy.resolveScope(principal!, req.headers);
+        const headers = key === undefined ? undefined : { [HEADERS.idempotencyKey]: key };
         // The whole scope: an apply may change its dependents too.
-        res.json(await deps.resources.afterWrite(scope, () => deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.apply, { scope, body })));
+        res.json(await deps.resources.afterWrite(scope, () => deps.bus.call(RPC_QUEUES.resourceStore, resourceRequests.apply, { scope, body }, headers ? { headers } : {})));
       },
     }),
     defineRoute({

@@ -1,6 +1,6 @@
 import { AppError } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
-import { observeMessages, OBSERVE, EXCHANGES, type Observed, type ObserveWork } from "@pragma/contracts";
+import { observeMessages, OBSERVE, type Observed, type ObserveWork } from "@pragma/contracts";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
 import type { Observation, ResourceType } from "@pragma/provider-sdk";
 import { driftFields } from "../domain/observe";
@@ -60,7 +60,7 @@ export async function consumeObservations(broker: Broker, provider: string, pref
     async (d) => {
       const observed = await observeResource(deps, d.payload);
       if (observed.outcome === "error") logger.warn({ resourceId: observed.resource_id, error: observed.error }, "observe failed");
-      await broker.publish(observeMessages.observed, observed, { exchange: EXCHANGES.results, routingKey: OBSERVE.resultRoutingKey(provider) });
+      await broker.publish(observeMessages.observed, observed);
     },
     { prefetch },
   );

@@ -1,5 +1,5 @@
 import { AsyncResource } from "node:async_hooks";
-import { EXCHANGES, providerResults, providerResultsReported, type ResultKind } from "@pragma/contracts";
+import { providerResults, providerResultsReported, type ResultKind } from "@pragma/contracts";
 import { MessageTooLargeError, MessageValidationError, type Broker } from "@pragma/messaging";
 
 /** At most this many results in one message; more finished in one turn go as several. */
@@ -53,8 +53,6 @@ export function resultPublisher(broker: Broker, perMessage = RESULTS_PER_MESSAGE
     const contract = providerResults[r.kind];
     broker
       .publish(contract as typeof providerResults.succeeded, r.payload as never, {
-        exchange: EXCHANGES.results,
-        routingKey: contract.type,
         messageId: r.messageId,
         correlationId: r.correlationId,
         headers: r.headers,
@@ -74,7 +72,7 @@ export function resultPublisher(broker: Broker, perMessage = RESULTS_PER_MESSAGE
     // different events may arrive in any order (the lease is released before the
     // publish), and a started that arrives after its outcome is stale.
     broker
-      .publish(providerResultsReported, { results } as never, { exchange: EXCHANGES.results, routingKey: providerResultsReported.type, maxBytes: bytesPerMessage })
+      .publish(providerResultsReported, { results } as never, { maxBytes: bytesPerMessage })
       .then(
         () => batch.forEach((r) => r.resolve()),
         (err: unknown) => {

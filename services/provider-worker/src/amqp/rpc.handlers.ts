@@ -1,11 +1,11 @@
 import { AppError } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
-import { handler, type RpcHandlers } from "@pragma/messaging";
+import { handler, handlerTable, type RpcHandlers } from "@pragma/messaging";
 import { redactText, typeDefinitions, type DbType, type DatabaseOptions, type InspectContext, type Provider, type ResourceType, type SqlDatabase } from "@pragma/provider-sdk";
 import type { ValueSealer } from "@pragma/crypto";
 import type { ResourceLogRepository } from "../data/resource-log.repository";
 import { scopedKey } from "../data/redis-keys";
-import { workerRequests, type InspectedResource } from "../worker-contracts";
+import { workerRequests, type InspectedResource } from "@pragma/contracts";
 
 export interface RpcDeps {
   providers: ReadonlyMap<string, Provider>;
@@ -65,15 +65,15 @@ function openedSecrets(deps: RpcDeps, r: InspectedResource): string[] {
 }
 
 export function workerRpcHandlers(deps: RpcDeps): RpcHandlers {
-  return {
-    [workerRequests.health.type]: handler(workerRequests.health, async (r) => {
+  return handlerTable(
+    handler(workerRequests.health, async (r) => {
       const type = await typeOf(deps, r);
       if (!type.health) throw new AppError("NOT_FOUND", `Resource type ${r.provider}/${r.resource_type} has no health check`);
       const health = type.health.bind(type);
       const h = await bounded(deps, r, "health check", (signal) => health(inspectContext(deps, type, r, signal)));
       return { resource_id: r.resource_id, status: h.status, message: h.message ?? null, details: h.details ?? null, checked_at: new Date().toISOString() };
     }),
-    [workerRequests.logs.type]: handler(workerRequests.logs, async (r) => {
+    handler(workerRequests.logs, async (r) => {
       const type = await typeOf(deps, r);
       const since = r.since ? new Date(r.since).toISOString() : undefined;
       const query = since ? { tail: r.tail, since } : { tail: r.tail };
@@ -84,7 +84,7 @@ export function workerRpcHandlers(deps: RpcDeps): RpcHandlers {
       }
       return { resource_id: r.resource_id, lines: await deps.resourceLog.tail(scopedKey(r), r.tail, since) };
     }),
-    [workerRequests.listTypes.type]: handler(workerRequests.listTypes, async (q) => {
+    handler(workerRequests.listTypes, async (q) => {
       const types = deps.served
         .filter((p) => !q.provider || q.provider === p)
         .flatMap((p) => {
@@ -93,5 +93,5 @@ export function workerRpcHandlers(deps: RpcDeps): RpcHandlers {
         });
       return { types };
     }),
-  };
+  );
 }

@@ -1,11 +1,22 @@
-import { EXCHANGES, HEADERS, QUEUES, resourceWork, workRoutingKey, type ResourceWork } from "@pragma/contracts";
+import { EXCHANGES, HEADERS, QUEUES, resourceWork, workRoutingKey, type ResourceWork, type ResultKind } from "@pragma/contracts";
 import type { Broker, ConsumerHandle } from "@pragma/messaging";
-import type { ResultKind, WorkInput } from "../domain/process-event";
+import type { WorkInput, WorkPublisher } from "../domain/ports";
 import { resultPublisher } from "./result-publisher";
+import { deadLetterHeaders, readCopy, retryHeaders, waitHeaders } from "./work-headers";
 
 /** The broker side of processEvent: every publish is confirmed before it resolves. */
-export function brokerPublishers(broker: Broker, routingKeyOf: (provider: string) => string = workRoutingKey) {
+export function brokerPublishers(broker: Broker, routingKeyOf: (provider: string) => string = workRoutingKey): WorkPublisher {
   const publish = resultPublisher(broker);
+  const toDelayTier = (input: WorkInput, headers: Record<string, unknown>, delayMs: number) =>
+    broker.publish(resourceWork, input.work, {
+      exchange: EXCHANGES.retry,
+      routingKey: QUEUES.retryTier(delayMs),
+      messageId: input.work.event_id,
+      correlationId: input.correlationId,
+      // Dead-lettering from the delay queue keeps CC routing keys, so the expired
+      // message re-enters pragma.work under its provider's key.
+      headers: { ...headers, CC: [routingKeyOf(input.work.provider)] },
+    });
   return {
     publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void> {
       return publish({
@@ -17,31 +28,26 @@ export function brokerPublishers(broker: Broker, routingKeyOf: (provider: string
         headers: tenantHeaders(input.work),
       });
     },
-    publishRetry(input: WorkInput, headers: Record<string, unknown>, delayMs: number): Promise<void> {
-      return broker.publish(resourceWork, input.work, {
-        exchange: EXCHANGES.retry,
-        routingKey: QUEUES.retryTier(delayMs),
-        messageId: input.work.event_id,
-        correlationId: input.correlationId,
-        // Dead-lettering from the delay queue keeps CC routing keys, so the expired
-        // message re-enters pragma.work under its provider's key.
-        headers: { ...headers, CC: [routingKeyOf(input.work.provider)] },
-      });
+    publishWait(input, delayMs) {
+      return toDelayTier(input, waitHeaders(input), delayMs);
     },
-    publishDeadLetter(input: WorkInput, headers: Record<string, unknown>): Promise<void> {
+    publishRetry(input, retryCount, history, delayMs) {
+      return toDelayTier(input, retryHeaders(input, retryCount, history), delayMs);
+    },
+    publishDeadLetter(input, facts) {
       return broker.publish(resourceWork, input.work, {
         exchange: EXCHANGES.deadLetter,
         routingKey: input.work.provider,
         messageId: input.work.event_id,
         correlationId: input.correlationId,
-        headers,
+        headers: deadLetterHeaders(input, facts),
       });
     },
   };
 }
 
 function tenantHeaders(w: ResourceWork): Record<string, string> {
-  return { [HEADERS.orgId]: w.org_id, [HEADERS.projectId]: w.project_id, [HEADERS.spaceId]: w.space_id, "x-resource-id": w.resource_id };
+  return { [HEADERS.orgId]: w.org_id, [HEADERS.projectId]: w.project_id, [HEADERS.spaceId]: w.space_id, [HEADERS.resourceId]: w.resource_id };
 }
 
 export async function consumeWork(
@@ -56,7 +62,7 @@ export async function consumeWork(
     resourceWork,
     async (d) => {
       // Thrown errors requeue (the messaging default): only infrastructure failures get here.
-      await handle({ work: d.payload, headers: d.headers, deliveryCount: d.deliveryCount, correlationId: d.correlationId });
+      await handle({ work: d.payload, headers: d.headers, copy: readCopy(d.headers, d.deliveryCount), correlationId: d.correlationId });
     },
     { prefetch },
   );

@@ -3,7 +3,8 @@ import { PermanentError, RetryableError } from "@pragma/provider-sdk";
 import type { AutoDbType, AutoSchema } from "@pragma/contracts";
 import type { DriverPool } from "../data/databases";
 import { mapDbError, SchemaDrift } from "./errors";
-import { withRunner } from "./executor";
+import { PG_TYPES, runRawPostgres, withRunner } from "./executor";
+import { pgRowsJson } from "./pg-json";
 import type { Column, Schema, Table } from "./model";
 import { openApiDocument } from "./openapi";
 import { assertWritable, column, parseQuery, UnknownColumn, type Parsed } from "./query";
@@ -108,14 +109,22 @@ function keyFilters(table: Table, key: string, dialect: Schema["dialect"]): Pars
   return table.primaryKey.map((col, i) => ({ col, op: "eq" as const, value: toParam(col, parts[i], dialect, ["path", "key"], true) }));
 }
 
-export async function readRows(deps: AutoApiDeps, t: Target & { table: string; query: [string, string][]; key?: string }): Promise<{ rows: Record<string, unknown>[]; total?: number }> {
+type ReadTarget = Target & { table: string; query: [string, string][]; key?: string };
+
+/** A read's query: its filters, select, order and page, and by key the key's columns, one row. */
+function readQuery(schema: Schema, table: Table, t: ReadTarget): Parsed {
+  const q = parseQuery(table, t.query, schema.dialect);
+  if (t.key !== undefined) {
+    q.filters.push(...keyFilters(table, t.key, schema.dialect));
+    q.limit = 1;
+    q.offset = 0;
+  }
+  return q;
+}
+
+export async function readRows(deps: AutoApiDeps, t: ReadTarget): Promise<{ rows: Record<string, unknown>[]; total?: number }> {
   return onTable(deps, t, t.table, async (schema, table, db) => {
-    const q = parseQuery(table, t.query, schema.dialect);
-    if (t.key !== undefined) {
-      q.filters.push(...keyFilters(table, t.key, schema.dialect));
-      q.limit = 1;
-      q.offset = 0;
-    }
+    const q = readQuery(schema, table, t);
     const select = selectSql(schema.dialect, table, q);
     const count = q.count ? countSql(schema.dialect, table, q) : undefined;
     const [rows, total] = await withRunner(db.driver, false, (r) =>
@@ -123,6 +132,30 @@ export async function readRows(deps: AutoApiDeps, t: Target & { table: string; q
     );
     const out = rows.rows.map((row) => fromRow(row, table.byName, schema.dialect));
     return total ? { rows: out, total: Number(total.rows[0]?.total ?? 0) } : { rows: out };
+  });
+}
+
+/**
+ * The read answered as the HTTP body (contract auto.rows.read.v2): the rows' JSON text,
+ * which the gateway sends on without parsing it. PostgreSQL rows go from the server's text
+ * to JSON without becoming objects (pg-json.ts); MySQL/MariaDB rows are read as readRows
+ * reads them and serialised here once.
+ */
+export async function readRowsJson(deps: AutoApiDeps, t: ReadTarget): Promise<{ json: string; rows: number; total?: number }> {
+  return onTable(deps, t, t.table, async (schema, table, db) => {
+    const q = readQuery(schema, table, t);
+    const select = selectSql(schema.dialect, table, q);
+    const count = q.count ? countSql(schema.dialect, table, q) : undefined;
+    const driver = db.driver;
+    const read: Promise<{ json: string; n: number }> =
+      driver.kind === "postgres"
+        ? runRawPostgres(driver, select.text, select.params).then((res) => ({ json: pgRowsJson(res, PG_TYPES.getTypeParser), n: res.rows.length }))
+        : withRunner(driver, false, (r) => r.run(select.text, select.params)).then((res) => ({ json: JSON.stringify(res.rows.map((row) => fromRow(row, table.byName, schema.dialect))), n: res.rows.length }));
+    const [{ json: all, n }, total] = await Promise.all([read, count ? withRunner(driver, false, (r) => r.run(count.text, count.params)) : Promise.resolve(undefined)]);
+    let json = all;
+    // By key: the one row's object ("[{…}]" without its brackets), or nothing.
+    if (t.key !== undefined) json = n === 1 ? json.slice(1, -1) : "";
+    return total ? { json, rows: n, total: Number(total.rows[0]?.total ?? 0) } : { json, rows: n };
   });
 }
 

@@ -12,28 +12,52 @@ export interface Lease {
   forget(): void;
 }
 
+/** Where an event's outcome and its runs' start times are kept (DedupeRepository's keys). */
+export interface EventKeys {
+  done: string;
+  runs: string;
+}
+
+/**
+ * How entering a resource ended: the event already completed (its raw outcome); the lease
+ * taken (runs: the start times of the event's earlier runs); or busy: a live holder has the
+ * resource, or a dead one whose liveness key has yet to expire.
+ */
+export type LockEntry = { done: string } | { lease: Lease; runs: string[]; recorded: boolean } | { busy: true };
+
 export interface ResourceLocks {
-  /** Waits up to the configured time; null when a live holder still has the resource. */
-  acquire(key: string, eventId: string): Promise<Lease | null>;
   /**
-   * The common case in one round trip: the raw outcome stored at doneKey when the event
-   * already completed, else the lease when the resource is free; null when a holder has it
-   * (then acquire() waits, judges the holder's liveness, and the caller re-checks doneKey).
+   * One try, never a wait: a delivery that waited here would hold its message unacked, and
+   * every crash of this replica meanwhile would spend one of the broker's x-delivery-limit
+   * deliveries although no hook ran (issue 27.5). The caller parks a busy event in a delay
+   * queue instead. Checking the outcome, taking the lease and reading the earlier runs are
+   * one script: an event seen as not done cannot complete elsewhere before we hold its
+   * resource. The caller records a run (DedupeRepository.recordRun) only when it starts a
+   * hook; with firstRunAt the script records the first run itself when the event has none
+   * (recorded: true), saving the common case a round trip.
    */
-  enter(key: string, eventId: string, doneKey: string): Promise<{ done: string } | { lease: Lease } | null>;
+  enter(resource: string, eventId: string, keys: EventKeys, firstRunAt?: string): Promise<LockEntry>;
   /** Keeps this replica's liveness key fresh; stop() removes it. */
   startHeartbeat(): { stop(): Promise<void> };
 }
 
 const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-// Take over only the exact lease we judged abandoned, so two contenders cannot both win.
-// Atomic, so an event seen as not done cannot complete elsewhere before we hold its resource.
+// KEYS: done, lock, runs. ARGV: token, lease TTL ms, the holder judged dead ("": take only a
+// free lease), the first run's start time ("": record none) and the runs' TTL in seconds. Taking over only the exact lease judged abandoned means
+// two contenders cannot both win.
 const ENTER = `local done = redis.call("get", KEYS[1])
 if done then return {1, done} end
-if redis.call("set", KEYS[2], ARGV[1], "PX", ARGV[2], "NX") then return {2} end
-return {0}`;
-const STEAL = `if redis.call("get", KEYS[1]) == ARGV[1] then redis.call("set", KEYS[1], ARGV[2], "PX", ARGV[3]) return 1 else return 0 end`;
+local holder = redis.call("get", KEYS[2])
+if holder and holder ~= ARGV[5] then return {0, holder} end
+redis.call("set", KEYS[2], ARGV[1], "PX", ARGV[2])
+local runs = redis.call("lrange", KEYS[3], 0, -1)
+if #runs == 0 and ARGV[4] ~= "" then
+  redis.call("rpush", KEYS[3], ARGV[4])
+  redis.call("expire", KEYS[3], ARGV[5])
+  return {2, runs, 1}
+end
+return {2, runs, 0}`;
 
 export interface LockOptions {
   prefix: string;
@@ -41,33 +65,22 @@ export interface LockOptions {
   ttlMs: number;
   /** A replica whose liveness key is older than this is dead, and its leases are free. */
   aliveTtlMs: number;
-  /** How long a delivery waits for a live holder before it is parked in a delay tier. */
-  waitMs: number;
+  /** How long an event's run start times are kept (as long as its outcome). */
+  runsTtlSecs: number;
   onLost(key: string): void;
 }
 
 /**
- * A lease per resource: SET NX PX with the holder's instance id, renewed while the hook
+ * A lease per resource: a key holding the holder's instance id, renewed while the hook
  * runs and released only by its holder. A replica killed mid-hook leaves its lease
  * behind; the lease names the replica, and once that replica's liveness key expires
  * (a few seconds, not the lease TTL) the next delivery takes the lease over.
  */
 export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
   const aliveKey = (instance: string) => `${o.prefix}alive:${instance}`;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const enterScript = defineScript(redis, "pragmaWorkerEnter", 2, ENTER);
+  const enterScript = defineScript(redis, "pragmaWorkerEnter", 3, ENTER);
   const renewScript = defineScript(redis, "pragmaWorkerRenew", 1, RENEW);
   const releaseScript = defineScript(redis, "pragmaWorkerRelease", 1, RELEASE);
-  const stealScript = defineScript(redis, "pragmaWorkerSteal", 1, STEAL);
-
-  async function tryTake(key: string, token: string): Promise<boolean> {
-    if ((await redis.set(key, token, "PX", o.ttlMs, "NX")) === "OK") return true;
-    const holder = await redis.get(key);
-    if (holder === null) return false; // freed meanwhile: the next round takes it
-    const instance = holder.split("|")[0] ?? "";
-    if ((await redis.exists(aliveKey(instance))) === 1) return false;
-    return Number(await stealScript(key, holder, token, String(o.ttlMs))) === 1;
-  }
 
   const lockKey = (resource: string) => `${o.prefix}lock:${resource}`;
   const tokenOf = (eventId: string) => `${o.instanceId}|${eventId}`;
@@ -105,22 +118,22 @@ export function redisLocks(redis: Redis, o: LockOptions): ResourceLocks {
   }
 
   return {
-    async acquire(resource, eventId) {
+    async enter(resource, eventId, keys, firstRunAt) {
       const key = lockKey(resource);
       const token = tokenOf(eventId);
-      const deadline = Date.now() + o.waitMs;
-      while (!(await tryTake(key, token))) {
-        if (Date.now() >= deadline) return null;
-        await sleep(100 + Math.floor(Math.random() * 100));
-      }
-      return leaseOf(resource, key, token);
-    },
-    async enter(resource, eventId, doneKey) {
-      const key = lockKey(resource);
-      const token = tokenOf(eventId);
-      const [state, done] = (await enterScript(doneKey, key, token, String(o.ttlMs))) as [number, string?];
-      if (state === 1) return { done: done! };
-      return state === 2 ? { lease: leaseOf(resource, key, token) } : null;
+      const run = async (deadHolder: string): Promise<LockEntry | { holder: string }> => {
+        const [state, value, recorded] = (await enterScript(keys.done, key, keys.runs, token, String(o.ttlMs), deadHolder, firstRunAt ?? "", String(o.runsTtlSecs))) as [number, string | string[], number?];
+        if (state === 1) return { done: value as string };
+        if (state === 2) return { lease: leaseOf(resource, key, token), runs: value as string[], recorded: recorded === 1 };
+        return { holder: value as string };
+      };
+      const first = await run("");
+      if (!("holder" in first)) return first;
+      // A holder whose replica stopped beating is dead: its lease is ours to take over.
+      const instance = first.holder.split("|")[0] ?? "";
+      if ((await redis.exists(aliveKey(instance))) === 1) return { busy: true };
+      const second = await run(first.holder);
+      return "holder" in second ? { busy: true } : second;
     },
     startHeartbeat() {
       const beat = () => redis.set(aliveKey(o.instanceId), "1", "PX", o.aliveTtlMs).catch(() => undefined);

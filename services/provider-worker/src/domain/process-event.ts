@@ -1,43 +1,12 @@
-import { HEADERS, type ResourceWork, type ResultKind } from "@pragma/contracts";
 import { lazyChild, unredactedChild, type Logger } from "@pragma/logger";
-import {
-  PermanentError,
-  RetryableError,
-  isPermanent,
-  redactText,
-  type DatabaseOptions,
-  type DbType,
-  type HookContext,
-  type LogLine,
-  type Provider,
-  type ResourceType,
-  type SqlDatabase,
-} from "@pragma/provider-sdk";
-import type { ValueSealer } from "@pragma/crypto";
-import type { DedupeRepository, StoredOutcome } from "../data/dedupe.repository";
-import type { ResourceLocks } from "../data/resource-lock";
-import type { ResourceLogRepository } from "../data/resource-log.repository";
-import type { EventFinisher } from "../data/event-finisher";
-import { scopedKey } from "../data/redis-keys";
+import { PermanentError, isPermanent, redactText, type ResourceType } from "@pragma/provider-sdk";
+import { historyAfter, noRun, runsOf, type Runs } from "./attempts";
+import { decideEntry, decideFailure, type EntryDecision } from "./decide";
+import type { Lease, ProcessDeps, StoredOutcome, WorkInput, WorkerDeadLetterReason } from "./ports";
+import { errMessage, startHook } from "./run-hook";
+import { reportStarted } from "./started-report";
 
-/** Our header for how often an event waited for another holder's lease (never counts as a retry). */
-export const LOCK_WAITS_HEADER = "x-lock-waits";
-/** Why the worker dead-lettered: permanent_error or retries_exhausted (the broker's own reasons come in x-death). */
-export const DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason";
-/**
- * Deliveries of earlier copies of this event (a copy we republish to a delay tier starts
- * again at x-delivery-count 0), so crash loops stay bounded across copies.
- */
-export const PRIOR_DELIVERIES_HEADER = "x-prior-deliveries";
-
-export interface WorkInput {
-  work: ResourceWork;
-  headers: Record<string, unknown>;
-  /** The broker's x-delivery-count: redeliveries of this copy after crashes. */
-  deliveryCount: number;
-  correlationId: string | undefined;
-}
-
+export type { ProcessDeps, WorkInput } from "./ports";
 export type { ResultKind } from "@pragma/contracts";
 
 /**
@@ -48,48 +17,6 @@ export type { ResultKind } from "@pragma/contracts";
  */
 export type EventOutcome = "succeeded" | "failed" | "retried" | "busy" | "replayed";
 
-export interface ProcessDeps {
-  providers: ReadonlyMap<string, Provider>;
-  /** Opens the sealed (sensitive) values of a work message in memory; seals sensitive outputs before they are published. */
-  sealer: Pick<ValueSealer, "openDeep" | "sealSensitive">;
-  /** A pushed provider's type, in the version deployed for the event's org (api.md §6); throws when that cannot be known now (requeue). */
-  pushedType?: (work: ResourceWork) => Promise<ResourceType | undefined>;
-  /** Each resolves only once the broker confirmed. */
-  publishResult(kind: ResultKind, payload: Record<string, unknown>, input: WorkInput): Promise<void>;
-  publishRetry(input: WorkInput, headers: Record<string, unknown>, delayMs: number): Promise<void>;
-  publishDeadLetter(input: WorkInput, headers: Record<string, unknown>): Promise<void>;
-  dedupe: DedupeRepository;
-  locks: ResourceLocks;
-  resourceLog: ResourceLogRepository;
-  finisher: EventFinisher;
-  database(scope: { orgId: string; projectId: string }, dbType?: DbType, options?: DatabaseOptions): Promise<SqlDatabase>;
-  /** Values that must never appear in a result or dead letter (registry passwords seen so far). */
-  knownSecrets(): string[];
-  logger: Logger;
-  /** Aborted when the worker gives up waiting for in-flight hooks at shutdown. */
-  shutdown: AbortSignal;
-  tiersMs: readonly number[];
-  maxRetries: number;
-  hookTimeoutMs: number;
-  /**
-   * "started" is reported only for a hook still running after this long (0: always, before
-   * the hook). A quicker one reports just its outcome: the resource goes pending → ready in
-   * one step, which nobody could have told apart, for one message less per event.
-   */
-  startedReportDelayMs: number;
-  /** Deliveries (crashes mid-hook) an event may take across all its copies. */
-  deliveryLimit: number;
-}
-
-const BROKER_HEADERS = /^(x-death|x-first-death-|x-last-death-|x-delivery-count$|CC$|BCC$)/;
-
-/** Headers to carry onto a copy we publish ourselves (retry tier, dead letter). */
-function carriedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(headers).filter(([k]) => !BROKER_HEADERS.test(k)));
-}
-
-const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : 0);
-
 /** The logger's unredacted child (unredactedChild), made once per logger: for lines whose fields are fixed. */
 const unredacted = new WeakMap<Logger, Logger>();
 function unredactedOf(logger: Logger): Logger {
@@ -99,312 +26,159 @@ function unredactedOf(logger: Logger): Logger {
 }
 
 /**
- * One work message, start to finish. Resolving means "ack now": every result, retry
- * copy or dead letter it produced has been confirmed by the broker. Throwing means
- * "requeue" (the broker or Redis is unreachable; nothing was lost, the delivery limit
- * bounds the loop).
+ * One work message, start to finish: gather the facts, take the decision (decide.ts), carry
+ * it out. Resolving means "ack now": every result, delay copy or dead letter it produced has
+ * been confirmed by the broker. Throwing means "requeue" (the broker or Redis is unreachable;
+ * nothing was lost, the delivery limit bounds the loop).
  */
 export async function processEvent(deps: ProcessDeps, input: WorkInput): Promise<EventOutcome> {
-  const { work } = input;
+  const { work, copy } = input;
   const bindings = { eventId: work.event_id, resourceId: work.resource_id, provider: work.provider, resourceType: work.resource_type, eventType: work.event_type };
   // Most events write one line, "event succeeded", with these fixed fields (ids and type
   // names, no secret): it skips redaction, and the redacted child is made only if
   // something else is written (lazyChild).
   const log = lazyChild(deps.logger, bindings);
-  const retryCount = num(input.headers[HEADERS.retryCount]);
-  const deliveries = num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount;
-  const attempt = retryCount + deliveries;
-  const resourceKey = scopedKey(work);
-  const base = { event_id: work.event_id, resource_id: work.resource_id, org_id: work.org_id, project_id: work.project_id, space_id: work.space_id };
-  const now = () => new Date().toISOString();
-  // A line the resource log has yet to receive: "started", held for a quick hook (below).
-  let heldLine: LogLine | undefined;
-  const appendLogLines = (more: LogLine[]) => {
-    const lines = heldLine ? [heldLine, ...more] : more;
-    heldLine = undefined;
-    return lines.length === 0 ? Promise.resolve() : deps.resourceLog.append(resourceKey, ...lines).catch(() => undefined);
-  };
-  const appendLog = (line: Omit<LogLine, "at">) => appendLogLines([{ at: now(), ...line }]);
-  const flushHeldLine = () => {
-    if (heldLine) void appendLogLines([]);
-  };
+  const now = new Date().toISOString();
 
   // An unknown type never runs a hook, so it needs no lease (a redelivered copy fails the
   // same way again, which is what replaying its stored outcome would publish).
   const type = deps.providers.get(work.provider)?.types.get(work.resource_type) ?? (await deps.pushedType?.(work));
   if (!type) {
-    return fail(deps, input, log, base, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), [], retryCount);
+    return deadLetter(deps, input, log, { action: "dead-letter", reason: "permanent_error" }, new PermanentError(`unknown resource type ${work.provider}/${work.resource_type}`), noRun(copy, now));
   }
 
-  // A completed event (redelivered after a crash between result and ack, or published
-  // twice by the outbox) repeats its outcome instead of running the hook again. Checked
-  // together with taking the resource's lease: one Redis round trip when it is free.
-  const entered = await deps.locks.enter(resourceKey, work.event_id, deps.dedupe.keyOf(work.event_id));
-  if (entered && "done" in entered) {
-    const done = deps.dedupe.decode(entered.done);
-    log.info({ outcome: done.kind }, "event already completed; republishing its result");
-    await replay(deps, input, done);
-    return "replayed";
-  }
-
-  if (deliveries > deps.deliveryLimit) {
-    // Only reachable across copies: the broker's x-delivery-limit bounds a single copy.
-    await entered?.lease.release().catch(() => undefined);
-    return fail(deps, input, log, base, new PermanentError(`event was delivered ${deliveries} times without completing (worker crashes)`), [], retryCount, "delivery_limit");
-  }
-
-  let lease = entered?.lease ?? null;
-  const waited = !lease;
-  if (!lease) {
-    lease = await deps.locks.acquire(resourceKey, work.event_id);
-    if (!lease) {
-      // Another event (or another copy of this one) holds the resource. Wait in the
-      // shortest delay tier; this is not a failure, so the retry budget is untouched.
-      const waits = num(input.headers[LOCK_WAITS_HEADER]) + 1;
-      log.info({ waits }, "resource busy; delaying event");
-      await deps.publishRetry(input, { ...carriedHeaders(input.headers), [LOCK_WAITS_HEADER]: waits, [PRIOR_DELIVERIES_HEADER]: deliveries }, deps.tiersMs[0] ?? 1000);
-      return "busy";
-    }
-  }
-  const held = lease;
-
-  let hookSettled: Promise<unknown> = Promise.resolve();
-  /** Set once the finisher has released the lease with the outcome. */
-  let released = false;
-  let startedLineTimer: NodeJS.Timeout | undefined;
-  try {
-    // The holder we waited for may have been another copy of this very event.
-    const doneMeanwhile = waited ? await deps.dedupe.get(work.event_id) : null;
-    if (doneMeanwhile) {
-      log.info({ outcome: doneMeanwhile.kind }, "event completed while waiting for the resource; republishing its result");
-      await replay(deps, input, doneMeanwhile);
+  // A completed event (redelivered after a crash between result and ack, or published twice
+  // by the outbox) repeats its outcome instead of running the hook again. Checked together
+  // with taking the resource's lease and, for a first run that may start, recording it: one
+  // Redis round trip in the common case.
+  const entry = await deps.ledger.enter(work, deps.hooks.neighbours() === "suspect" ? undefined : now);
+  // Facts, decision and (for a run) the start below are synchronous: no other event of this
+  // process can start a hook in between (crash-isolation.ts).
+  const runs = "lease" in entry ? runsOf(copy, [...entry.runs, now], now) : undefined;
+  const decision = decideEntry(
+    "done" in entry ? { state: "done" } : "busy" in entry ? { state: "busy" } : { state: "entered", crashedRuns: runs!.crashed, neighbours: deps.hooks.neighbours(), waits: copy.leaseWaits },
+    deps,
+  );
+  switch (decision.action) {
+    case "replay": {
+      const done = (entry as { done: StoredOutcome }).done;
+      log.info({ outcome: done.kind }, "event already completed; republishing its result");
+      await replay(deps, input, done);
       return "replayed";
     }
-    const started = reportStarted(deps, input, { ...base, attempt });
-    // The "started" line keeps its time but waits, like the started report, until the hook
-    // has run for startedReportDelayMs or logs something itself: a quick event then sends
-    // its two lines in one Redis command, one command less per event.
-    heldLine = { at: now(), level: "info", message: `${work.event_type} started`, fields: { event_id: work.event_id, attempt } };
-    if (deps.startedReportDelayMs <= 0) flushHeldLine();
-    else startedLineTimer = setTimeout(flushHeldLine, deps.startedReportDelayMs);
+    case "wait":
+      // Another event (or another copy of this one, or a killed replica whose liveness has
+      // yet to expire) holds the resource. Waiting here would hold the delivery, and every
+      // crash of this replica meanwhile would spend one of the broker's deliveries although
+      // no hook ran (issue 27.5): the copy waits in a delay tier instead, acked. The same for
+      // an event that must not run beside this process's other hooks (or they beside it).
+      if ("lease" in entry) {
+        // A suspect started here while this entry was on its way: its first run did not start.
+        if (entry.recorded) await deps.ledger.unrecordRun(work.event_id, now);
+        await entry.lease.release();
+      }
+      log.info({ waits: copy.leaseWaits + 1, suspect: (runs?.crashed ?? 0) > 0 }, "resource busy; delaying event");
+      await deps.publishWait(input, decision.delayMs);
+      return "busy";
+    case "dead-letter": {
+      // A crash loop: earlier runs killed their worker this often. Not run again.
+      const lease = (entry as { lease: Lease }).lease;
+      await lease.release().catch(() => undefined);
+      return deadLetter(deps, input, log, decision, new PermanentError(`the worker stopped ${runs!.crashed} times before the hook finished (crash loop)`), { ...runs!, run: runs!.run - 1, ran: false });
+    }
+    case "run": {
+      const { lease, recorded } = entry as { lease: Lease; recorded: boolean };
+      const slot = deps.hooks.start(runs!.crashed > 0);
+      try {
+        if (!recorded) await deps.ledger.recordRun(work.event_id, now);
+      } catch (err) {
+        slot.end();
+        await lease.release().catch(() => undefined);
+        throw err;
+      }
+      return run(deps, input, log, type, lease, runs!, bindings, slot);
+    }
+  }
+}
 
+async function run(deps: ProcessDeps, input: WorkInput, log: Logger, type: ResourceType, lease: Lease, runs: Runs, bindings: Record<string, unknown>, slot: { end(): void }): Promise<EventOutcome> {
+  const { work } = input;
+  const base = baseOf(input);
+  // The hook's attempt: earlier runs of this event (0 on the first), crashed ones included.
+  const attempt = runs.run - 1;
+  const started = reportStarted(deps, input, base, attempt);
+  const hook = startHook(deps, work, type, attempt, log, started.append);
+  // The slot is held until the hook has really stopped, even one that outlived its timeout.
+  void hook.settled.finally(() => slot.end());
+  /** Set once Lease.complete has released the lease with the outcome. */
+  let released = false;
+  try {
     let outputs: Record<string, unknown>;
-    let secrets: string[] = [];
     try {
-      // Sensitive values travel sealed (spec §4.3) and are opened here, in memory only;
-      // every one of them is scrubbed from what this event writes (errors, log lines).
-      const clear = openWork(deps, work);
-      secrets = [...clear.secrets, ...sensitiveValues(type, clear.work)];
-      const parsedConfig = parseConfig(type, clear.work.config, "config");
-      const previousConfig = clear.work.previous_config ? safeConfig(type, clear.work.previous_config) : null;
-      const scrub = (text: string) => redactText(text, [...secrets, ...deps.knownSecrets()]);
-      const ctx = hookContext(deps, clear.work, type, parsedConfig, previousConfig, attempt, log, appendLog, scrub);
-      const run = runHook(type, ctx.ctx, work.event_type);
-      hookSettled = run.catch(() => undefined);
-      const raw = await withTimeout(run, deps.hookTimeoutMs, ctx.abort, deps.shutdown);
-      // Outputs the type marks sensitive, secret-named ones and any that echo a sensitive
-      // input (pragma/config) leave sealed: the result message, the store and its dump
-      // never hold them in clear.
-      outputs = work.event_type === "DELETE" ? {} : deps.sealer.sealSensitive(parseOutputs(type, raw), type.sensitiveOutputs, secrets);
+      outputs = await hook.outputs;
     } catch (err) {
       await started.settle();
-      const outcome = await fail(deps, input, log, base, err, secrets, retryCount);
-      void appendLog({ level: "error", message: `${work.event_type} failed`, fields: { event_id: work.event_id, error: redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]) } });
+      const message = hook.scrub(errMessage(err));
+      const decision = decideFailure({ permanent: isPermanent(err), retryCount: input.copy.retryCount }, deps);
+      let outcome: EventOutcome;
+      if (decision.action === "retry") {
+        log.warn({ err: message, retryCount: decision.retryCount, delayMs: decision.delayMs }, "event failed; retrying after delay");
+        await deps.publishRetry(input, decision.retryCount, historyAfter(runs, decision.retryCount, "retried", message), decision.delayMs);
+        outcome = "retried";
+      } else {
+        outcome = await deadLetter(deps, input, log, decision, err, runs, message);
+      }
+      started.append({ level: "error", message: `${work.event_type} failed`, fields: { event_id: work.event_id, error: message } });
       return outcome;
     }
 
     await started.settle();
-    const payload = { ...base, event_type: work.event_type, outputs, at: now() };
+    const payload = { ...base, event_type: work.event_type, outputs, at: new Date().toISOString() };
     // Before publishing, in one Redis command: the outcome (if we crash after publishing,
     // the redelivery republishes it), the log lines, and the lease (the hook is done, so
     // the resource is free; the store ignores a result that is not for its pending event,
-    // whatever order two events' results arrive in). The held "started" line goes with it.
-    const lines = [...(heldLine ? [heldLine] : []), { at: now(), level: "info" as const, message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } }];
-    heldLine = undefined;
-    await deps.finisher.finish(work.event_id, { kind: "succeeded", payload }, resourceKey, lines, held);
+    // whatever order two events' results arrive in).
+    await lease.complete({ kind: "succeeded", payload }, started.take({ at: new Date().toISOString(), level: "info", message: `${work.event_type} succeeded`, fields: { event_id: work.event_id } }));
     released = true;
     await deps.publishResult("succeeded", payload, input);
     unredactedOf(deps.logger).info({ ...bindings, attempt }, "event succeeded");
     return "succeeded";
   } finally {
     // Whatever ended the event (a failed publish too), a held line is not lost.
-    clearTimeout(startedLineTimer);
-    flushHeldLine();
+    started.close();
     // A hook that outlived its timeout keeps the resource until it really stops, so
     // the retry cannot run beside it.
-    if (!released) void hookSettled.finally(() => held.release().catch(() => undefined));
+    if (!released) void hook.settled.finally(() => lease.release().catch(() => undefined));
   }
-}
-
-/**
- * Publishes "started" now (delay 0) or once the hook has run for the delay. settle() cancels
- * a report not yet sent and waits for the confirm of one that was, so "started" always
- * precedes the outcome and a failed publish still means "requeue".
- */
-function reportStarted(deps: ProcessDeps, input: WorkInput, base: Record<string, unknown>): { settle(): Promise<void> } {
-  let sent: Promise<void> | undefined;
-  const send = () => {
-    sent = deps.publishResult("started", { ...base, at: new Date().toISOString() }, input);
-    sent.catch(() => undefined); // observed by settle()
-  };
-  if (deps.startedReportDelayMs <= 0) {
-    send();
-    return { settle: () => sent! };
-  }
-  const timer = setTimeout(send, deps.startedReportDelayMs);
-  return {
-    settle() {
-      clearTimeout(timer);
-      return sent ?? Promise.resolve();
-    },
-  };
 }
 
 async function replay(deps: ProcessDeps, input: WorkInput, done: StoredOutcome): Promise<void> {
   await deps.publishResult(done.kind, done.payload, input);
-  if (done.kind === "failed") await deps.publishDeadLetter(input, done.deadLetterHeaders);
+  if (done.kind === "failed") await deps.publishDeadLetter(input, done.deadLetter);
 }
 
-async function fail(
+/** Stores the failed outcome, then publishes the failed result and the dead letter (with the attempt history). */
+async function deadLetter(
   deps: ProcessDeps,
   input: WorkInput,
   log: Logger,
-  base: Record<string, unknown>,
+  decision: Extract<EntryDecision, { action: "dead-letter" }> | { reason: WorkerDeadLetterReason },
   err: unknown,
-  secrets: string[],
-  retryCount: number,
-  reasonOverride?: string,
-): Promise<"retried" | "failed"> {
-  const message = redactText(errMessage(err), [...secrets, ...deps.knownSecrets()]);
+  runs: Runs,
+  scrubbed?: string,
+): Promise<"failed"> {
+  const message = scrubbed ?? redactText(errMessage(err), deps.knownSecrets());
   const permanent = isPermanent(err);
-  if (!permanent && retryCount < deps.maxRetries) {
-    const delayMs = deps.tiersMs[Math.min(retryCount, deps.tiersMs.length - 1)] ?? 1000;
-    log.warn({ err: message, retryCount: retryCount + 1, delayMs }, "event failed; retrying after delay");
-    await deps.publishRetry(input, { ...carriedHeaders(input.headers), [HEADERS.retryCount]: retryCount + 1, [PRIOR_DELIVERIES_HEADER]: num(input.headers[PRIOR_DELIVERIES_HEADER]) + input.deliveryCount }, delayMs);
-    return "retried";
-  }
-  const reason = reasonOverride ?? (permanent ? "permanent_error" : "retries_exhausted");
-  log.error({ err: message, retryCount, reason }, "event failed; dead-lettering");
-  const payload = { ...base, event_type: input.work.event_type, error: message, permanent, at: new Date().toISOString() };
-  const deadLetterHeaders = {
-    ...carriedHeaders(input.headers),
-    [HEADERS.retryCount]: retryCount,
-    [HEADERS.permanentError]: permanent,
-    [HEADERS.errorMessage]: message.slice(0, 4000),
-    [DEAD_LETTER_REASON_HEADER]: reason,
-  };
-  await deps.dedupe.put(input.work.event_id, { kind: "failed", payload, deadLetterHeaders });
+  const retryCount = input.copy.retryCount;
+  log.error({ err: message, retryCount, reason: decision.reason }, "event failed; dead-lettering");
+  const payload = { ...baseOf(input), event_type: input.work.event_type, error: message, permanent, at: new Date().toISOString() };
+  const deadLetter = { reason: decision.reason, permanent, error: message, retryCount, history: historyAfter(runs, retryCount, "failed", message) };
+  await deps.ledger.recordFailure(input.work.event_id, { kind: "failed", payload, deadLetter });
   await deps.publishResult("failed", payload, input);
-  await deps.publishDeadLetter(input, deadLetterHeaders);
+  await deps.publishDeadLetter(input, deadLetter);
   return "failed";
 }
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function parseConfig(type: ResourceType, config: unknown, what: string): unknown {
-  const r = type.config.safeParse(config);
-  if (!r.success) throw new PermanentError(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return r.data;
-}
-
-/** A previous config that no longer parses (the schema changed) is passed raw rather than failing the event. */
-function safeConfig(type: ResourceType, config: unknown): unknown {
-  const r = type.config.safeParse(config);
-  return r.success ? r.data : config;
-}
-
-function parseOutputs(type: ResourceType, outputs: unknown): Record<string, unknown> {
-  const r = type.outputs.safeParse(outputs ?? {});
-  // The provider broke its own contract: running it again gives the same answer.
-  if (!r.success) throw new PermanentError(`provider returned invalid outputs: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return r.data as Record<string, unknown>;
-}
-
-/** The work with its sealed values opened, and those values (what must be scrubbed). A key we lack is a permanent error. */
-function openWork(deps: ProcessDeps, work: ResourceWork): { work: ResourceWork; secrets: string[] } {
-  try {
-    const opened = deps.sealer.openDeep({ config: work.config, previous_config: work.previous_config, outputs: work.outputs });
-    return { work: { ...work, ...opened.value }, secrets: opened.secrets };
-  } catch (err) {
-    // The message names the missing key id, never key material or plaintext.
-    throw new PermanentError(`cannot open the event's sensitive values: ${errMessage(err)}`);
-  }
-}
-
-function sensitiveValues(type: ResourceType, work: ResourceWork): string[] {
-  const out: string[] = [];
-  const collect = (obj: Record<string, unknown> | null, keys: string[]) => {
-    for (const k of keys) if (obj && typeof obj[k] === "string") out.push(obj[k] as string);
-  };
-  collect(work.config, type.sensitiveConfig);
-  collect(work.previous_config, type.sensitiveConfig);
-  collect(work.outputs, type.sensitiveOutputs);
-  return out;
-}
-
-function hookContext(
-  deps: ProcessDeps,
-  work: ResourceWork,
-  type: ResourceType,
-  config: unknown,
-  previousConfig: unknown,
-  attempt: number,
-  logger: Logger,
-  appendLog: (line: Omit<LogLine, "at">) => Promise<void>,
-  scrub: (text: string) => string,
-): { ctx: HookContext<any, any>; abort: AbortController } {
-  const abort = new AbortController();
-  const scope = { orgId: work.org_id, projectId: work.project_id };
-  const ctx: HookContext<any, any> = {
-    config,
-    previousConfig,
-    outputs: work.outputs,
-    resource: { provider: work.provider, type: type.name, name: work.resource_name, id: work.resource_id, orgId: work.org_id, projectId: work.project_id, spaceId: work.space_id },
-    eventId: work.event_id,
-    eventType: work.event_type,
-    attempt,
-    logger,
-    signal: abort.signal,
-    log(rawMessage, rawFields) {
-      // A provider may quote what it was given: its lines lose every sensitive value first.
-      const message = scrub(rawMessage);
-      const fields = rawFields ? (scrubValue(rawFields, scrub) as Record<string, unknown>) : undefined;
-      logger.info(fields ?? {}, message);
-      void appendLog({ level: "info", message, ...(fields ? { fields } : {}) });
-    },
-    database: (dbType, options) => deps.database(scope, dbType, options),
-  };
-  return { ctx, abort };
-}
-
-function scrubValue(v: unknown, scrub: (text: string) => string): unknown {
-  if (typeof v === "string") return scrub(v);
-  if (Array.isArray(v)) return v.map((x) => scrubValue(x, scrub));
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubValue(x, scrub)]));
-  return v;
-}
-
-function runHook(type: ResourceType, ctx: HookContext<any, any>, eventType: ResourceWork["event_type"]): Promise<unknown> {
-  // Invoked through a promise so a hook that throws synchronously is handled the same way.
-  return Promise.resolve().then((): Promise<unknown> => (eventType === "CREATE" ? type.create(ctx) : eventType === "UPDATE" ? type.update(ctx) : type.delete(ctx)));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, abort: AbortController, shutdown: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onShutdown = () => {
-      abort.abort(new RetryableError("worker shutting down"));
-      reject(new RetryableError("worker shut down before the hook finished"));
-    };
-    const timer = setTimeout(() => {
-      abort.abort(new RetryableError("hook timed out"));
-      reject(new RetryableError(`hook timed out after ${ms} ms`));
-    }, ms);
-    shutdown.addEventListener("abort", onShutdown, { once: true });
-    p.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      shutdown.removeEventListener("abort", onShutdown);
-    });
-  });
+function baseOf({ work }: WorkInput) {
+  return { event_id: work.event_id, resource_id: work.resource_id, org_id: work.org_id, project_id: work.project_id, space_id: work.space_id };
 }

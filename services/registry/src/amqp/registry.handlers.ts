@@ -1,5 +1,5 @@
 import { registryRequests as r } from "@pragma/contracts";
-import { handler, type RpcHandlers } from "@pragma/messaging";
+import { handler, handlerTable, type RpcHandlers } from "@pragma/messaging";
 import type { RegistryDeps } from "../domain/ports";
 import { createOrg } from "../domain/orgs/create-org";
 import { getOrg } from "../domain/orgs/get-org";
@@ -14,7 +14,7 @@ import { getCredentials } from "../domain/credentials/get-credentials";
 
 /** Request type -> use case. The broker has already validated each payload against its contract. */
 export function registryHandlers(deps: RegistryDeps): RpcHandlers {
-  const list: RpcHandlers[string][] = [
+  return handlerTable(
     handler(r.createOrg, (p) => createOrg(deps, p)),
     handler(r.getOrg, (p) => getOrg(deps, p.org_id)),
     handler(r.updateOrg, (p) => updateOrg(deps, p.org_id, p.body)),
@@ -31,6 +31,5 @@ export function registryHandlers(deps: RegistryDeps): RpcHandlers {
     handler(r.revokeApiKey, (p) => revokeApiKey(deps, p)),
     handler(r.listRevokedApiKeys, async (p) => ({ keys: await listRevokedApiKeys(deps, p.since) })),
     handler(r.getCredentials, (p) => getCredentials(deps, p)),
-  ];
-  return Object.fromEntries(list.map((h) => [h.contract.type, h]));
+  );
 }

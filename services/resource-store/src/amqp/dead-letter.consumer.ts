@@ -7,14 +7,14 @@ import {
   RPC_QUEUES,
   RESULT_MESSAGE_CONTRACTS,
   resourceWork,
+  WORK_HEADERS,
   workerRequests,
-  type DeadLetterAttempt,
   type MessageContract,
 } from "@pragma/contracts";
 import type { Broker, ConsumerHandle, TopologySpec } from "@pragma/messaging";
 import type { Logger } from "@pragma/logger";
 import { ingestDeadLetter, type IngestDeps } from "../domain/dead-letters/ingest-dead-letter";
-import type { AttemptHistory, TypeCatalog } from "../domain/dead-letters/ports";
+import type { TypeCatalog } from "../domain/dead-letters/ports";
 import type { SensitiveFields } from "../domain/dead-letters/redact";
 
 /**
@@ -49,7 +49,6 @@ export async function consumeDeadLetters(
         deps.onIngested?.("result_dropped");
         return;
       }
-      const ts = d.raw.properties.timestamp as unknown;
       // During a database outage the dead letter is requeued after a pause, not in a busy loop.
       const outcome = await holdOnDatabaseOutage(() =>
         ingestDeadLetter(deps, {
@@ -57,7 +56,7 @@ export async function consumeDeadLetters(
           headers: d.headers,
           messageId: d.messageId,
           correlationId: d.correlationId,
-          publishedAt: typeof ts === "number" && ts > 0 ? new Date(ts * 1000) : null,
+          publishedAt: d.publishedAt ?? null,
         }),
       );
       deps.onIngested?.(outcome.kind);
@@ -73,7 +72,7 @@ export async function consumeDeadLetters(
 
 /** Header names and the broker's reasons only: values may hold error text with secrets. */
 function describeHeaders(h: Record<string, unknown>): Record<string, unknown> {
-  return { names: Object.keys(h), reason: h["x-dead-letter-reason"] ?? h["x-last-death-reason"] ?? h["x-first-death-reason"] };
+  return { names: Object.keys(h), reason: h[WORK_HEADERS.deadLetterReason] ?? h["x-last-death-reason"] ?? h["x-first-death-reason"] };
 }
 
 /** Sensitive fields from the workers' type list, cached per provider (types change only on deploy). */
@@ -88,30 +87,6 @@ export function workerTypeCatalog(broker: Broker, opts: { timeoutMs: number; ttl
         cache.set(provider, hit);
       }
       return hit.types.get(resourceType) ?? null;
-    },
-  };
-}
-
-/**
- * Per-attempt history from the resource's lifecycle log, which every worker replica
- * appends to: a "started" line opens an attempt, a later "failed" line for the same
- * event gives its error. Retried attempts publish nothing else, so this is the only
- * place their errors exist.
- */
-export function workerAttemptHistory(broker: Broker, opts: { timeoutMs: number }): AttemptHistory {
-  return {
-    async attempts(resource, eventId) {
-      const { lines } = await broker.request(RPC_QUEUES.providerWorker, workerRequests.logs, { ...resource, tail: 1000 }, { timeoutMs: opts.timeoutMs });
-      const out: DeadLetterAttempt[] = [];
-      for (const line of lines) {
-        if (line.fields?.event_id !== eventId) continue;
-        if (/ started$/.test(line.message)) out.push({ at: line.at, error: "" });
-        else if (/ failed$/.test(line.message) && out.length > 0) {
-          const err = line.fields?.error;
-          out[out.length - 1]!.error = typeof err === "string" ? err : line.message;
-        }
-      }
-      return out;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { OBSERVE, observeMessages, observeRequests } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
 import type { Logger } from "@pragma/logger";
-import { handler, type Broker, type ConsumerHandle, type RpcHandlers } from "@pragma/messaging";
+import { handler, handlerTable, type Broker, type ConsumerHandle, type RpcHandlers } from "@pragma/messaging";
 import { recordObservation, refreshResource, type DriftDeps } from "../domain/resources/drift";
 import type { ObserveScheduler } from "../observe/observe-scheduler";
 
@@ -25,13 +25,13 @@ export async function consumeObservations(broker: Broker, deps: DriftDeps & { sc
 
 /** POST /resources/{id}/refresh: a fresh observation, published at once. */
 export function observeHandlers(deps: Pick<DriftDeps, "repo" | "clock"> & { scheduler: ObserveScheduler }): RpcHandlers {
-  return {
-    [observeRequests.refresh.type]: handler(observeRequests.refresh, async ({ scope, id }) => {
+  return handlerTable(
+    handler(observeRequests.refresh, async ({ scope, id }) => {
       const r = await refreshResource(deps, scope, id);
       await deps.scheduler.now(r).catch((err: unknown) => {
         throw new AppError("UNAVAILABLE", `No worker observes ${r.provider} resources right now (${err instanceof Error ? err.message : String(err)})`);
       });
       return { resource_id: r.resourceId, observation_id: r.observationId! };
     }),
-  };
+  );
 }

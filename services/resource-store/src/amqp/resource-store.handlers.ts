@@ -1,6 +1,6 @@
 import { HISTORY_KEPT_PER_RESOURCE, historyRequests, resourceRequests, type Resource, type TenantScope } from "@pragma/contracts";
 import { listHistory, type HistoryReader } from "../domain/resources/history";
-import { handler, type RpcHandlers } from "@pragma/messaging";
+import { handler, handlerTable, type RpcHandlers } from "@pragma/messaging";
 import { applyResource, type ApplyDeps } from "../domain/resources/apply-resource";
 import { getResource, getResourceStatus } from "../domain/resources/get-resource";
 import { deleteResource } from "../domain/resources/delete-resource";
@@ -9,31 +9,33 @@ import { listChanges } from "../domain/resources/list-changes";
 import type { ChangeLog } from "../domain/resources/ports";
 import type { ResourceRecord } from "../domain/resources/model";
 import { presentResource, presentSensitive } from "../domain/resources/present";
+import { requestKeyOf } from "../domain/resources/repeated-requests";
 
 /** Thin: contract in, use case, wire shape out. */
 export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog; history: HistoryReader }): RpcHandlers {
   /** Sensitive config and outputs are redacted unless the caller (the gateway, for an admin) asked to reveal them. */
   const presenter = async (scope: TenantScope, reveal = false): Promise<(r: ResourceRecord) => Resource> =>
     presentSensitive(reveal ? { reveal: deps.sealer } : { types: await deps.types.list(scope).catch(() => null) });
-  return {
-    [resourceRequests.apply.type]: handler(resourceRequests.apply, async ({ scope, body }) => {
-      const r = await applyResource(deps, scope, body);
+  return handlerTable(
+    // Writes carry their request's key: a repeat gets the first answer (repeated-requests.ts).
+    handler(resourceRequests.apply, async ({ scope, body }, ctx) => {
+      const r = await applyResource(deps, scope, body, requestKeyOf(resourceRequests.apply.type, { scope, body }, ctx));
       return (await presenter(scope))(r);
     }),
-    [resourceRequests.get.type]: handler(resourceRequests.get, async ({ scope, id, reveal, sealed }) => {
+    handler(resourceRequests.get, async ({ scope, id, reveal, sealed }) => {
       const r = await getResource(deps, scope, id);
       return sealed ? presentResource(r) : (await presenter(scope, reveal))(r);
     }),
-    [resourceRequests.status.type]: handler(resourceRequests.status, async ({ scope, id }) => getResourceStatus(deps, scope, id)),
-    [resourceRequests.list.type]: handler(resourceRequests.list, async ({ scope, ...q }) => {
+    handler(resourceRequests.status, async ({ scope, id }) => getResourceStatus(deps, scope, id)),
+    handler(resourceRequests.list, async ({ scope, ...q }) => {
       const page = await listResources(deps, scope, q);
       return { items: page.items.map(await presenter(scope)), next_cursor: page.nextCursor };
     }),
-    [resourceRequests.delete.type]: handler(resourceRequests.delete, async ({ scope, id, force }) => {
-      const r = await deleteResource(deps, scope, id, { force });
+    handler(resourceRequests.delete, async ({ scope, id, force }, ctx) => {
+      const r = await deleteResource(deps, scope, id, { force }, requestKeyOf(resourceRequests.delete.type, { scope, id, force }, ctx));
       return { resource: r ? (await presenter(scope))(r) : null };
     }),
-    [resourceRequests.changes.type]: handler(resourceRequests.changes, async ({ scope, ...q }) => {
+    handler(resourceRequests.changes, async ({ scope, ...q }) => {
       const page = await listChanges(deps, scope, q);
       const present = await presenter(scope);
       return {
@@ -47,10 +49,10 @@ export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog; histo
         ),
       };
     }),
-    [historyRequests.events.type]: handler(historyRequests.events, async ({ scope, id, limit }) => listHistory(deps, scope, id, limit ?? HISTORY_KEPT_PER_RESOURCE)),
-    [resourceRequests.listTypes.type]: handler(resourceRequests.listTypes, async ({ scope, provider }) => {
+    handler(historyRequests.events, async ({ scope, id, limit }) => listHistory(deps, scope, id, limit ?? HISTORY_KEPT_PER_RESOURCE)),
+    handler(resourceRequests.listTypes, async ({ scope, provider }) => {
       const types = await deps.types.list(scope);
       return { types: provider === undefined ? types : types.filter((t) => t.provider === provider) };
     }),
-  };
+  );
 }

@@ -7,7 +7,7 @@ import { MicroBatcher } from "../micro-batcher";
 import type { Clock, ResourceRepository, Sealer } from "../domain/resources/ports";
 import type { ResourceRecord } from "../domain/resources/model";
 
-// Two lanes: a batch costs two round trips whatever its size (see prefetchForResults), so
+// Two lanes: a batch costs two round trips whatever its size (see lockForResults), so
 // fewer, fuller batches; four lanes cost ~15% more PostgreSQL CPU per resource at saturation
 // for no latency gain (p99 at 200 applies/s 50-56 ms either way).
 const RESULT_LANES = 2;

@@ -1,7 +1,8 @@
 import type { TenantScope } from "@pragma/contracts";
 import type { ChangeLog, ChangesQuery, ChangesRead } from "../domain/resources/ports";
 import { inTransaction, type Pool } from "./pg";
-import { actAsTenant, RESOURCE_COLUMNS, toRecord, type ResourceRow } from "./resource.repository";
+import { RESOURCE_COLUMNS, toRecord, type ResourceRow } from "./resource-rows";
+import { actAsTenant } from "./tenant-sql";
 
 /**
  * The change log behind the watch (migration 20261205090000_resource_changes): rows

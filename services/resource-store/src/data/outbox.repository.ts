@@ -1,6 +1,6 @@
 import type { OutboxBatch as GenericOutboxBatch, OutboxSource } from "@pragma/messaging";
 import { execute, inTransaction, roundTrip, withConnection, type Pool } from "./pg";
-import { RELAY_ROLE } from "./resource.repository";
+import { RELAY_ROLE } from "./tenant-sql";
 
 export interface ClaimedEvent {
   event_id: string;

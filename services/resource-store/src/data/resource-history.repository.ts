@@ -1,10 +1,10 @@
 import type { HistoryKind, TenantScope } from "@pragma/contracts";
 import type { HistoryEntry, HistoryReader, StoredHistoryEntry } from "../domain/resources/history";
 import { inTransaction, json, type NamedStatement, type Pool } from "./pg";
-import { actAsTenant } from "./resource.repository";
+import { actAsTenant } from "./tenant-sql";
 
 /**
- * The one INSERT of history rows (migration 20261205120000_resource_history), for every
+ * The one INSERT of history rows (migration 20261205140000_resource_history), for every
  * path that writes them: entries as one JSON parameter, so the statement text is fixed
  * (prepared once) whatever their number. A step already recorded for the same event
  * (a redelivered result or dead letter) is not recorded twice. Without a request id, the

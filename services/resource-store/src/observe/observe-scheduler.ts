@@ -45,6 +45,7 @@ export class ObserveScheduler {
     const tier = this.tierFor(intervalMs);
     await this.broker
       .publish(observeMessages.observe, work, {
+        // Not the contract's route (the observe queue itself): the delay queue of the tier.
         exchange: OBSERVE.delayExchange,
         routingKey: OBSERVE.delayQueue(tier),
         messageId: work.observation_id,
@@ -59,7 +60,7 @@ export class ObserveScheduler {
   async now(r: ResourceRecord): Promise<void> {
     const work = observeWork(r);
     if (!work) return;
-    await this.broker.publish(observeMessages.observe, work, { exchange: OBSERVE.exchange, routingKey: r.provider, messageId: work.observation_id });
+    await this.broker.publish(observeMessages.observe, work, { messageId: work.observation_id });
   }
 
   /** The delay exchange and one TTL'd queue per tier, dead-lettering into pragma.observe; the store's results queue. */

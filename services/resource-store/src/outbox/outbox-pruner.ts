@@ -2,6 +2,7 @@ import { idsBefore } from "@pragma/ids";
 import type { Logger } from "@pragma/logger";
 import type { OutboxRepository } from "../data/outbox.repository";
 import type { PgChangeLog } from "../data/change-log.repository";
+import type { PgRequestAnswers } from "../data/request-answers.repository";
 
 export interface PrunerOptions {
   logger: Logger;
@@ -91,5 +92,16 @@ export class ChangeLogPruner extends RetentionPruner {
 
   protected pruneBatch(before: Date, limit: number): Promise<number> {
     return this.deps.changeLog.prune(before, limit);
+  }
+}
+
+/** Write requests' recorded first answers past REQUEST_ANSWER_RETENTION_HOURS: a repeat after that runs again. */
+export class RequestAnswerPruner extends RetentionPruner {
+  constructor(private readonly deps: PrunerOptions & { answers: Pick<PgRequestAnswers, "prune"> }) {
+    super(deps, "request_answers");
+  }
+
+  protected pruneBatch(before: Date, limit: number): Promise<number> {
+    return this.deps.answers.prune(before, limit);
   }
 }

@@ -1,19 +1,21 @@
-import { HEADERS, type DeadLetterAttempt, type DeadLetterReason } from "@pragma/contracts";
+import { HEADERS, WORK_HEADERS, readAttemptHistory, type DeadLetterAttempt, type DeadLetterReason } from "@pragma/contracts";
 
 /**
  * Reading a dead-lettered message's headers. Two producers put events in the queue:
  *
- * - the worker, which publishes a copy to pragma.dlx for a permanent error or when its
- *   retry budget is spent, with x-permanent-error, x-error-message (already redacted),
- *   x-retry-count and x-dead-letter-reason (permanent_error | retries_exhausted |
- *   delivery_limit); it strips x-death from the copy;
+ * - the worker, which publishes a copy to pragma.dlx for a permanent error, when its
+ *   retry budget is spent or after a crash loop, with x-permanent-error, x-error-message
+ *   (already redacted), x-retry-count, x-dead-letter-reason (permanent_error |
+ *   retries_exhausted | delivery_limit) and x-attempt-history (WorkAttemptHistory in
+ *   @pragma/contracts: every run that did not succeed); it strips x-death from the copy;
  * - the broker, for what the worker could not handle (a crash loop hitting the work
  *   queue's x-delivery-limit, a payload that failed the contract and was nacked),
  *   which adds x-death (most recent entry first).
  */
 
 /** The worker's header naming why it dead-lettered (the broker's own reasons come in x-death). */
-export const WORKER_REASON_HEADER = "x-dead-letter-reason";
+export const WORKER_REASON_HEADER = WORK_HEADERS.deadLetterReason;
+/** Written by workers before issue 27.5 (deliveries of earlier copies); read only for their copies without a history. */
 const PRIOR_DELIVERIES_HEADER = "x-prior-deliveries";
 
 export interface XDeath {
@@ -72,15 +74,35 @@ export function errorFromHeaders(headers: Record<string, unknown>): string {
 }
 
 /**
- * Attempts the event used: the worker's first try plus its retries, or for crash loops
- * the deliveries the broker counted. A lower bound when the history says more.
+ * Attempts the event used: the hook runs the worker's attempt history counts (crashed ones
+ * included); without one (an older worker's copy, a message nacked before any worker read
+ * it), the worker's first try plus its retries, or for crash loops the deliveries the broker
+ * counted.
  */
 export function attemptCountFromHeaders(headers: Record<string, unknown>): number {
+  const history = readAttemptHistory(headers);
+  if (history) return Math.max(1, history.runs, history.attempts.length);
   const retries = num(headers[HEADERS.retryCount]);
   if (str(headers[WORKER_REASON_HEADER]) || headers[HEADERS.permanentError] !== undefined) return retries + 1;
   const death = xDeaths(headers)[0];
   const deliveries = num(headers[PRIOR_DELIVERIES_HEADER]) + Math.max(num(headers["x-delivery-count"]), death?.reason === "delivery_limit" ? 1 : 0);
   return Math.max(1, retries + Math.max(1, deliveries));
+}
+
+/**
+ * The attempts to show, oldest first, each with its error. From the worker's attempt
+ * history when the message carries one: its unsuccessful runs; when the broker dead-lettered
+ * the copy (x-death, no worker verdict on the last copy), its final failure is added. Else
+ * the broker's x-death history plus the final failure. The last always carries an error.
+ */
+export function attemptsFromHeaders(headers: Record<string, unknown>, failedAt: Date, errorMessage: string): DeadLetterAttempt[] {
+  const history = readAttemptHistory(headers);
+  if (history && history.attempts.length > 0) {
+    const out = history.attempts.map((a) => ({ at: a.at, error: a.error }));
+    if (history.attempts[history.attempts.length - 1]!.outcome !== "failed") out.push({ at: failedAt.toISOString(), error: errorMessage });
+    return out;
+  }
+  return [...attemptsFromXDeath(headers).slice(0, -1), { at: failedAt.toISOString(), error: errorMessage }];
 }
 
 /** Broker-side history (x-death) as attempts, oldest first, for when no worker history exists. */

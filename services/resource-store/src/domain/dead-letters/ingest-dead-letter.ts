@@ -1,9 +1,10 @@
-import { EventType, HEADERS, resourceId as idOf, type DeadLetterAttempt, type InspectedResource, type TenantScope } from "@pragma/contracts";
+import { EventType, HEADERS, resourceId as idOf, type TenantScope } from "@pragma/contracts";
 import type { DeadLetterRecord } from "./model";
-import type { AttemptHistory, Clock, DeadLetterRepository, TypeCatalog } from "./ports";
-import type { Sealer } from "../resources/ports";
+import type { Clock, TypeCatalog } from "./ports";
+import type { ResourceRepository, Sealer } from "../resources/ports";
+import { Lifecycle } from "../resources/lifecycle";
 import { NO_SENSITIVE_FIELDS, redactText, redactWorkPayload } from "./redact";
-import { attemptCountFromHeaders, attemptsFromXDeath, classifyReason, errorFromHeaders, headerString, xDeaths } from "./classify";
+import { attemptCountFromHeaders, attemptsFromHeaders, classifyReason, errorFromHeaders, headerString, xDeaths } from "./classify";
 
 /** A message drained from the dead-letter queue, as the transport saw it. */
 export interface DeadLetterMessage {
@@ -16,12 +17,12 @@ export interface DeadLetterMessage {
 }
 
 export interface IngestDeps {
-  repo: DeadLetterRepository;
+  /** The store's resources: the entry is stored, and the resource failed, in one of their transactions, through the lifecycle. */
+  resources: ResourceRepository;
   clock: Clock;
   types?: TypeCatalog;
-  history?: AttemptHistory;
-  /** Opens the sealed values the dead-lettered work message carried, to scrub error text of them. */
-  sealer?: Pick<Sealer, "openDeep">;
+  /** Opens the sealed values the dead-lettered work message carried, to scrub error text of them; the lifecycle's sealing. */
+  sealer: Sealer;
 }
 
 export type IngestOutcome =
@@ -33,12 +34,11 @@ export type IngestOutcome =
 const text = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
 const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 
-// Shown for attempts the worker began but never finished (it crashed or lost its connection).
-const NO_RESULT = "attempt did not complete (the worker stopped or lost its connection)";
-
 /**
  * Stores one dead letter: redacted, deduplicated by event id, and with the resource
- * failed in the same transaction when nothing else will fail it.
+ * failed in the same transaction when nothing else will fail it (the broker dead-lettered
+ * the event without any result reaching the store): a store transaction like an apply's,
+ * the failure written by the lifecycle (Lifecycle.failEvent, as a worker's failed result is).
  */
 export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage): Promise<IngestOutcome> {
   const work = obj(msg.body) ?? {};
@@ -58,7 +58,7 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
     return { kind: "unattributable", why: "not a resource event (event id, provider, type, name or event type missing)" };
   }
   const tenant = scope as TenantScope;
-  const resourceId = text(work.resource_id) ?? headerString(h, "x-resource-id") ?? idOf({ provider, resource: resourceType, name: resourceName });
+  const resourceId = text(work.resource_id) ?? headerString(h, HEADERS.resourceId) ?? idOf({ provider, resource: resourceType, name: resourceName });
   const now = deps.clock.now();
   const death = xDeaths(h)[0];
   const failedAt = death?.time ?? msg.publishedAt ?? now;
@@ -67,21 +67,13 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
   const { payload, secrets } = redactWorkPayload(work, fields);
   // Every sensitive value the event carried (spec §4.3): the worker scrubbed its errors
   // already; this is the store's own check, for whatever wrote the headers.
-  const sealed = deps.sealer ? openedSecrets(deps.sealer, work) : [];
+  const sealed = openedSecrets(deps.sealer, work);
   const scrub = (s: string) => redactText(s, [...secrets, ...sealed]);
   const errorMessage = scrub(errorFromHeaders(h));
 
-  const inspected: InspectedResource = {
-    ...tenant,
-    resource_id: resourceId,
-    provider,
-    resource_type: resourceType,
-    resource_name: resourceName,
-    config: obj(work.config) ?? {},
-    outputs: obj(work.outputs),
-  };
-  const history = (await deps.history?.attempts(inspected, eventId).catch(() => null)) ?? null;
-  const attempts = buildAttempts(history, h, failedAt, errorMessage).map((a) => ({ at: a.at, error: scrub(a.error) }));
+  // The worker's attempt history travels in the dead letter (x-attempt-history); the store
+  // scrubs its errors once more, as it does the final one.
+  const attempts = attemptsFromHeaders(h, failedAt, errorMessage).map((a) => ({ at: a.at, error: scrub(a.error) }));
 
   const record: DeadLetterRecord = {
     eventId,
@@ -100,23 +92,17 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
     failedAt,
     createdAt: now,
   };
-  const { inserted, resourceFailed } = await deps.repo.ingest(record);
+  const { inserted, resourceFailed } = await deps.resources.inScope(tenant, async (tx) => {
+    // The entry first, then the resource: the order a retry takes its locks in.
+    const stored = await tx.insertDeadLetter(record);
+    const lc = new Lifecycle(tx, now, null, deps.sealer);
+    // The resource's history says it was dead-lettered (that step stands for its failure too).
+    await lc.recordDeadLetter(record);
+    const r = await tx.lockResource(resourceId);
+    const failed = r ? await lc.failEvent(r, eventId, errorMessage, "recorded") : false;
+    return { inserted: stored, resourceFailed: failed };
+  });
   return { kind: inserted ? "stored" : "duplicate", eventId, resourceFailed };
-}
-
-/**
- * The worker's per-attempt log when it answered; otherwise what the broker recorded
- * (x-death) plus the final failure. The last attempt always carries the final error:
- * the worker logs it only after publishing the dead letter, so it may be missing.
- */
-function buildAttempts(history: DeadLetterAttempt[] | null, headers: Record<string, unknown>, failedAt: Date, errorMessage: string): DeadLetterAttempt[] {
-  if (history && history.length > 0) {
-    const out = history.map((a) => ({ at: a.at, error: a.error || NO_RESULT }));
-    const last = out[out.length - 1]!;
-    if (last.error === NO_RESULT) last.error = errorMessage;
-    return out;
-  }
-  return [...attemptsFromXDeath(headers).slice(0, -1), { at: failedAt.toISOString(), error: errorMessage }];
 }
 
 /** The values of the sealed secrets in a work message; none if a key is missing (then the heuristics still apply). */

@@ -1,14 +1,13 @@
-import type { DeadLetterAttempt, InspectedResource, TenantScope } from "@pragma/contracts";
+import type { TenantScope } from "@pragma/contracts";
 import type { DeadLetterFilter, DeadLetterRecord } from "./model";
 import type { SensitiveFields } from "./redact";
 
+/**
+ * The operator's reads and deletes of dead-letter entries. Writes that go with resource
+ * state (an ingest failing its resource, a retry re-queuing it) are StoreTx's, in the
+ * resources' own transactions.
+ */
 export interface DeadLetterRepository {
-  /**
-   * One transaction: stores the entry unless its event id is already stored, and
-   * fails the resource if it is still pending/processing on this very event (the
-   * broker dead-lettered it without any result reaching the store).
-   */
-  ingest(record: DeadLetterRecord): Promise<{ inserted: boolean; resourceFailed: boolean }>;
   list(scope: TenantScope, filter: DeadLetterFilter): Promise<DeadLetterRecord[]>;
   get(scope: TenantScope, eventId: string): Promise<DeadLetterRecord | null>;
   /** Oldest first. */
@@ -25,11 +24,6 @@ export interface EntryKey {
 /** Type metadata from the provider workers; null when no worker answers (redaction then relies on heuristics). */
 export interface TypeCatalog {
   sensitiveFields(provider: string, resourceType: string): Promise<SensitiveFields | null>;
-}
-
-/** The worker-side record of an event's attempts; null when unavailable. */
-export interface AttemptHistory {
-  attempts(resource: InspectedResource, eventId: string): Promise<DeadLetterAttempt[] | null>;
 }
 
 export interface Clock {

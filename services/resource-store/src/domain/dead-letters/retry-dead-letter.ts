@@ -6,6 +6,7 @@ import type { OutboxEventRecord, ResourceRecord } from "../resources/model";
 import type { ResourceRepository, Sealer, StoreTx, TypeCatalog as ResourceTypes } from "../resources/ports";
 import { slashName } from "../resources/resource-id";
 import { BUSY_MESSAGE } from "../resources/transitions";
+import { recallAnswer, recordAnswer, type RequestKey } from "../resources/repeated-requests";
 import type { DeadLetterRecord } from "./model";
 import type { Clock, DeadLetterRepository, TypeCatalog } from "./ports";
 import { presentQueuedEvent } from "./present";
@@ -44,9 +45,12 @@ export const notFound = (eventId: string) => new AppError("NOT_FOUND", `Dead-let
  * A DELETE stays a DELETE; otherwise CREATE or UPDATE follows `provisioned`, as apply
  * decides it. A throw (busy, gone, a reference that cannot resolve) rolls back: the entry stays.
  */
-export async function retryDeadLetter(deps: RetryDeps, scope: TenantScope, eventId: string): Promise<QueuedEvent> {
+export async function retryDeadLetter(deps: RetryDeps, scope: TenantScope, eventId: string, request?: RequestKey): Promise<QueuedEvent> {
   const catalog = await catalogOf(deps, scope);
   const { event, released } = await deps.resources.inScope(scope, async (tx) => {
+    // A repeat of a retry that ran gets the event it queued (not 404 for its own entry).
+    const prior = await recallAnswer(tx, request);
+    if (prior) return { event: reviveEvent(prior.answer), released: false };
     const entry = await tx.takeDeadLetter(eventId);
     if (!entry) throw notFound(eventId);
     const target = await tx.lockResource(entry.resourceId);
@@ -56,11 +60,18 @@ export async function retryDeadLetter(deps: RetryDeps, scope: TenantScope, event
     const queued = await requeue(tx, lc, entry, target!, catalog);
     // A reference that stopped resolving since the checks (the apply would not get here either).
     if (queued.status === "cancelled") throw new AppError("DEPENDENCY_FAILED", { message: target!.error ?? "Field reference resolution failed" });
+    await recordAnswer(tx, request, queued);
     return { event: queued, released: lc.released };
   });
   if (released) deps.onEventWritten?.();
   const fields = (await deps.types?.sensitiveFields(event.provider, event.resourceType).catch(() => null)) ?? NO_SENSITIVE_FIELDS;
   return presentQueuedEvent(event, redactWorkPayload(event.payload, fields).payload);
+}
+
+/** An event as recorded in an answer (JSON: its dates are strings). */
+function reviveEvent(answer: unknown): OutboxEventRecord {
+  const e = answer as Omit<OutboxEventRecord, "createdAt" | "publishedAt"> & { createdAt: string; publishedAt: string | null };
+  return { ...e, createdAt: new Date(e.createdAt), publishedAt: e.publishedAt === null ? null : new Date(e.publishedAt) };
 }
 
 /**

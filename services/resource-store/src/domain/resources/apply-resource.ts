@@ -10,6 +10,7 @@ import { declaresField, findReferences, mergeDependencies, parseDependsOn, readP
 import { assertModifiable, transitionError } from "./transitions";
 import { validateConfig } from "./validate-config";
 import { slashName } from "./resource-id";
+import { recallAnswer, recordAnswer, reviveRecord, type RequestKey } from "./repeated-requests";
 
 export interface ApplyDeps {
   repo: ResourceRepository;
@@ -28,7 +29,7 @@ const USER_STATES = new Set(["draft", "pending"]);
  * outbox event commit in one transaction, so an accepted `pending` apply always has
  * exactly one event, published or held until its dependencies are ready.
  */
-export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: ApplyResourceBody): Promise<ResourceRecord> {
+export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: ApplyResourceBody, request?: RequestKey): Promise<ResourceRecord> {
   const id = idOf(body);
   const requested = body.lifecycle_state;
   const wantPending = requested === "pending";
@@ -62,6 +63,11 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
 
   const write = async (tx: StoreTx, assumeNew: boolean) => {
     const now = deps.clock.now();
+    // A repeat of a request that already ran (redelivered, re-sent, retried with its
+    // Idempotency-Key) gets its first answer and writes nothing. A create cannot be one:
+    // its resource would exist, and createIfAbsent would have written nothing.
+    const prior = assumeNew ? null : await recallAnswer(tx, request);
+    if (prior) return { record: reviveRecord(prior.answer), released: false };
     const lc = new Lifecycle(tx, now, deps.correlationId?.() ?? null, deps.sealer);
     // Dependencies first, share-locked, then our own row: a dependency finishing at this
     // moment either commits before we read it (we see it ready) or waits for our commit
@@ -119,19 +125,21 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
     if (wantPending) {
       await queueChecked(tx, lc, next, next.provisioned ? "UPDATE" : "CREATE", catalog);
     } else if (existing && (requested === "draft" || configChanged)) {
-      // A config change without asking for pending parks the resource as a draft;
-      // it stays `provisioned`, so its next pending apply is an UPDATE.
-      next.lifecycleState = "draft";
+      lc.park(next);
     }
     if (existing) await tx.updateResource(next);
     else await tx.insertResource(next);
+    await recordAnswer(tx, request, next);
     return { record: next, released: lc.released };
   };
 
   // Most applies without dependencies create a resource: first try that alone, in one
   // round trip that reads nothing (nothing to check: no dependency, no reference). If the
-  // resource exists after all, nothing was written and the full path below reads it.
-  const done = (dependencies.length === 0 ? await deps.repo.tryCreate(scope, (tx) => write(tx, true)) : undefined) ?? (await deps.repo.inScope(scope, (tx) => write(tx, false)));
+  // resource exists after all, nothing was written and the full path below reads it (and
+  // finds the recorded answer, if this request is a repeat of the one that created it).
+  // A client's Idempotency-Key may come with a new resource but a used key: only the full
+  // path checks the key before writing.
+  const done = (dependencies.length === 0 && !request?.clientKey ? await deps.repo.createIfAbsent(scope, (tx) => write(tx, true)) : undefined) ?? (await deps.repo.inScope(scope, (tx) => write(tx, false)));
   if (done.released) deps.onEventWritten?.();
   return done.record;
 }

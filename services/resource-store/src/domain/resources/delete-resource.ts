@@ -6,6 +6,7 @@ import type { ApplyDeps } from "./apply-resource";
 import { Lifecycle } from "./lifecycle";
 import { normalizeResourceId, slashName } from "./resource-id";
 import { BUSY_MESSAGE } from "./transitions";
+import { recallAnswer, recordAnswer, reviveRecord, type RequestKey } from "./repeated-requests";
 
 export interface DeleteOptions {
   /** Delete even though other resources depend on it (their references then dangle). */
@@ -27,11 +28,15 @@ export async function deleteResource(
   scope: TenantScope,
   rawId: string,
   opts: DeleteOptions = {},
+  request?: RequestKey,
 ): Promise<ResourceRecord | null> {
   const id = normalizeResourceId(rawId);
   if (!id) return null;
   let lc: Lifecycle | undefined;
   const result = await deps.repo.inScope(scope, async (tx) => {
+    // A repeat of a delete that already ran gets its first answer (not 409 "being processed").
+    const prior = await recallAnswer(tx, request);
+    if (prior) return (prior.answer as { resource: unknown }).resource ? reviveRecord((prior.answer as { resource: unknown }).resource) : null;
     const root = await tx.lockResource(id);
     if (!root) return null;
     lc = new Lifecycle(tx, deps.clock.now(), deps.correlationId?.() ?? null, deps.sealer);
@@ -48,7 +53,9 @@ export async function deleteResource(
       if (!fresh) continue;
       if (await lc.delete(fresh)) await tx.updateResource(fresh);
     }
-    return tx.getResource(id);
+    const after = await tx.getResource(id);
+    await recordAnswer(tx, request, { resource: after });
+    return after;
   });
   if (lc?.released) deps.onEventWritten?.();
   return result;

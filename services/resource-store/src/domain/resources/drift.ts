@@ -94,9 +94,3 @@ export async function refreshResource(deps: Pick<DriftDeps, "repo" | "clock">, s
   if (!r) throw new AppError("NOT_FOUND", `Resource not found: ${rawId}`);
   return r;
 }
-
-/** A resource that just became ready starts a fresh observation cycle (the caller publishes it after commit). */
-export function startObserving(r: ResourceRecord): ResourceRecord {
-  r.observationId = newId("observation");
-  return r;
-}

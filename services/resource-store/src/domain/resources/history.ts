@@ -5,7 +5,7 @@ import { normalizeResourceId } from "./resource-id";
 import type { ResourceRepository } from "./ports";
 
 /**
- * One step in a resource's history (migration 20261205120000_resource_history). Written
+ * One step in a resource's history (migration 20261205140000_resource_history). Written
  * only through Lifecycle.record, in the transaction that takes the step. `summary` must
  * never hold a config or output value: it is built here from event types, states and
  * error text that redactText has scrubbed.

@@ -3,7 +3,7 @@ import { resourceId as idOf, type EventType, type ResourceWork } from "@pragma/c
 import type { OutboxEventRecord, ResourceRecord } from "./model";
 import type { StoreTx } from "./ports";
 import { readPath, resolveConfig, type FieldReference, type Sealing } from "./references";
-import { historyText } from "./history";
+import { deadLetteredEntry, historyText } from "./history";
 import type { HistoryKind } from "@pragma/contracts";
 
 /**
@@ -56,7 +56,7 @@ export class Lifecycle {
     if (built && !built.ok) {
       // Only reachable on propagation (apply validated its references first).
       event.status = "cancelled";
-      this.fail(r, built.ref);
+      this.failReference(r, built.ref);
     }
     await this.tx.insertEvent(event);
     if (event.status === "pending") this.released = true;
@@ -71,6 +71,23 @@ export class Lifecycle {
    */
   async record(r: Pick<ResourceRecord, "resourceId">, kind: HistoryKind, eventId: string | null, summary: string, at: Date = this.now): Promise<void> {
     await this.tx.insertHistory([{ resourceId: r.resourceId, kind, eventId, requestId: this.correlationId, summary, at }]);
+  }
+
+  /**
+   * A dead letter stored for an event, in its resource's history (once per event: the
+   * history insert skips a step already recorded for it, so a redelivery adds nothing).
+   */
+  async recordDeadLetter(entry: Parameters<typeof deadLetteredEntry>[0]): Promise<void> {
+    await this.tx.insertHistory([deadLetteredEntry(entry)]);
+  }
+
+  /**
+   * Parks `r` as a draft (an apply asked for draft, or changed the config without asking
+   * for pending). It stays `provisioned`, so its next pending apply is an UPDATE. The
+   * caller persists `r`.
+   */
+  park(r: ResourceRecord): void {
+    r.lifecycleState = "draft";
   }
 
   /**
@@ -152,7 +169,7 @@ export class Lifecycle {
     const built = await this.build(r, ev.eventId, ev.eventType);
     if (!built.ok) {
       await this.tx.updateEvent(ev.eventId, { status: "cancelled" });
-      this.fail(r, built.ref);
+      this.failReference(r, built.ref);
       await this.tx.updateResource(r);
       await this.record(r, "failed", ev.eventId, historyText(r.error ?? "failed"));
       return;
@@ -161,7 +178,68 @@ export class Lifecycle {
     this.released = true;
   }
 
-  private fail(r: ResourceRecord, ref: FieldReference): void {
+  /**
+   * The resource's pending CREATE or UPDATE succeeded: ready with its outputs, then what
+   * that unblocks (onReady). Inputs that changed while it ran queue it once more first, so
+   * dependents wait for the fresh run. The caller has checked the event is the pending one.
+   */
+  async succeed(
+    r: ResourceRecord,
+    result: { eventId: string; outputs: Record<string, unknown>; outputsChanged: boolean; appliedConfig: Record<string, unknown>; eventType: "CREATE" | "UPDATE" },
+    /** Drift: given, the ready resource starts a fresh observation cycle (a new observation id) and is added here, to be scheduled after commit. */
+    observing?: ResourceRecord[],
+  ): Promise<void> {
+    const ready: ResourceRecord = {
+      ...r,
+      lifecycleState: "ready",
+      outputs: result.outputs,
+      error: null,
+      provisioned: true,
+      appliedConfig: result.appliedConfig,
+      pendingEventId: null,
+      staleInputs: false,
+      // A success re-applied what drifted (a heal, or the user's own re-apply).
+      drift: null,
+      updatedAt: this.now,
+    };
+    await this.record(r, "succeeded", result.eventId, `${result.eventType} succeeded`);
+    if (r.drift) await this.record(r, "healed", result.eventId, `re-applied: ${r.drift.fields.join(", ")}`);
+    if (observing) {
+      ready.observationId = newId("observation");
+      observing.push(ready);
+    }
+    // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
+    if (r.staleInputs) await this.queue(ready, "UPDATE");
+    await this.tx.updateResource(ready);
+    await this.onReady(ready, { outputsChanged: result.outputsChanged, eventType: result.eventType });
+  }
+
+  /**
+   * A worker took up the resource's pending event: pending → processing. False (nothing
+   * written) when the resource no longer waits on that event, or is past pending.
+   */
+  async start(r: ResourceRecord, eventId: string): Promise<boolean> {
+    if (r.pendingEventId !== eventId || r.lifecycleState !== "pending") return false;
+    await this.tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: this.now });
+    await this.record(r, "started", eventId, "a worker started it");
+    return true;
+  }
+
+  /**
+   * The resource's pending event failed for good: a worker's failed result, or the event
+   * dead-lettered without any result reaching the store. Only while the resource still
+   * waits on that event: a later event, a result that already arrived or a user's
+   * re-apply all win over a late failure (false, nothing written). The history records
+   * "failed", unless the caller records the failure itself (a dead letter: recordDeadLetter).
+   */
+  async failEvent(r: ResourceRecord, eventId: string, error: string, history: "failed" | "recorded" = "failed"): Promise<boolean> {
+    if (r.pendingEventId !== eventId || (r.lifecycleState !== "pending" && r.lifecycleState !== "processing")) return false;
+    await this.tx.updateResource({ ...r, lifecycleState: "failed", error, pendingEventId: null, staleInputs: false, updatedAt: this.now });
+    if (history === "failed") await this.record(r, "failed", eventId, historyText(error));
+    return true;
+  }
+
+  private failReference(r: ResourceRecord, ref: FieldReference): void {
     r.lifecycleState = "failed";
     r.pendingEventId = null;
     r.error = `Field reference resolution failed: ${ref.target.provider}/${ref.target.resource}/${ref.target.name}.outputs.${ref.field}`;

@@ -34,7 +34,7 @@ export interface StoreTx {
    * the locks were granted) the dependents of `readyIds`. lockResourceWithPendingConfig and
    * lockDependents answer from it once per id; a write to a row drops its entry.
    */
-  prefetchForResults(resourceIds: string[], readyIds: string[]): Promise<void>;
+  lockForResults(resourceIds: string[], readyIds: string[]): Promise<void>;
   getResource(resourceId: string): Promise<ResourceRecord | null>;
   /** Unlocked read of several resources (missing ids are simply absent). */
   getResources(resourceIds: string[]): Promise<ResourceRecord[]>;
@@ -63,11 +63,17 @@ export interface StoreTx {
    * a concurrent retry of the same entry waits on its row lock, then finds nothing).
    */
   takeDeadLetter(eventId: string): Promise<DeadLetterRecord | null>;
+  /** Stores a dead letter's entry; false when its event id is already stored (a redelivered dead letter). */
+  insertDeadLetter(record: DeadLetterRecord): Promise<boolean>;
   /** Retry-all: those of these entries still stored, locked, oldest first. */
   lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]>;
   deleteDeadLetters(eventIds: string[]): Promise<void>;
-  /** History rows (history.ts), written with the transaction; only Lifecycle.record calls it. */
+  /** History rows (history.ts), written with the transaction; only Lifecycle calls it. */
   insertHistory(entries: HistoryEntry[]): Promise<void>;
+  /** The first answer recorded for a write request's key in this scope (repeated-requests.ts), if any. */
+  recallAnswer(requestKey: string): Promise<{ fingerprint: string; answer: unknown } | null>;
+  /** Records a write request's first answer, committed with the write (a second record of the key fails the transaction). */
+  recordAnswer(requestKey: string, fingerprint: string, answer: unknown): Promise<void>;
 }
 
 export interface ResourceRepository {
@@ -81,7 +87,7 @@ export interface ResourceRepository {
    * that id already exists, nothing is written and the answer is undefined (the caller
    * then takes the path that reads and locks the existing row).
    */
-  tryCreate<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined>;
+  createIfAbsent<T>(scope: TenantScope, fn: (tx: StoreTx) => Promise<T>): Promise<T | undefined>;
 }
 
 export interface ChangesQuery {

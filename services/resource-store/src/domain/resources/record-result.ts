@@ -2,8 +2,6 @@ import type { TenantScope } from "@pragma/contracts";
 import type { Clock, ResourceRepository, Sealer, StoreTx } from "./ports";
 import { Lifecycle } from "./lifecycle";
 import { canonical } from "./apply-resource";
-import { historyText } from "./history";
-import { startObserving } from "./drift";
 import type { ResourceRecord } from "./model";
 
 export type WorkerResult =
@@ -67,7 +65,7 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
     try {
       const outcomes = await deps.repo.inScope(scope, async (tx) => {
         // Every row of the batch (and the dependents of those that may become ready) in one round trip.
-        await tx.prefetchForResults(
+        await tx.lockForResults(
           indexes.map((i) => results[i]!.resourceId),
           indexes.filter((i) => results[i]!.kind === "succeeded").map((i) => results[i]!.resourceId),
         );
@@ -105,14 +103,10 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
   const found = await tx.lockResourceWithPendingConfig(result.resourceId);
   const r = found?.resource;
   if (!r || r.pendingEventId !== result.eventId) return "stale";
-  const now = lc.now;
 
   switch (result.kind) {
     case "started":
-      if (r.lifecycleState !== "pending") return "stale";
-      await tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: now });
-      await lc.record(r, "started", result.eventId, "a worker started it");
-      return "applied";
+      return (await lc.start(r, result.eventId)) ? "applied" : "stale";
     case "succeeded": {
       if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
       if (result.eventType === "DELETE") {
@@ -123,34 +117,23 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
       // is sealed here. Sealed values differ on every sealing: compare what they hold.
       const outputs = sealer.sealSensitive(result.outputs);
       const outputsChanged = JSON.stringify(canonical(sealer.openDeep(r.outputs).value)) !== JSON.stringify(canonical(sealer.openDeep(outputs).value));
-      const ready = {
-        ...r,
-        lifecycleState: "ready" as const,
-        outputs: outputsChanged ? outputs : r.outputs,
-        error: null,
-        provisioned: true,
-        // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
-        appliedConfig: found.pendingConfig ?? r.config,
-        pendingEventId: null,
-        staleInputs: false,
-        updatedAt: now,
-      };
-      // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
-      await lc.record(r, "succeeded", result.eventId, `${result.eventType} succeeded`);
-      // Drift: a success re-applied what drifted (a heal, or the user's own re-apply), and starts a fresh observation cycle.
-      if (r.drift) await lc.record(r, "healed", result.eventId, `re-applied: ${r.drift.fields.join(", ")}`);
-      Object.assign(ready, { drift: null });
-      if (observe) observe.push(startObserving(ready));
-      if (r.staleInputs) await lc.queue(ready, "UPDATE");
-      await tx.updateResource(ready);
-      await lc.onReady(ready, { outputsChanged, eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE" });
+      await lc.succeed(
+        r,
+        {
+          eventId: result.eventId,
+          outputs: outputsChanged ? outputs : r.outputs,
+          outputsChanged,
+          // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
+          appliedConfig: found.pendingConfig ?? r.config,
+          eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE",
+        },
+        // Drift: the ready resource starts a fresh observation cycle (scheduled after commit).
+        observe,
+      );
       return "applied";
     }
     case "failed":
-      if (r.lifecycleState !== "pending" && r.lifecycleState !== "processing") return "stale";
-      await tx.updateResource({ ...r, lifecycleState: "failed", error: result.error, pendingEventId: null, staleInputs: false, updatedAt: now });
-      await lc.record(r, "failed", result.eventId, historyText(result.error));
-      return "applied";
+      return (await lc.failEvent(r, result.eventId, result.error)) ? "applied" : "stale";
   }
 }
 

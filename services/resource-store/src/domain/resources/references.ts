@@ -1,4 +1,4 @@
-import { PROVIDER_RE, RESOURCE_NAME_RE, TYPE_NAME_RE, resourceId, type ResourceRef } from "@pragma/contracts";
+import { PROVIDER_RE, REFERENCE_INTERPOLATION, RESOURCE_NAME_RE, TYPE_NAME_RE, resourceId, type ResourceRef } from "@pragma/contracts";
 
 /** A field reference: the value of `field` (a dotted path) in the target's outputs. */
 export interface FieldReference {
@@ -15,8 +15,8 @@ export interface ReferenceSite {
 }
 
 const REF_KEYS = ["field", "name", "provider", "resource"];
-// The name may contain dots, so it ends at the first ".outputs." (documented in the README).
-const INTERPOLATION = /\$\{([a-z][a-z0-9-]*)\/([a-z][a-z0-9_-]*)\/([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}?)\.outputs\.([^{}\s]+?)\}/g;
+// The grammar of `${provider/resource/name.outputs.field}` is the contract's (the CLI checks the same).
+const INTERPOLATION = REFERENCE_INTERPOLATION;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

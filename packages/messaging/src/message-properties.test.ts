@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { contextFromProperties, deliveryCountOf, isPermanentError, tenantHeaders } from "./broker";
+import { isPermanentError } from "./deliveries";
+import { contextFromProperties, deliveryCountOf, publishedAtOf, tenantHeaders } from "./message-properties";
 import { MessageValidationError, toValidationIssues } from "./errors";
 
 describe("delivery helpers", () => {
@@ -9,6 +10,13 @@ describe("delivery helpers", () => {
     expect(deliveryCountOf({ "x-delivery-count": 3 })).toBe(3);
     expect(deliveryCountOf({ "x-delivery-count": BigInt(2) })).toBe(2);
     expect(deliveryCountOf({ "x-delivery-count": "nonsense" })).toBe(0);
+  });
+
+  it("reads the AMQP timestamp (seconds) as the time the message was published", () => {
+    expect(publishedAtOf(1_700_000_000)).toEqual(new Date(1_700_000_000_000));
+    expect(publishedAtOf(undefined)).toBeUndefined();
+    expect(publishedAtOf(0)).toBeUndefined();
+    expect(publishedAtOf("1700000000")).toBeUndefined();
   });
 
   it("takes the request id from the correlation id, else the message id, and tenant ids from headers", () => {

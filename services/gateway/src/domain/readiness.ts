@@ -1,8 +1,7 @@
-import type { Redis } from "ioredis";
 import { RPC_QUEUES, ping, type DependencyStatus, type ReadinessBody, type ResponseOf } from "@pragma/contracts";
 
 type PingReply = ResponseOf<typeof ping>;
-import type { Bus } from "./bus";
+import type { Bus, Pingable } from "./ports";
 
 const SERVICES: Record<string, string> = {
   registry: RPC_QUEUES.registry,
@@ -49,7 +48,7 @@ const DATABASE_OWNERS = ["registry", "resource-store"];
  * their own pool); it is down if either sees it down, and named down with
  * "NOT_REPORTED" when neither answered (nothing can tell then).
  */
-export function createReadiness(deps: { bus: Bus; redis: Redis; timeoutMs?: number }): Readiness {
+export function createReadiness(deps: { bus: Bus; redis: Pingable; timeoutMs?: number }): Readiness {
   const timeoutMs = deps.timeoutMs ?? 2000;
   return {
     async check() {

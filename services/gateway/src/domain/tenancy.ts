@@ -1,7 +1,7 @@
 import { HTTP_HEADERS, RPC_QUEUES, registryRequests, type Org, type TenantScope } from "@pragma/contracts";
 import { AppError } from "@pragma/errors";
-import type { Bus } from "./bus";
-import type { Principal } from "./auth/tokens";
+import type { Bus } from "./ports";
+import type { Principal } from "../auth/tokens";
 import { TtlCache } from "./ttl-cache";
 
 function headerValue(v: string | string[] | undefined): string | null {

@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import * as contracts from "@pragma/contracts";
-import type { AnyRoute } from "./http/route";
+import type { AnyRoute } from "./route";
 
 /** Schemas shown as named components (the rest are inlined where used). */
 const NAMED: Record<string, z.ZodType> = {

@@ -1,6 +1,6 @@
 import { buildOpenApiDocument } from "./openapi";
 import { buildRoutes } from "./app";
-import type { GatewayDeps } from "./http/deps";
+import type { GatewayDeps } from "./deps";
 
 describe("OpenAPI document", () => {
   const routes = buildRoutes({} as GatewayDeps);
