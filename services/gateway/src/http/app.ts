@@ -1,5 +1,5 @@
 import express, { type Express } from "express";
-import "./http/locals";
+import "./locals";
 import { assignRequestId, bindRequestContext } from "./request-id";
 import { errorMiddleware } from "./errors";
 import { fallback, mountRoutes, type AnyRoute } from "./route";
