@@ -2,7 +2,7 @@ import { OBSERVE } from "@pragma/contracts";
 import type { TopologySpec } from "@pragma/messaging";
 
 /**
- * The observe queues of the providers a replica serves (contracts/observe.ts): quorum, fed
+ * The observe queues of the providers a replica serves (packages/contracts/src/observe.ts): quorum, fed
  * by pragma.observe (direct, routing key = provider), into which the store's delay
  * queues dead-letter. A message that keeps failing is dropped after a few deliveries
  * (its resource is observed again after its next apply or refresh): an observation is

@@ -4,7 +4,7 @@ import type { Broker, TopologySpec } from "@pragma/messaging";
 import type { ResourceRecord } from "../domain/resources/model";
 
 /**
- * Publishes observations (contracts/observe.ts): the next one of a cycle into a delay
+ * Publishes observations (packages/contracts/src/observe.ts): the next one of a cycle into a delay
  * queue, a refresh straight to the provider's observe queue. Nothing here keeps time:
  * the delay is the broker's (a TTL'd queue per tier, dead-lettering into pragma.observe),
  * so every store replica may publish, and a restart loses no schedule.

@@ -9,7 +9,7 @@ import { normalizeResourceId } from "./resource-id";
 
 /**
  * Drift (api.md §9): what the store does with a worker's observation of a resource, and
- * with a refresh. The observation cycle itself is the broker's (contracts/observe.ts);
+ * with a refresh. The observation cycle itself is the broker's (packages/contracts/src/observe.ts);
  * this decides, per result, whether the resource drifted, heals it through the normal
  * lifecycle (an UPDATE queued by Lifecycle.queue: pending → ready) or only records it,
  * and whether the cycle goes on.
