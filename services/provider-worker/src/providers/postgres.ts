@@ -153,7 +153,11 @@ const role = defineResourceType({
       [ctx.config.name],
     );
     if (!row) return { exists: false };
-    return { exists: true, fields: { name: ctx.config.name, login: row.login, connection_limit: row.connection_limit, member_of: row.member_of ?? [] } };
+    // Memberships granted by hand beyond the configured ones are not drift: an UPDATE only
+    // revokes what it granted, so reporting them would heal for ever without converging.
+    const held = new Set(row.member_of ?? []);
+    const memberOf = ctx.config.member_of.filter((r) => held.has(r));
+    return { exists: true, fields: { name: ctx.config.name, login: row.login, connection_limit: row.connection_limit, member_of: memberOf } };
   },
 });
 
