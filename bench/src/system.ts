@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { call, mustCall } from "./http";
 import { GATEWAY_URL, ROOT, sleep, systemEnv } from "./env";
@@ -16,6 +16,8 @@ export function profileEnv(dir: string, base: Record<string, string | undefined>
  * of the system would cost the load generator CPU that the run counts as the bench's.
  */
 function spawnLogged(args: string[], env: Record<string, string | undefined>, logFile: string): ChildProcess {
+  // bench/results is not in a fresh checkout (git-ignored): the first run makes it.
+  mkdirSync(dirname(logFile), { recursive: true });
   const fd = openSync(logFile, "a");
   try {
     return track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", fd, fd] }));
