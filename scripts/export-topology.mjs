@@ -40,7 +40,11 @@ export function systemDefinitions(vhost = "/") {
   const { BUILT_IN_PROVIDERS, DEFAULT_RETRY_TIERS_MS } = load("services/provider-worker/dist/config.js");
   const { storeBrokerTopology } = load("services/resource-store/dist/amqp/topology.js");
   const { registryTopology } = load("services/registry/dist/amqp/topology.js");
-  const spec = mergeTopologies(registryTopology, storeBrokerTopology, workerBrokerTopology(BUILT_IN_PROVIDERS, DEFAULT_RETRY_TIERS_MS));
+  // The store's observation delay queues follow its OBSERVE_* config: these are the defaults'.
+  const { DEFAULT_OBSERVE_INTERVAL_MS, DEFAULT_OBSERVE_TIERS_MS } = load("services/resource-store/dist/config.js");
+  const { ObserveScheduler } = load("services/resource-store/dist/observe/observe-scheduler.js");
+  const observe = new ObserveScheduler(null, { tiersMs: DEFAULT_OBSERVE_TIERS_MS, defaultIntervalMs: DEFAULT_OBSERVE_INTERVAL_MS }, null).topology();
+  const spec = mergeTopologies(registryTopology, storeBrokerTopology, observe, workerBrokerTopology(BUILT_IN_PROVIDERS, DEFAULT_RETRY_TIERS_MS));
   return toDefinitions(spec, vhost);
 }
 

@@ -195,6 +195,23 @@ describe("pragma CLI against the running system", () => {
     expect(JSON.parse(s.stdout)).toMatchObject({ resource_id: "resource:pragma_config_a", lifecycle_state: "ready" });
   });
 
+  it("shows a resource's history with `resources events`, asks for a refresh, and shows drift in get", async () => {
+    const table = await pragma(["resources", "events", "pragma/config/a"]);
+    expectExit(table, 0);
+    expect(table.stdout.split("\n")[0]).toMatch(/^at\s+kind\s+event\s+request\s+summary/i);
+    const json = await pragma(["resources", "events", "pragma:config:a", "-o", "json", "--limit", "2"]);
+    expectExit(json, 0);
+    const h = JSON.parse(json.stdout) as { resource_id: string; items: { kind: string }[] };
+    expect(h.resource_id).toBe("resource:pragma_config_a");
+    expect(h.items.map((e) => e.kind)).toEqual(["succeeded", "queued"]);
+    const refreshed = await pragma(["resources", "refresh", "pragma/config/a", "-o", "json"]);
+    expectExit(refreshed, 0);
+    expect(JSON.parse(refreshed.stdout)).toMatchObject({ resource_id: "resource:pragma_config_a", observation_id: expect.stringMatching(/^obs_/) });
+    const get = await pragma(["resources", "get", "pragma/config/a"]);
+    expectExit(get, 0);
+    expect(get.stdout.split("\n")[0]).toMatch(/\bstate\s+drift\s+tags\b/i);
+  });
+
   it("refuses to delete a resource others depend on, naming them and the --force flag; --force deletes it", async () => {
     const path = file(
       "base.yaml",

@@ -3,6 +3,8 @@ export * from "./topology";
 export * from "./common";
 export * from "./registry";
 export * from "./resources";
+export * from "./history";
+export * from "./observe";
 export * from "./system";
 export * from "./http";
 export * from "./worker-rpc";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
 import { TenantScope, timestamp } from "./common";
 import { ConfigObject, Tags, safeText } from "./input-safety";
+import { Drift, DriftPolicy } from "./observe";
 import { workRoutingKey } from "./providers";
 import { EXCHANGES } from "./topology";
 
@@ -50,6 +51,8 @@ export const ApplyResourceBody = z.object({
    * conflict (409 "Cannot transition from X to Y"), as spec §4 demands, not a 422.
    */
   lifecycle_state: LifecycleState.optional(),
+  /** What drift does (api.md §9): heal (re-apply; the default) or report (record only). Kept when omitted. */
+  drift_policy: DriftPolicy.optional(),
 });
 export type ApplyResourceBody = z.infer<typeof ApplyResourceBody>;
 
@@ -69,6 +72,9 @@ export const Resource = z.object({
   pending_event_id: z.string().nullable(),
   provisioned: z.boolean(),
   tags: z.array(z.string()).nullable(),
+  /** Set while the real object differs from what was applied (api.md §9). */
+  drift: Drift.nullable().optional(),
+  drift_policy: DriftPolicy.optional(),
   created_at: timestamp(),
   updated_at: timestamp(),
 });

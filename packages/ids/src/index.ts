@@ -13,6 +13,8 @@ export const ID_PREFIXES = {
   apiKey: "key",
   request: "req",
   message: "msg",
+  // A drift observation of a resource (api.md §9).
+  observation: "obs",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

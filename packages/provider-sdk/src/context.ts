@@ -85,3 +85,12 @@ export interface LogLine {
   message: string;
   fields?: Record<string, unknown>;
 }
+
+/**
+ * What an observe hook saw of the real object (api.md §9): absent, or its fields, named
+ * and normalised as the type's config (or, for what config leaves open, its outputs)
+ * names them, so the worker can compare them with what was applied. Read-only: an
+ * observe hook never changes anything, and never reports a secret (it is compared by
+ * key; a field the hook cannot read, such as a password, is simply not reported).
+ */
+export type Observation = { exists: false } | { exists: true; fields: Record<string, unknown> };

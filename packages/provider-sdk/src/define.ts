@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { HealthResult, HookContext, InspectContext, LogLine } from "./context";
+import type { HealthResult, HookContext, InspectContext, LogLine, Observation } from "./context";
 
 const NAME_RE = /^[a-z][a-z0-9-]*$/;
 const TYPE_RE = /^[a-z][a-z0-9_-]*$/;
@@ -51,6 +51,13 @@ export interface ResourceTypeSpec<CS extends z.ZodType, OS extends z.ZodType> {
   delete(ctx: HookContext<z.infer<CS>, z.infer<OS>>): Promise<void>;
   health?(ctx: InspectContext<z.infer<CS>, z.infer<OS>>): Promise<HealthResult>;
   logs?(ctx: InspectContext<z.infer<CS>, z.infer<OS>>, query: { tail: number; since?: string }): Promise<LogLine[]>;
+  /**
+   * Reads the real object (read-only) for drift detection: its fields or its absence.
+   * A type without it is never observed.
+   */
+  observe?(ctx: InspectContext<z.infer<CS>, z.infer<OS>>): Promise<Observation>;
+  /** How often each resource of this type is observed (jittered); default 60 s. */
+  observeIntervalSeconds?: number;
 }
 
 /** The erased form the runtime works with. */
@@ -69,6 +76,8 @@ export interface ResourceType {
   delete(ctx: HookContext<any, any>): Promise<void>;
   health?(ctx: InspectContext<any, any>): Promise<HealthResult>;
   logs?(ctx: InspectContext<any, any>, query: { tail: number; since?: string }): Promise<LogLine[]>;
+  observe?(ctx: InspectContext<any, any>): Promise<Observation>;
+  observeIntervalSeconds?: number;
 }
 
 export function defineResourceType<CS extends z.ZodType, OS extends z.ZodType>(spec: ResourceTypeSpec<CS, OS>): ResourceType {
@@ -88,6 +97,11 @@ export function defineResourceType<CS extends z.ZodType, OS extends z.ZodType>(s
   };
   if (spec.health) t.health = spec.health as ResourceType["health"];
   if (spec.logs) t.logs = spec.logs as ResourceType["logs"];
+  if (spec.observe) t.observe = spec.observe as ResourceType["observe"];
+  if (spec.observeIntervalSeconds !== undefined) {
+    if (!(spec.observeIntervalSeconds >= 1)) throw new Error(`resource type ${spec.name}: observeIntervalSeconds must be at least 1`);
+    t.observeIntervalSeconds = spec.observeIntervalSeconds;
+  }
   return t;
 }
 

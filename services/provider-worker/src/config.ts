@@ -34,6 +34,9 @@ export const configSchema = z
      * and no more at 64 or 128 (worker README, Config).
      */
     WORKER_CONCURRENCY: int(32, 1, 1000),
+    /** Drift (api.md §9): the observe interval of a type that declares none, and how many observations run at once per provider. */
+    OBSERVE_INTERVAL_MS: int(60_000, 100, 86_400_000),
+    OBSERVE_CONCURRENCY: int(4, 1, 1000),
     /** Delay tiers for retries; retry n waits RETRY_TIERS_MS[min(n, last)]. */
     RETRY_TIERS_MS: tiers,
     /** Retries after the first attempt before the event is dead-lettered. */

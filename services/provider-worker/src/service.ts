@@ -27,6 +27,7 @@ import type { WorkerConfig } from "./config";
 import { workerBrokerTopology } from "./amqp/topology";
 import { brokerPublishers, consumeWork } from "./amqp/work.consumer";
 import { workerRpcHandlers } from "./amqp/rpc.handlers";
+import { consumeObservations } from "./amqp/observe.consumer";
 import { autoApiHandlers } from "./amqp/auto-api.handlers";
 import { SchemaCache } from "./auto-api/schema-cache";
 import { introspect } from "./auto-api/introspect";
@@ -164,6 +165,9 @@ export async function startWorker(config: WorkerConfig, opts: StartOptions = {})
     for (const p of served) {
       consumers.push(await consumeWork(broker, QUEUES.workFor(p), config.workerConcurrency, async (input) => void (await metrics.time(p, input.work, () => processEvent(deps, input)))));
     }
+    // Drift: each served provider's observe queue (built-in types; pushed providers are not observed yet).
+    const observeDeps = { providers, served, sealer, resourceLog, database: deps.database, knownSecrets: deps.knownSecrets, logger, inspectTimeoutMs: config.registryTimeoutMs, defaultIntervalMs: config.observeIntervalMs };
+    for (const p of served) consumers.push(await consumeObservations(broker, p, config.observeConcurrency, observeDeps, logger));
     if (config.pushedProviders) {
       // One label for every org's pushed providers: their names are the orgs' to choose, so not a label.
       consumers.push(await consumeWork(broker, PROVIDER_QUEUES.pushedWork, config.workerConcurrency, async (input) => void (await metrics.time("pushed", input.work, () => processEvent(deps, input)))));

@@ -2,6 +2,10 @@ import { camelKeys, common, int, loadConfig, metricsPort, z } from "@pragma/conf
 import { encryptionEnv, readEncryptionKeys } from "@pragma/crypto";
 import { RETRY_ALL_CHUNK } from "./domain/dead-letters/manage-dead-letters";
 
+/** OBSERVE_* defaults; scripts/export-topology.mjs declares the delay queues of these. */
+export const DEFAULT_OBSERVE_INTERVAL_MS = 60_000;
+export const DEFAULT_OBSERVE_TIERS_MS: readonly number[] = [60_000, 300_000, 3_600_000];
+
 const envSchema = z.object({
   NODE_ENV: common.NODE_ENV,
   LOG_LEVEL: common.LOG_LEVEL,
@@ -40,6 +44,22 @@ const envSchema = z.object({
   PROVIDER_FINALIZE_MS: int(1_000, 100, 600_000),
   /** How long to wait for a provider worker to list its types. */
   WORKER_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
+  /** Drift (api.md §9): "false" stops scheduling observations (results still arriving are recorded). */
+  OBSERVE_ENABLED: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  /** How long after a resource becomes ready its first observation comes (then each type's own interval; the workers use the same default). */
+  OBSERVE_INTERVAL_MS: int(DEFAULT_OBSERVE_INTERVAL_MS, 100, 86_400_000),
+  /** The delay queues (pragma.observe.delay.<ms>ms) an interval is rounded down to; OBSERVE_INTERVAL_MS is always one. */
+  OBSERVE_TIERS_MS: z
+    .string()
+    .default(DEFAULT_OBSERVE_TIERS_MS.join(","))
+    .transform((v, ctx) => {
+      const tiers = v.split(",").map((s) => Number(s.trim()));
+      if (tiers.some((t) => !Number.isInteger(t) || t < 100)) {
+        ctx.addIssue({ code: "custom", message: "OBSERVE_TIERS_MS: comma-separated whole milliseconds, each at least 100" });
+        return z.NEVER;
+      }
+      return tiers;
+    }),
   /** Keys sealing sensitive resource values at rest and in work messages (the workers need the same). */
   ...encryptionEnv,
   /** GET /metrics listener (unset: none; npm start sets 9466). */

@@ -15,6 +15,9 @@ const WRITERS: [string, RegExp, string[]][] = [
   ["outbox_events", anyWrite("outbox_events"), ["data/scoped-tx.ts", "data/create-only-tx.ts", "data/outbox.repository.ts"]],
   // Stored by the ingest's store transaction, which fails the resource with it.
   ["dead-letter entries (insert)", /\bINSERT\s+INTO\s+"?dead_letters\b/i, ["data/scoped-tx.ts"]],
+  // The one history INSERT (historyInsertSql), used only by StoreTx.insertHistory (scoped-tx.ts, create-only-tx.ts), which only the lifecycle calls.
+  ["resource_history", anyWrite("resource_history"), ["data/resource-history.repository.ts"]],
+  ["resource_history (its INSERT's callers)", /\bhistoryInsert(Sql)?\(/, ["data/resource-history.repository.ts", "data/scoped-tx.ts", "data/create-only-tx.ts"]],
 ];
 
 function sources(dir: string): string[] {

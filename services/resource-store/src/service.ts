@@ -16,9 +16,13 @@ import { OutboxRepository } from "./data/outbox.repository";
 import { ChangeLogPruner, OutboxPruner, RequestAnswerPruner } from "./outbox/outbox-pruner";
 import { PgRequestAnswers } from "./data/request-answers.repository";
 import { PgChangeLog } from "./data/change-log.repository";
+import { PgHistoryReader } from "./data/resource-history.repository";
 import { storeBrokerTopology, STORE_RPC_QUEUE } from "./amqp/topology";
 import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
+import { consumeObservations, observeHandlers } from "./amqp/observe.consumer";
+import { ObserveScheduler } from "./observe/observe-scheduler";
+import type { ResourceRecord } from "./domain/resources/model";
 import { WorkerTypeCatalog } from "./amqp/worker-type-catalog";
 import { consumeDeadLetters, workerTypeCatalog } from "./amqp/dead-letter.consumer";
 import { deadLetterHandlers } from "./amqp/dead-letter.handlers";
@@ -59,6 +63,9 @@ export async function startResourceStore(config: StoreConfig, opts: { logger?: L
   brokerConnectedMetric(registry, () => broker.isConnected());
   queueDepthMetrics(registry, () => broker.queueDepths([QUEUES.results, QUEUES.deadLetter, STORE_RPC_QUEUE]));
   await broker.addTopology((ch, reopen) => declareTopology(ch, storeBrokerTopology, reopen));
+  // Drift: the observation cycle's delay queues and results queue (observe-scheduler.ts).
+  const observeScheduler = new ObserveScheduler(broker, { tiersMs: config.observeTiersMs, defaultIntervalMs: config.observeIntervalMs }, logger);
+  await broker.addTopology((ch, reopen) => declareTopology(ch, observeScheduler.topology(), reopen));
   const changes = new ChangeFeed(
     (resources) =>
       broker.publish(resourceEvents.changed, { resources }, { persistent: false, mandatory: false }),
@@ -114,6 +121,7 @@ export async function startResourceStore(config: StoreConfig, opts: { logger?: L
   const applyDeps = {
     repo,
     changeLog,
+    history: new PgHistoryReader(pool),
     clock,
     sealer,
     types,
@@ -156,15 +164,29 @@ export async function startResourceStore(config: StoreConfig, opts: { logger?: L
   const rpc = await broker.serve(
     STORE_RPC_QUEUE,
     // A database outage answers UNAVAILABLE (503 + Retry-After at the gateway), not INTERNAL.
-    answerDatabaseOutages({ ...resourceHandlers(applyDeps), ...deadLetterHandlers(deadLetterDeps), ...providerHandlers(providerDeps) }),
+    answerDatabaseOutages({
+      ...resourceHandlers(applyDeps),
+      ...deadLetterHandlers(deadLetterDeps),
+      ...providerHandlers(providerDeps),
+      ...observeHandlers({ repo, clock, scheduler: observeScheduler }),
+    }),
     { health: async () => ({ postgres: await checkDatabase(pool) }) },
   );
   const results = await consumeResults(
     broker,
-    { repo, clock, sealer, logger, onEventWritten: () => relay.kick(), onRecorded: metrics.resultRecorded },
+    {
+      repo,
+      clock,
+      sealer,
+      logger,
+      onEventWritten: () => relay.kick(),
+      onRecorded: metrics.resultRecorded,
+      ...(config.observeEnabled ? { onObservable: (rs: ResourceRecord[]) => void Promise.all(rs.map((r) => observeScheduler.schedule(r))) } : {}),
+    },
     config.resultsPrefetch,
     config.resultsLingerMs,
   );
+  const observations = await consumeObservations(broker, { repo, clock, sealer, logger, scheduler: observeScheduler, onEventWritten: () => relay.kick() }, 20);
   const deadLetters = await consumeDeadLetters(broker, { ...deadLetterDeps, onIngested: metrics.deadLetter }, 10);
   const metricsServer = config.metricsPort !== undefined ? await serveMetrics(registry, config.metricsPort) : undefined;
   relay.start();
@@ -181,6 +203,7 @@ export async function startResourceStore(config: StoreConfig, opts: { logger?: L
       clearInterval(finalizer);
       await rpc.cancel();
       await results.cancel();
+      await observations.cancel();
       await deadLetters.cancel();
       await pruner.stop();
       await answerPruner.stop();

@@ -30,17 +30,39 @@ export interface ResourceView {
   pending_event_id?: string | null;
   provisioned?: boolean;
   tags?: string[] | null;
+  drift?: { detected_at: string; fields: string[] } | null;
+  drift_policy?: string;
   created_at?: string;
   updated_at?: string;
 }
+
+/** "owner, exists" or "" (no drift). */
+const driftCell = (r: ResourceView) => (r.drift ? r.drift.fields.join(",") : "");
 
 export const RESOURCE_COLUMNS: Column<ResourceView>[] = [
   { header: "provider", value: (r) => r.provider },
   { header: "type", value: (r) => r.resource },
   { header: "name", value: (r) => r.name },
   { header: "state", value: (r) => r.lifecycle_state },
+  { header: "drift", value: driftCell },
   { header: "tags", value: (r) => r.tags },
   { header: "updated", value: (r) => r.updated_at },
+];
+
+interface HistoryView {
+  at: string;
+  kind: string;
+  event_id: string | null;
+  request_id: string | null;
+  summary: string;
+}
+
+const HISTORY_COLUMNS: Column<HistoryView>[] = [
+  { header: "at", value: (e) => e.at },
+  { header: "kind", value: (e) => e.kind },
+  { header: "event", value: (e) => e.event_id },
+  { header: "request", value: (e) => e.request_id },
+  { header: "summary", value: (e) => e.summary },
 ];
 
 /** How often --wait polls when no watch stream could be opened (PRAGMA_POLL_MS overrides it). */
@@ -66,6 +88,8 @@ export function describeResource(r: ResourceView): string {
       ["Provisioned", r.provisioned],
       ["Pending event", r.pending_event_id],
       ["Error", r.error],
+      ["Drift", r.drift ? `${r.drift.fields.join(", ")} (since ${r.drift.detected_at})` : "none"],
+      ["Drift policy", r.drift_policy],
       ["Tags", r.tags],
       ["Created", r.created_at],
       ["Updated", r.updated_at],
@@ -239,6 +263,24 @@ export function registerResources(program: Command, ctx: CommandContext): void {
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const res = await sessionFor(ctx, cmd).client().request<Record<string, unknown>>("GET", `/resources/${resourcePath(id)}/status`);
       write(render(res.body, formatOf(cmd), (b) => renderKeyValues(Object.entries(b ?? {}))));
+    });
+
+  resources
+    .command("refresh <id>")
+    .description("Observe a ready resource's real object now; drift shows in get/list (and is healed under drift_policy heal)")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const res = await sessionFor(ctx, cmd).client().request<Record<string, unknown>>("POST", `/resources/${resourcePath(id)}/refresh`);
+      write(render(res.body, formatOf(cmd), (b) => renderKeyValues(Object.entries(b ?? {}))));
+    });
+
+  resources
+    .command("events <id>")
+    .description("Show a resource's history, newest first (the store keeps the newest 100)")
+    .option("--limit <n>", "at most this many entries")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const o = optionsOf<{ limit?: string }>(cmd);
+      const res = await sessionFor(ctx, cmd).client().request<{ items: HistoryView[] }>("GET", `/resources/${resourcePath(id)}/events`, { query: { limit: o.limit } });
+      write(render(res.body, formatOf(cmd), (b) => renderTable(b.items, HISTORY_COLUMNS)));
     });
 
   resources

@@ -8,6 +8,8 @@ import { healthRoutes } from "./health.routes";
 import { authRoutes } from "./auth.routes";
 import { systemRoutes } from "./system.routes";
 import { resourceRoutes } from "./resources.routes";
+import { historyRoutes } from "./history.routes";
+import { refreshRoutes } from "./refresh.routes";
 import { watchRoutes } from "./watch.routes";
 import { deadLetterRoutes } from "./dead-letter.routes";
 import { autoApiRoutes } from "./auto-api.routes";
@@ -30,6 +32,8 @@ export function buildRoutes(deps: GatewayDeps): AnyRoute[] {
     // Before resourceRoutes: /resources/{resource_id} would take "watch" for an id.
     ...watchRoutes(deps),
     ...resourceRoutes(deps),
+    ...historyRoutes(deps),
+    ...refreshRoutes(deps),
     ...deadLetterRoutes(deps),
     ...autoApiRoutes(deps),
     ...providerRoutes(deps),

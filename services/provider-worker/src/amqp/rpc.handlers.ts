@@ -28,7 +28,7 @@ async function typeOf(deps: RpcDeps, r: InspectedResource): Promise<ResourceType
   return type;
 }
 
-function inspectContext(deps: RpcDeps, type: ResourceType, r: InspectedResource, signal: AbortSignal): InspectContext<any, any> {
+export function inspectContext(deps: RpcDeps, type: ResourceType, r: InspectedResource, signal: AbortSignal): InspectContext<any, any> {
   const { config, outputs } = deps.sealer.openDeep({ config: r.config, outputs: r.outputs }).value;
   const parsed = type.config.safeParse(config);
   return {
@@ -41,7 +41,7 @@ function inspectContext(deps: RpcDeps, type: ResourceType, r: InspectedResource,
   };
 }
 
-async function bounded<T>(deps: RpcDeps, r: InspectedResource, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function bounded<T>(deps: RpcDeps, r: InspectedResource, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), deps.inspectTimeoutMs);
   try {

@@ -1,5 +1,6 @@
 import { BUILD_QUEUE_ARGS, EXCHANGES, EXCHANGE_TYPES, PROVIDER_QUEUES, PUSHED_WORK_KEY, QUEUES, RPC_QUEUES, WORK_DELIVERY_LIMIT } from "@pragma/contracts";
 import { mergeTopologies, rpcQueueSpec, type TopologySpec } from "@pragma/messaging";
+import { observeTopology } from "./observe.topology";
 
 const QUORUM_AT_LEAST_ONCE = {
   "x-queue-type": "quorum",
@@ -63,5 +64,5 @@ export function workerTopology(providers: readonly string[], tiersMs: readonly n
 
 /** Everything a worker replica declares: the work topology of the providers it serves, and its request queue. */
 export function workerBrokerTopology(providers: readonly string[], tiersMs: readonly number[], pushed = false): TopologySpec {
-  return mergeTopologies(workerTopology(providers, tiersMs, pushed), rpcQueueSpec(RPC_QUEUES.providerWorker));
+  return mergeTopologies(workerTopology(providers, tiersMs, pushed), observeTopology(providers), rpcQueueSpec(RPC_QUEUES.providerWorker));
 }

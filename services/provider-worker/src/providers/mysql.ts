@@ -56,6 +56,14 @@ const database = defineResourceType({
     const rows = await db.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", [ctx.config.name]);
     return rows.length > 0 ? { status: "healthy" } : { status: "unhealthy", message: `database ${ctx.config.name} does not exist` };
   },
+  async observe(ctx) {
+    const db = await ctx.database("mysql");
+    const [row] = await db.query<{ charset: string; collation: string }>(
+      "SELECT DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+      [ctx.config.name],
+    );
+    return row ? { exists: true, fields: { name: ctx.config.name, charset: row.charset, collation: row.collation } } : { exists: false };
+  },
 });
 
 // ---- user --------------------------------------------------------------------------
@@ -112,6 +120,11 @@ const user = defineResourceType({
     const db = await ctx.database("mysql");
     await db.query(`DROP USER IF EXISTS ${account(db, ctx.config)}`);
   },
+  async observe(ctx) {
+    // The password cannot be read back, so only the account's existence is observed.
+    const db = await ctx.database("mysql");
+    return (await userExists(db, ctx.config)) ? { exists: true, fields: { name: ctx.config.name, host: ctx.config.host } } : { exists: false };
+  },
 });
 
 // ---- grant -------------------------------------------------------------------------
@@ -162,6 +175,22 @@ const grant = defineResourceType({
   async delete(ctx) {
     await revoke(await ctx.database("mysql"), ctx.config);
   },
+  async observe(ctx) {
+    const c = ctx.config;
+    const db = await ctx.database("mysql");
+    if (!(await userExists(db, { name: c.user, host: c.host }))) return { exists: false };
+    const grantee = `'${c.user}'@'${c.host}'`;
+    const rows =
+      c.table === "*"
+        ? await db.query<{ p: string }>("SELECT PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ?", [grantee, c.database])
+        : await db.query<{ p: string }>("SELECT PRIVILEGE_TYPE AS p FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ? AND TABLE_NAME = ?", [grantee, c.database, c.table]);
+    const held = new Set(rows.map((r) => r.p));
+    // Reported as config names them: ALL PRIVILEGES while the core data and schema privileges are all held.
+    const privileges = c.privileges.filter((p) => (p === "ALL PRIVILEGES" ? MYSQL_ALL_CORE.every((q) => held.has(q)) : held.has(p)));
+    return { exists: true, fields: { user: c.user, host: c.host, database: c.database, table: c.table, privileges } };
+  },
 });
+
+const MYSQL_ALL_CORE = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX"];
 
 export const mysqlProvider = defineProvider({ name: "mysql", types: [database, user, grant] });

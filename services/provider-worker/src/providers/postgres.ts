@@ -63,6 +63,14 @@ const database = defineResourceType({
     const ok = await exists(db, "SELECT 1 FROM pg_database WHERE datname = $1", [ctx.config.name]);
     return ok ? { status: "healthy" } : { status: "unhealthy", message: `database ${ctx.config.name} does not exist` };
   },
+  async observe(ctx) {
+    const db = await ctx.database("postgres");
+    const [row] = await db.query<{ owner: string; encoding: string }>(
+      "SELECT pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = $1",
+      [ctx.config.name],
+    );
+    return row ? { exists: true, fields: { name: ctx.config.name, owner: row.owner, encoding: row.encoding } } : { exists: false };
+  },
 });
 
 // ---- role --------------------------------------------------------------------------
@@ -135,6 +143,22 @@ const role = defineResourceType({
     if (!row) return { status: "unhealthy", message: `role ${ctx.config.name} does not exist` };
     return { status: "healthy", details: { can_login: row.rolcanlogin } };
   },
+  async observe(ctx) {
+    // The password cannot be read back (only its hash), so it is not observed.
+    const db = await ctx.database("postgres");
+    const [row] = await db.query<{ login: boolean; connection_limit: number; member_of: string[] | null }>(
+      `SELECT r.rolcanlogin AS login, r.rolconnlimit AS connection_limit,
+         ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) AS member_of
+       FROM pg_roles r WHERE r.rolname = $1`,
+      [ctx.config.name],
+    );
+    if (!row) return { exists: false };
+    // Memberships granted by hand beyond the configured ones are not drift: an UPDATE only
+    // revokes what it granted, so reporting them would heal for ever without converging.
+    const held = new Set(row.member_of ?? []);
+    const memberOf = ctx.config.member_of.filter((r) => held.has(r));
+    return { exists: true, fields: { name: ctx.config.name, login: row.login, connection_limit: row.connection_limit, member_of: memberOf } };
+  },
 });
 
 // ---- schema ------------------------------------------------------------------------
@@ -168,6 +192,11 @@ const schema = defineResourceType({
   async delete(ctx) {
     const db = await ctx.database("postgres", dbOption(ctx.config.database));
     await db.query(`DROP SCHEMA IF EXISTS ${db.ident(ctx.config.name)}${ctx.config.cascade_on_delete ? " CASCADE" : ""}`);
+  },
+  async observe(ctx) {
+    const db = await ctx.database("postgres", dbOption(ctx.config.database));
+    const [row] = await db.query<{ owner: string }>("SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1", [ctx.config.name]);
+    return row ? { exists: true, fields: { name: ctx.config.name, owner: row.owner } } : { exists: false };
   },
 });
 
@@ -205,6 +234,55 @@ function grantTarget(db: SqlDatabase, c: GrantConfig): string {
   }
 }
 
+/** What ALL grants on each kind of object. */
+const ALL_OF: Record<GrantConfig["on"], string[]> = {
+  database: ["CREATE", "CONNECT", "TEMPORARY"],
+  schema: ["USAGE", "CREATE"],
+  table: ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"],
+  all_tables: ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"],
+};
+
+/**
+ * The privileges granted directly to the role on the object (its ACL, not what it gets
+ * through PUBLIC or membership); for all_tables, those it holds on every table of the
+ * schema. null: the role or the object is gone.
+ */
+async function heldPrivileges(db: SqlDatabase, c: GrantConfig): Promise<Set<string> | null> {
+  const [role] = await db.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_roles WHERE rolname = $1", [c.role]);
+  if (!role) return null;
+  let acls: { found: boolean; privileges: string[] | null }[];
+  const privs = (acl: string) => `ARRAY(SELECT a.privilege_type FROM aclexplode(${acl}) a WHERE a.grantee = $1::oid)`;
+  switch (c.on) {
+    case "database":
+      acls = await db.query(`SELECT true AS found, ${privs("coalesce(datacl, acldefault('d', datdba))")} AS privileges FROM pg_database WHERE datname = $2`, [role.oid, c.object]);
+      break;
+    case "schema":
+      acls = await db.query(`SELECT true AS found, ${privs("coalesce(nspacl, acldefault('n', nspowner))")} AS privileges FROM pg_namespace WHERE nspname = $2`, [role.oid, c.object]);
+      break;
+    case "table":
+      acls = await db.query(
+        `SELECT true AS found, ${privs("coalesce(c.relacl, acldefault('r', c.relowner))")} AS privileges FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relname = $2 AND n.nspname = coalesce($3, current_schema()) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+        [role.oid, c.object, c.schema ?? null],
+      );
+      break;
+    case "all_tables": {
+      const [ns] = await db.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [c.object]);
+      if (!ns) return null;
+      acls = await db.query(
+        `SELECT true AS found, ${privs("coalesce(c.relacl, acldefault('r', c.relowner))")} AS privileges FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $2 AND c.relkind IN ('r', 'p')`,
+        [role.oid, c.object],
+      );
+      // A schema without tables holds every privilege on all of them.
+      if (acls.length === 0) return new Set(ALL_OF.all_tables);
+      const sets = acls.map((a) => new Set(a.privileges ?? []));
+      return new Set(ALL_OF.all_tables.filter((p) => sets.every((s) => s.has(p))));
+    }
+  }
+  return acls[0] ? new Set(acls[0].privileges ?? []) : null;
+}
+
 // Revoking from something already gone is the state we want.
 const GONE = new Set(["42704", "3F000", "42P01", "3D000"]);
 
@@ -235,6 +313,15 @@ const grant = defineResourceType({
   },
   async delete(ctx) {
     await revoke(await ctx.database("postgres", dbOption(ctx.config.database)), ctx.config);
+  },
+  async observe(ctx) {
+    const db = await ctx.database("postgres", dbOption(ctx.config.database));
+    const held = await heldPrivileges(db, ctx.config);
+    if (held === null) return { exists: false };
+    // Reported as config names them: a configured privilege is listed while it is held
+    // (ALL while every privilege it stands for is).
+    const privileges = ctx.config.privileges.filter((p) => (p === "ALL" ? ALL_OF[ctx.config.on].every((q) => held.has(q)) : held.has(p)));
+    return { exists: true, fields: { role: ctx.config.role, on: ctx.config.on, object: ctx.config.object, privileges } };
   },
 });
 
@@ -276,6 +363,14 @@ const extension = defineResourceType({
   async delete(ctx) {
     const db = await ctx.database("postgres", dbOption(ctx.config.database));
     await db.query(`DROP EXTENSION IF EXISTS ${db.ident(ctx.config.name)}`);
+  },
+  async observe(ctx) {
+    const db = await ctx.database("postgres", dbOption(ctx.config.database));
+    const [row] = await db.query<{ version: string; schema: string }>(
+      "SELECT e.extversion AS version, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1",
+      [ctx.config.name],
+    );
+    return row ? { exists: true, fields: { name: ctx.config.name, version: row.version, schema: row.schema } } : { exists: false };
   },
 });
 

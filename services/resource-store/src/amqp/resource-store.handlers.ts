@@ -1,4 +1,5 @@
-import { resourceRequests, type Resource, type TenantScope } from "@pragma/contracts";
+import { HISTORY_KEPT_PER_RESOURCE, historyRequests, resourceRequests, type Resource, type TenantScope } from "@pragma/contracts";
+import { listHistory, type HistoryReader } from "../domain/resources/history";
 import { handler, handlerTable, type RpcHandlers } from "@pragma/messaging";
 import { applyResource, type ApplyDeps } from "../domain/resources/apply-resource";
 import { getResource, getResourceStatus } from "../domain/resources/get-resource";
@@ -11,7 +12,7 @@ import { presentResource, presentSensitive } from "../domain/resources/present";
 import { requestKeyOf } from "../domain/resources/repeated-requests";
 
 /** Thin: contract in, use case, wire shape out. */
-export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog }): RpcHandlers {
+export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog; history: HistoryReader }): RpcHandlers {
   /** Sensitive config and outputs are redacted unless the caller (the gateway, for an admin) asked to reveal them. */
   const presenter = async (scope: TenantScope, reveal = false): Promise<(r: ResourceRecord) => Resource> =>
     presentSensitive(reveal ? { reveal: deps.sealer } : { types: await deps.types.list(scope).catch(() => null) });
@@ -48,6 +49,7 @@ export function resourceHandlers(deps: ApplyDeps & { changeLog: ChangeLog }): Rp
         ),
       };
     }),
+    handler(historyRequests.events, async ({ scope, id, limit }) => listHistory(deps, scope, id, limit ?? HISTORY_KEPT_PER_RESOURCE)),
     handler(resourceRequests.listTypes, async ({ scope, provider }) => {
       const types = await deps.types.list(scope);
       return { types: provider === undefined ? types : types.filter((t) => t.provider === provider) };

@@ -5,6 +5,7 @@ import { runWithContext, type Logger } from "@pragma/logger";
 import { recordResults, type ResultOutcome, type WorkerResult } from "../domain/resources/record-result";
 import { MicroBatcher } from "../micro-batcher";
 import type { Clock, ResourceRepository, Sealer } from "../domain/resources/ports";
+import type { ResourceRecord } from "../domain/resources/model";
 
 // Two lanes: a batch costs two round trips whatever its size (see lockForResults), so
 // fewer, fuller batches; four lanes cost ~15% more PostgreSQL CPU per resource at saturation
@@ -20,6 +21,8 @@ export async function consumeResults(
     logger: Logger;
     onEventWritten?: () => void;
     onApplied?: (r: WorkerResult) => void;
+    /** Resources that became ready, to schedule their first observation (drift). */
+    onObservable?: (resources: ResourceRecord[]) => void;
     /** Every result recorded, applied or stale (metrics). */
     onRecorded?: (kind: WorkerResult["kind"], outcome: ResultOutcome) => void;
   },

@@ -1,8 +1,10 @@
 import type { TenantScope } from "@pragma/contracts";
 import type { OutboxEventRecord, ResourceRecord } from "../domain/resources/model";
 import type { StoreTx } from "../domain/resources/ports";
+import type { HistoryEntry } from "../domain/resources/history";
 import { execute, json, roundTrip, withConnection, type NamedStatement, type Pool } from "./pg";
 import { EVENT_COLUMNS, eventParams, eventValues, RESOURCE_VALUES, resourceValues } from "./resource-rows";
+import { historyInsertSql, historyRows } from "./resource-history.repository";
 import { actAsTenantPrepared, sameScope } from "./tenant-sql";
 
 /** What a create-only transaction hands over to be written: its one statement, in its tenant's scope. */
@@ -31,8 +33,14 @@ export class CreateOnlyTx implements StoreTx {
   private resource: ResourceRecord | undefined;
   private event: OutboxEventRecord | undefined;
   private answer: { requestKey: string; fingerprint: string; answer: unknown } | undefined;
+  private readonly history: HistoryEntry[] = [];
 
   constructor(readonly scope: TenantScope) {}
+
+  /** Written in the create's statement, and only if the resource was created. */
+  async insertHistory(entries: HistoryEntry[]): Promise<void> {
+    this.history.push(...entries);
+  }
 
   async insertResource(r: ResourceRecord): Promise<void> {
     if (this.resource) throw new Error("a create-only transaction inserts one resource");
@@ -55,6 +63,9 @@ export class CreateOnlyTx implements StoreTx {
     if (!r) throw new Error("a create-only transaction must insert its resource");
     if (this.event && this.event.resourceId !== r.resourceId) throw new Error("a create-only transaction inserts its resource's event only");
     const values = [...resourceValues(r), ...(this.event ? eventValues(this.event) : [])];
+    // History goes in the same statement, gated on the insert: nothing when the row existed.
+    values.push(historyRows(this.scope, this.history));
+    const history = `, history AS (${historyInsertSql(values.length, "EXISTS (SELECT 1 FROM created)")})`;
     // The request's answer goes in only with the resource. A key already recorded (the same
     // request again after its resource was deleted) keeps its first answer.
     const a = this.answer;
@@ -64,13 +75,13 @@ export class CreateOnlyTx implements StoreTx {
       : "";
     if (a) values.push(r.scope.org_id, r.scope.project_id, r.scope.space_id, a.requestKey, a.fingerprint, json(a.answer));
     const suffix = a ? "-answered" : "";
-    const created = `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id)${answered}`;
+    const created = `WITH created AS (INSERT INTO resources ${RESOURCE_VALUES} ON CONFLICT DO NOTHING RETURNING row_id)${history}${answered}`;
     const statement = this.event
       ? {
           name: `store.create-resource-with-event${suffix}`,
           text: `${created}
             INSERT INTO outbox_events (${EVENT_COLUMNS})
-            SELECT ${eventParams(25)} FROM created
+            SELECT ${eventParams(28)} FROM created
             RETURNING event_id`,
           values,
         }

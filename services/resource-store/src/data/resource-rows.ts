@@ -26,6 +26,9 @@ export interface ResourceRow {
   tags: string[];
   has_tags: boolean;
   stale_inputs: boolean;
+  drift: { detected_at: string; fields: string[] } | null;
+  drift_policy: string;
+  observation_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -50,7 +53,7 @@ export interface EventRow {
 
 export const RESOURCE_COLUMNS = `row_id, org_id, project_id, space_id, resource_id, provider, resource_type, name, config, applied_config,
   dependencies, owner_references, outputs, error, lifecycle_state, pending_event_id, provisioned, tags, has_tags, stale_inputs,
-  created_at, updated_at`;
+  created_at, updated_at, drift, drift_policy, observation_id`;
 /** A resource row (alias r) with its pending event's config (what a worker's result ran with), locked; callers add the key condition. */
 export const LOCK_WITH_PENDING_CONFIG = `SELECT ${RESOURCE_COLUMNS.split(",")
   .map((c) => `r.${c.trim()}`)
@@ -61,10 +64,10 @@ export const LOCK_WITH_PENDING_CONFIG = `SELECT ${RESOURCE_COLUMNS.split(",")
 export const EVENT_COLUMNS = `event_id, org_id, project_id, space_id, resource_id, event_type, provider, resource_type, resource_name,
   payload, previous_config, correlation_id, status, created_at, published_at`;
 
-/** `(columns) VALUES (…)` of a whole resource row, $1-$24 in resourceValues order. */
+/** `(columns) VALUES (…)` of a whole resource row, $1-$27 in resourceValues order. */
 export const RESOURCE_VALUES = `(${RESOURCE_COLUMNS}, dependency_ids, owner_ids)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24)`;
+    $21, $22, $23::jsonb, $24, $25, $26, $27)`;
 
 export function resourceValues(r: ResourceRecord): unknown[] {
   return [
@@ -79,6 +82,7 @@ export function resourceValues(r: ResourceRecord): unknown[] {
     ...mutableValues(r),
     r.createdAt,
     r.updatedAt,
+    ...driftValues(r),
     refIds(r.dependencies),
     refIds(r.ownerReferences),
   ];
@@ -112,6 +116,14 @@ export function eventValues(e: OutboxEventRecord): unknown[] {
     e.createdAt,
     e.publishedAt,
   ];
+}
+
+/**
+ * drift, drift_policy, observation_id (migration 20261205140100_drift). A record built
+ * without them (code from before drift) writes the defaults: no drift, heal, none.
+ */
+export function driftValues(r: ResourceRecord): unknown[] {
+  return [r.drift ? json({ detected_at: r.drift.detectedAt.toISOString(), fields: r.drift.fields }) : null, r.driftPolicy ?? "heal", r.observationId ?? null];
 }
 
 export const refIds = (refs: ResourceRef[]) => [...new Set(refs.map(idOf))];
@@ -153,6 +165,9 @@ export function toRecord(row: ResourceRow): ResourceRecord {
     provisioned: row.provisioned,
     tags: row.has_tags ? row.tags : null,
     staleInputs: row.stale_inputs,
+    drift: row.drift ? { detectedAt: new Date(row.drift.detected_at), fields: row.drift.fields } : null,
+    driftPolicy: row.drift_policy === "report" ? "report" : "heal",
+    observationId: row.observation_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

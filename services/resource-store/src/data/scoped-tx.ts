@@ -3,6 +3,7 @@ import type { QueryResultRow } from "pg";
 import type { DeadLetterRecord } from "../domain/dead-letters/model";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "../domain/resources/model";
 import type { ListFilter, StoreTx } from "../domain/resources/ports";
+import type { HistoryEntry } from "../domain/resources/history";
 import { toDeadLetterRecord, type DeadLetterRow } from "./dead-letter-rows";
 import { json, type NamedStatement } from "./pg";
 import {
@@ -10,6 +11,7 @@ import {
   eventParams,
   eventValues,
   LOCK_WITH_PENDING_CONFIG,
+  driftValues,
   mutableValues,
   refIds,
   RESOURCE_COLUMNS,
@@ -20,6 +22,7 @@ import {
   type EventRow,
   type ResourceRow,
 } from "./resource-rows";
+import { historyInsert } from "./resource-history.repository";
 import { IN_SCOPE, TENANT_KEY } from "./tenant-sql";
 import { TransitionTracker } from "./transition-tracker";
 
@@ -233,9 +236,10 @@ export abstract class ScopedTx implements StoreTx {
       name: "store.update-resource",
       text: `UPDATE resources SET config = $2::jsonb, applied_config = $3::jsonb, dependencies = $4::jsonb, owner_references = $5::jsonb,
           outputs = $6::jsonb, error = $7, lifecycle_state = $8, pending_event_id = $9, provisioned = $10, tags = $11, has_tags = $12,
-          stale_inputs = $13, updated_at = $14, dependency_ids = $15, owner_ids = $16
+          stale_inputs = $13, updated_at = $14, dependency_ids = $15, owner_ids = $16,
+          drift = $17::jsonb, drift_policy = $18, observation_id = $19
         WHERE row_id = $1`,
-      values: [r.rowId, ...mutableValues(r), r.updatedAt, refIds(r.dependencies), refIds(r.ownerReferences)],
+      values: [r.rowId, ...mutableValues(r), r.updatedAt, refIds(r.dependencies), refIds(r.ownerReferences), ...driftValues(r)],
     });
   }
 
@@ -314,6 +318,10 @@ export abstract class ScopedTx implements StoreTx {
   async deleteDeadLetters(eventIds: string[]): Promise<void> {
     if (eventIds.length === 0) return;
     this.write({ name: "store.delete-dead-letters", text: `DELETE FROM dead_letters WHERE ${IN_SCOPE} AND event_id = ANY($4::text[])`, values: [...this.scopeValues, eventIds] });
+  }
+
+  async insertHistory(entries: HistoryEntry[]): Promise<void> {
+    if (entries.length > 0) this.write(historyInsert(this.scope, entries));
   }
 
   // A write request's first answer (migration 20261205120000, domain/resources/repeated-requests.ts).

@@ -95,8 +95,11 @@ export async function ingestDeadLetter(deps: IngestDeps, msg: DeadLetterMessage)
   const { inserted, resourceFailed } = await deps.resources.inScope(tenant, async (tx) => {
     // The entry first, then the resource: the order a retry takes its locks in.
     const stored = await tx.insertDeadLetter(record);
+    const lc = new Lifecycle(tx, now, null, deps.sealer);
+    // The resource's history says it was dead-lettered (that step stands for its failure too).
+    await lc.recordDeadLetter(record);
     const r = await tx.lockResource(resourceId);
-    const failed = r ? await new Lifecycle(tx, now, null, deps.sealer).failEvent(r, eventId, errorMessage) : false;
+    const failed = r ? await lc.failEvent(r, eventId, errorMessage, "recorded") : false;
     return { inserted: stored, resourceFailed: failed };
   });
   return { kind: inserted ? "stored" : "duplicate", eventId, resourceFailed };

@@ -79,6 +79,7 @@ function reviveEvent(answer: unknown): OutboxEventRecord {
  * resource's new state; this only picks the event type and persists the row.
  */
 export async function requeue(tx: StoreTx, lc: Lifecycle, entry: DeadLetterRecord, r: ResourceRecord, catalog: ResourceDefinition[]): Promise<OutboxEventRecord> {
+  await lc.record(r, "retried", entry.eventId, `retry of the dead-lettered ${entry.eventType}`);
   const event = entry.eventType === "DELETE" ? await lc.queue(r, "DELETE") : await queueChecked(tx, lc, r, r.provisioned ? "UPDATE" : "CREATE", catalog);
   await tx.updateResource(r);
   return event;

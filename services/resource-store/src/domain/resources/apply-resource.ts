@@ -103,6 +103,9 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
       provisioned: false,
       tags: null,
       staleInputs: false,
+      drift: null,
+      driftPolicy: "heal",
+      observationId: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -114,9 +117,11 @@ export async function applyResource(deps: ApplyDeps, scope: TenantScope, body: A
       dependencies,
       ownerReferences: mergeDependencies(body.owner_references ?? []),
       tags: body.tags === undefined ? base.tags : body.tags,
+      driftPolicy: body.drift_policy ?? base.driftPolicy,
       updatedAt: now,
     };
 
+    await lc.record(next, "applied", null, `applied${requested ? ` as ${requested}` : ""}${existing ? (configChanged ? ", config changed" : "") : ", new resource"}`);
     if (wantPending) {
       await queueChecked(tx, lc, next, next.provisioned ? "UPDATE" : "CREATE", catalog);
     } else if (existing && (requested === "draft" || configChanged)) {

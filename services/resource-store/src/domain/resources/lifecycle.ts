@@ -3,6 +3,8 @@ import { resourceId as idOf, type EventType, type ResourceWork } from "@pragma/c
 import type { OutboxEventRecord, ResourceRecord } from "./model";
 import type { StoreTx } from "./ports";
 import { readPath, resolveConfig, type FieldReference, type Sealing } from "./references";
+import { deadLetteredEntry, historyText } from "./history";
+import type { HistoryKind } from "@pragma/contracts";
 
 /**
  * The state machine's side effects inside one transaction: writing events (held or
@@ -58,7 +60,25 @@ export class Lifecycle {
     }
     await this.tx.insertEvent(event);
     if (event.status === "pending") this.released = true;
+    if (event.status === "cancelled") await this.record(r, "failed", eventId, historyText(r.error ?? "failed"));
+    else await this.record(r, "queued", eventId, event.status === "held" ? `${eventType} queued, held: ${eventType === "DELETE" ? "waiting for what it owns to be gone" : "waiting for its dependencies to be ready"}` : `${eventType} queued`);
     return event;
+  }
+
+  /**
+   * The resource's history (history.ts): every lifecycle step is recorded here, in the
+   * transaction that takes it. `summary` must hold no config or output value.
+   */
+  async record(r: Pick<ResourceRecord, "resourceId">, kind: HistoryKind, eventId: string | null, summary: string, at: Date = this.now): Promise<void> {
+    await this.tx.insertHistory([{ resourceId: r.resourceId, kind, eventId, requestId: this.correlationId, summary, at }]);
+  }
+
+  /**
+   * A dead letter stored for an event, in its resource's history (once per event: the
+   * history insert skips a step already recorded for it, so a redelivery adds nothing).
+   */
+  async recordDeadLetter(entry: Parameters<typeof deadLetteredEntry>[0]): Promise<void> {
+    await this.tx.insertHistory([deadLetteredEntry(entry)]);
   }
 
   /**
@@ -98,6 +118,7 @@ export class Lifecycle {
     dependent.error = error;
     dependent.updatedAt = this.now;
     await this.tx.updateResource(dependent);
+    await this.record(dependent, "failed", ev.eventId, historyText(error));
     return true;
   }
 
@@ -135,6 +156,7 @@ export class Lifecycle {
   /** Removes the row now (nothing was ever provisioned) and lets waiting owners go on. */
   async remove(r: ResourceRecord): Promise<void> {
     await this.tx.deleteResource(r.resourceId);
+    await this.record(r, "deleted", r.pendingEventId, r.provisioned ? "deleted by its provider" : "removed (never provisioned)");
     await this.onRemoved(r);
   }
 
@@ -149,6 +171,7 @@ export class Lifecycle {
       await this.tx.updateEvent(ev.eventId, { status: "cancelled" });
       this.failReference(r, built.ref);
       await this.tx.updateResource(r);
+      await this.record(r, "failed", ev.eventId, historyText(r.error ?? "failed"));
       return;
     }
     await this.tx.updateEvent(ev.eventId, { status: "pending", payload: built.work as unknown as Record<string, unknown>, previousConfig: built.work.previous_config });
@@ -162,7 +185,9 @@ export class Lifecycle {
    */
   async succeed(
     r: ResourceRecord,
-    result: { outputs: Record<string, unknown>; outputsChanged: boolean; appliedConfig: Record<string, unknown>; eventType: "CREATE" | "UPDATE" },
+    result: { eventId: string; outputs: Record<string, unknown>; outputsChanged: boolean; appliedConfig: Record<string, unknown>; eventType: "CREATE" | "UPDATE" },
+    /** Drift: given, the ready resource starts a fresh observation cycle (a new observation id) and is added here, to be scheduled after commit. */
+    observing?: ResourceRecord[],
   ): Promise<void> {
     const ready: ResourceRecord = {
       ...r,
@@ -173,8 +198,17 @@ export class Lifecycle {
       appliedConfig: result.appliedConfig,
       pendingEventId: null,
       staleInputs: false,
+      // A success re-applied what drifted (a heal, or the user's own re-apply).
+      drift: null,
       updatedAt: this.now,
     };
+    await this.record(r, "succeeded", result.eventId, `${result.eventType} succeeded`);
+    if (r.drift) await this.record(r, "healed", result.eventId, `re-applied: ${r.drift.fields.join(", ")}`);
+    if (observing) {
+      ready.observationId = newId("observation");
+      observing.push(ready);
+    }
+    // Inputs changed while this ran: go again first, so dependents wait for the fresh run.
     if (r.staleInputs) await this.queue(ready, "UPDATE");
     await this.tx.updateResource(ready);
     await this.onReady(ready, { outputsChanged: result.outputsChanged, eventType: result.eventType });
@@ -187,6 +221,7 @@ export class Lifecycle {
   async start(r: ResourceRecord, eventId: string): Promise<boolean> {
     if (r.pendingEventId !== eventId || r.lifecycleState !== "pending") return false;
     await this.tx.updateResource({ ...r, lifecycleState: "processing", updatedAt: this.now });
+    await this.record(r, "started", eventId, "a worker started it");
     return true;
   }
 
@@ -194,11 +229,13 @@ export class Lifecycle {
    * The resource's pending event failed for good: a worker's failed result, or the event
    * dead-lettered without any result reaching the store. Only while the resource still
    * waits on that event: a later event, a result that already arrived or a user's
-   * re-apply all win over a late failure (false, nothing written).
+   * re-apply all win over a late failure (false, nothing written). The history records
+   * "failed", unless the caller records the failure itself (a dead letter: recordDeadLetter).
    */
-  async failEvent(r: ResourceRecord, eventId: string, error: string): Promise<boolean> {
+  async failEvent(r: ResourceRecord, eventId: string, error: string, history: "failed" | "recorded" = "failed"): Promise<boolean> {
     if (r.pendingEventId !== eventId || (r.lifecycleState !== "pending" && r.lifecycleState !== "processing")) return false;
     await this.tx.updateResource({ ...r, lifecycleState: "failed", error, pendingEventId: null, staleInputs: false, updatedAt: this.now });
+    if (history === "failed") await this.record(r, "failed", eventId, historyText(error));
     return true;
   }
 

@@ -1,4 +1,4 @@
-import type { EventType, LifecycleState, ResourceRef, TenantScope } from "@pragma/contracts";
+import type { DriftPolicy, EventType, LifecycleState, ResourceRef, TenantScope } from "@pragma/contracts";
 
 /** A resource as the domain sees it (plain data; the repository maps rows). */
 export interface ResourceRecord {
@@ -21,6 +21,11 @@ export interface ResourceRecord {
   tags: string[] | null;
   /** An input changed while this resource was busy with older values: re-run it once more on success. */
   staleInputs: boolean;
+  /** What differs from what was applied (drift.ts), null while nothing does. */
+  drift: { detectedAt: Date; fields: string[] } | null;
+  driftPolicy: DriftPolicy;
+  /** The resource's one live observation (drift.ts); null: none scheduled. */
+  observationId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

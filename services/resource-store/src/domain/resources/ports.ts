@@ -2,6 +2,7 @@ import type { ResourceDefinition, TenantScope } from "@pragma/contracts";
 import type { ValueSealer } from "@pragma/crypto";
 import type { DeadLetterRecord } from "../dead-letters/model";
 import type { OutboxEventRecord, OutboxStatus, ResourceRecord } from "./model";
+import type { HistoryEntry } from "./history";
 
 export interface ListFilter {
   provider?: string;
@@ -67,6 +68,8 @@ export interface StoreTx {
   /** Retry-all: those of these entries still stored, locked, oldest first. */
   lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]>;
   deleteDeadLetters(eventIds: string[]): Promise<void>;
+  /** History rows (history.ts), written with the transaction; only Lifecycle calls it. */
+  insertHistory(entries: HistoryEntry[]): Promise<void>;
   /** The first answer recorded for a write request's key in this scope (repeated-requests.ts), if any. */
   recallAnswer(requestKey: string): Promise<{ fingerprint: string; answer: unknown } | null>;
   /** Records a write request's first answer, committed with the write (a second record of the key fails the transaction). */

@@ -22,6 +22,8 @@ export function presentResource(r: ResourceRecord): Resource {
     pending_event_id: r.pendingEventId,
     provisioned: r.provisioned,
     tags: r.tags,
+    drift: r.drift ? { detected_at: r.drift.detectedAt.toISOString(), fields: r.drift.fields } : null,
+    drift_policy: r.driftPolicy,
     created_at: r.createdAt.toISOString(),
     updated_at: r.updatedAt.toISOString(),
   };

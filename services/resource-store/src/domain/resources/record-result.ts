@@ -2,6 +2,7 @@ import type { TenantScope } from "@pragma/contracts";
 import type { Clock, ResourceRepository, Sealer, StoreTx } from "./ports";
 import { Lifecycle } from "./lifecycle";
 import { canonical } from "./apply-resource";
+import type { ResourceRecord } from "./model";
 
 export type WorkerResult =
   | { kind: "started"; eventId: string; resourceId: string; scope: TenantScope }
@@ -16,6 +17,8 @@ export interface ResultDeps {
   sealer: Sealer;
   /** After commit, when the result released or queued events. */
   onEventWritten?: () => void;
+  /** After commit: resources that became ready with a fresh observation id (drift.ts), to schedule their first observation. */
+  onObservable?: (resources: ResourceRecord[]) => void;
 }
 
 /**
@@ -48,9 +51,12 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
   // order), as every other multi-row lock in the store is.
   for (const indexes of groups.values()) indexes.sort((x, y) => cmp(results[x]!.resourceId, results[y]!.resourceId) || x - y);
   let released = false;
+  // Resources that became ready in a committed transaction (a failed one's are dropped with it).
+  let toObserve: ResourceRecord[] = [];
+  const observable: ResourceRecord[] = [];
   const apply = async (tx: StoreTx, i: number): Promise<ResultOutcome> => {
     const lc = new Lifecycle(tx, deps.clock.now(), null, deps.sealer);
-    const outcome = await applyResult(tx, lc, results[i]!, deps.sealer);
+    const outcome = await applyResult(tx, lc, results[i]!, deps.sealer, deps.onObservable ? toObserve : undefined);
     released ||= lc.released;
     return outcome;
   };
@@ -68,7 +74,10 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
         return list;
       });
       indexes.forEach((i, k) => (out[i] = { status: "fulfilled", value: outcomes[k]! }));
+      observable.push(...toObserve);
+      toObserve = [];
     } catch (err) {
+      toObserve = [];
       if (indexes.length === 1) {
         out[indexes[0]!] = { status: "rejected", reason: err };
         continue;
@@ -76,17 +85,21 @@ export async function recordResults(deps: ResultDeps, results: WorkerResult[]): 
       for (const i of indexes) {
         try {
           out[i] = { status: "fulfilled", value: await deps.repo.inScope(scope, (tx) => apply(tx, i)) };
+          observable.push(...toObserve);
+          toObserve = [];
         } catch (e) {
+          toObserve = [];
           out[i] = { status: "rejected", reason: e };
         }
       }
     }
   }
   if (released) deps.onEventWritten?.();
+  if (observable.length > 0) deps.onObservable?.(observable);
   return out;
 }
 
-async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sealer: Sealer): Promise<ResultOutcome> {
+async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sealer: Sealer, observe?: ResourceRecord[]): Promise<ResultOutcome> {
   const found = await tx.lockResourceWithPendingConfig(result.resourceId);
   const r = found?.resource;
   if (!r || r.pendingEventId !== result.eventId) return "stale";
@@ -104,13 +117,19 @@ async function applyResult(tx: StoreTx, lc: Lifecycle, result: WorkerResult, sea
       // is sealed here. Sealed values differ on every sealing: compare what they hold.
       const outputs = sealer.sealSensitive(result.outputs);
       const outputsChanged = JSON.stringify(canonical(sealer.openDeep(r.outputs).value)) !== JSON.stringify(canonical(sealer.openDeep(outputs).value));
-      await lc.succeed(r, {
-        outputs: outputsChanged ? outputs : r.outputs,
-        outputsChanged,
-        // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
-        appliedConfig: found.pendingConfig ?? r.config,
-        eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE",
-      });
+      await lc.succeed(
+        r,
+        {
+          eventId: result.eventId,
+          outputs: outputsChanged ? outputs : r.outputs,
+          outputsChanged,
+          // What the provider actually ran with (references resolved): the next UPDATE's previous_config.
+          appliedConfig: found.pendingConfig ?? r.config,
+          eventType: result.eventType === "CREATE" ? "CREATE" : "UPDATE",
+        },
+        // Drift: the ready resource starts a fresh observation cycle (scheduled after commit).
+        observe,
+      );
       return "applied";
     }
     case "failed":
