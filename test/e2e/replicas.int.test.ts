@@ -133,6 +133,18 @@ describe("two registry and two resource-store processes at once", () => {
     await env?.dispose();
   });
 
+  /**
+   * Exactly two connections of a service on the vhost. Waited for: the management API lists a
+   * connection only after its statistics are first collected (every 5 s), and in CI the
+   * plugin was enabled moments before the tests started.
+   */
+  const twoConnections = (connectionName: string) =>
+    waitFor(async () => ((await deliveriesPerConnection(env.vhost, connectionName)).length === 2 ? true : undefined), {
+      timeoutMs: 20_000,
+      intervalMs: 500,
+      message: `not two ${connectionName} connections in the management API`,
+    });
+
   /** Both processes of a service received messages (RPCs, results, dead letters). */
   const bothTookPart = (connectionName: string) =>
     waitFor(async () => ((await deliveriesPerConnection(env.vhost, connectionName)).filter((n) => n > 0).length === 2 ? true : undefined), {
@@ -168,7 +180,7 @@ describe("two registry and two resource-store processes at once", () => {
       const rows = await sql<{ n: string }>("SELECT count(*) AS n FROM registry.orgs WHERE id = ANY($1::text[])", [ids]);
       expect(Number(rows[0]!.n)).toBe(30);
       // Two consumers on rpc.registry: the creates went to both.
-      expect(await deliveriesPerConnection(env.vhost, "registry")).toHaveLength(2);
+      await twoConnections("registry");
       await bothTookPart("registry");
     });
   });
@@ -225,7 +237,7 @@ describe("two registry and two resource-store processes at once", () => {
       // One result per event reached the store: a succeeded result each, ingested by whichever process.
       const succeeded = countBy(tap.results.filter((r) => r.type === "provider.event.succeeded.v1" && eventIds.includes(r.event_id)).map((r) => r.event_id));
       expect(succeeded.size).toBe(N_RESOURCES);
-      expect(await deliveriesPerConnection(env.vhost, "resource-store")).toHaveLength(2);
+      await twoConnections("resource-store");
       await bothTookPart("resource-store");
     });
 
