@@ -248,7 +248,11 @@ describe("the web console in Chromium", () => {
     await page.getByRole("button", { name: "Filter" }).click();
     await page.locator(`tr[data-id="resource:pragma_config_${live}"]`).waitFor();
     await waitFor(async () => (exchanges.length ? true : undefined), { timeoutMs: 10_000, message: "the token was not exchanged again before expiry" });
-    expect(exchanges).toEqual(["200"]);
+    // At least the one exchange before expiry, all successful. The watch stream reopened in the
+    // step before may still be finishing its own re-exchange (its token was the bad one), and
+    // that answer can land after the listener is attached: counted here, but not a 401.
+    expect(exchanges.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(exchanges)).toEqual(new Set(["200"]));
     expect(unauthorized).toEqual([]);
     await axe(page, "resources");
     await shot(page, "resources");
