@@ -111,6 +111,7 @@ async function main() {
     say(`off: ${ready} ready; idle window ${windowMs / 1000} s`);
     const idle = await window();
     say(`off: lifecycle saturation, ${count} applies`);
+    await observer.vacuum();
     const off = await lifecycleSaturation(tenant, observer, { count, connections: Number(values.connections), label: "drift-off", timeoutMs });
     await stopAll();
 
@@ -125,6 +126,7 @@ async function main() {
     say(`on: steady window ${windowMs / 1000} s`);
     const busy = await window();
     say(`on: lifecycle saturation, ${count} applies`);
+    await observer.vacuum();
     const on = await lifecycleSaturation(tenant, observer, { count, connections: Number(values.connections), label: "drift-on", timeoutMs });
 
     // CPU per observation: the on window minus the idle window's CPU for the same time.

@@ -42,7 +42,7 @@ export class StoreObserver {
    * dead rows of the runs before it (the reference gets a fresh database every run).
    */
   async vacuum() {
-    for (const t of ["resources", "outbox_events", "resource_edges"]) await this.pool.query(`VACUUM (ANALYZE) ${STORE_SCHEMA}.${t}`);
+    for (const t of ["resources", "outbox_events", "resource_edges", "resource_changes", "request_answers", "resource_history"]) await this.pool.query(`VACUUM (ANALYZE) ${STORE_SCHEMA}.${t}`);
   }
 
   async close() {
