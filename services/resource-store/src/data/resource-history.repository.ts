@@ -7,7 +7,8 @@ import { actAsTenant } from "./tenant-sql";
  * The one INSERT of history rows (migration 20261205140000_resource_history), for every
  * path that writes them: entries as one JSON parameter, so the statement text is fixed
  * (prepared once) whatever their number. A step already recorded for the same event
- * (a redelivered result or dead letter) is not recorded twice. Without a request id, the
+ * (a redelivered result or dead letter) is not recorded twice: a unique index and ON CONFLICT
+ * DO NOTHING (migration 20261205150000), an index probe whatever the plan. Without a request id, the
  * entry takes its event's correlation id. `when` gates the insert (the create-only path
  * inserts nothing when the resource already existed).
  */
@@ -19,9 +20,8 @@ export function historyInsertSql(param: number, when = "true"): string {
       x.summary, x.at
     FROM jsonb_to_recordset($${param}::jsonb) AS x(org_id text, project_id text, space_id text, resource_id text, kind text,
       event_id text, request_id text, summary text, at timestamptz)
-    WHERE (${when}) AND (x.event_id IS NULL OR NOT EXISTS (SELECT 1 FROM resource_history h
-      WHERE h.org_id = x.org_id AND h.project_id = x.project_id AND h.space_id = x.space_id AND h.resource_id = x.resource_id
-        AND h.event_id = x.event_id AND h.kind = x.kind))`;
+    WHERE (${when})
+    ON CONFLICT (org_id, project_id, space_id, resource_id, event_id, kind) WHERE event_id IS NOT NULL DO NOTHING`;
 }
 
 /** The JSON parameter of historyInsertSql. */
