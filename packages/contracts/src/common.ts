@@ -16,3 +16,15 @@ export type TenantScope = z.infer<typeof TenantScope>;
 export const ROLES = ["admin", "member", "operator"] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
+
+/** The resource a message to a worker is about, and its tenant (work and observations alike). */
+export const WorkTarget = z.object({
+  resource_id: z.string(),
+  provider: z.string(),
+  resource_type: z.string(),
+  resource_name: z.string(),
+  org_id: z.string(),
+  project_id: z.string(),
+  space_id: z.string(),
+});
+export type WorkTarget = z.infer<typeof WorkTarget>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
-import { TenantScope, timestamp } from "./common";
+import { TenantScope, WorkTarget, timestamp } from "./common";
 import { EXCHANGES } from "./topology";
 
 /**
@@ -38,13 +38,7 @@ export type Drift = z.infer<typeof Drift>;
 /** A resource to observe, as applied: config and outputs as stored (sensitive values sealed; the worker opens them). */
 export const ObserveWork = z.object({
   observation_id: z.string(),
-  resource_id: z.string(),
-  provider: z.string(),
-  resource_type: z.string(),
-  resource_name: z.string(),
-  org_id: z.string(),
-  project_id: z.string(),
-  space_id: z.string(),
+  ...WorkTarget.shape,
   config: z.record(z.string(), z.unknown()),
   outputs: z.record(z.string(), z.unknown()).nullable(),
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineMessage, defineRequest } from "./message";
-import { TenantScope, timestamp } from "./common";
+import { TenantScope, WorkTarget, timestamp } from "./common";
 import { ConfigObject, Tags, safeText } from "./input-safety";
 import { Drift, DriftPolicy } from "./observe";
 import { workRoutingKey } from "./providers";
@@ -210,13 +210,7 @@ export const resourceEvents = {
 export const ResourceWork = z.object({
   event_id: z.string(),
   event_type: EventType,
-  resource_id: z.string(),
-  provider: z.string(),
-  resource_type: z.string(),
-  resource_name: z.string(),
-  org_id: z.string(),
-  project_id: z.string(),
-  space_id: z.string(),
+  ...WorkTarget.shape,
   /** Fully resolved: providers never see reference objects. */
   config: z.record(z.string(), z.unknown()),
   previous_config: z.record(z.string(), z.unknown()).nullable(),

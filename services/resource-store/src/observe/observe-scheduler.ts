@@ -1,7 +1,7 @@
 import { OBSERVE, observeMessages, type ObserveWork } from "@pragma/contracts";
 import type { Logger } from "@pragma/logger";
 import type { Broker, TopologySpec } from "@pragma/messaging";
-import type { ResourceRecord } from "../domain/resources/model";
+import { workTarget, type ResourceRecord } from "../domain/resources/model";
 
 /**
  * Publishes observations (packages/contracts/src/observe.ts): the next one of a cycle into a delay
@@ -90,13 +90,7 @@ function observeWork(r: ResourceRecord): ObserveWork | null {
   if (!r.observationId || !r.appliedConfig) return null;
   return {
     observation_id: r.observationId,
-    resource_id: r.resourceId,
-    provider: r.provider,
-    resource_type: r.resourceType,
-    resource_name: r.name,
-    org_id: r.scope.org_id,
-    project_id: r.scope.project_id,
-    space_id: r.scope.space_id,
+    ...workTarget(r),
     config: r.appliedConfig,
     outputs: r.outputs,
   };

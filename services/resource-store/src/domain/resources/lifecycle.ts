@@ -1,6 +1,6 @@
 import { newId } from "@pragma/ids";
 import { resourceId as idOf, type EventType, type ResourceWork } from "@pragma/contracts";
-import type { OutboxEventRecord, ResourceRecord } from "./model";
+import { workTarget, type OutboxEventRecord, type ResourceRecord } from "./model";
 import type { StoreTx } from "./ports";
 import { readPath, resolveConfig, type FieldReference, type Sealing } from "./references";
 import { deadLetteredEntry, historyText } from "./history";
@@ -275,13 +275,7 @@ export class Lifecycle {
       work: {
         event_id: eventId,
         event_type: eventType,
-        resource_id: r.resourceId,
-        provider: r.provider,
-        resource_type: r.resourceType,
-        resource_name: r.name,
-        org_id: r.scope.org_id,
-        project_id: r.scope.project_id,
-        space_id: r.scope.space_id,
+        ...workTarget(r),
         config,
         previous_config: r.provisioned && eventType !== "DELETE" ? r.appliedConfig : null,
         outputs: r.provisioned ? r.outputs : null,

@@ -1,4 +1,4 @@
-import type { DriftPolicy, EventType, LifecycleState, ResourceRef, TenantScope } from "@pragma/contracts";
+import type { DriftPolicy, EventType, LifecycleState, ResourceRef, TenantScope, WorkTarget } from "@pragma/contracts";
 
 /** A resource as the domain sees it (plain data; the repository maps rows). */
 export interface ResourceRecord {
@@ -47,4 +47,17 @@ export interface OutboxEventRecord {
   status: OutboxStatus;
   createdAt: Date;
   publishedAt: Date | null;
+}
+
+/** Which resource, of which tenant, a message to a worker is about (its work and its observations). */
+export function workTarget(r: ResourceRecord): WorkTarget {
+  return {
+    resource_id: r.resourceId,
+    provider: r.provider,
+    resource_type: r.resourceType,
+    resource_name: r.name,
+    org_id: r.scope.org_id,
+    project_id: r.scope.project_id,
+    space_id: r.scope.space_id,
+  };
 }
