@@ -94,6 +94,8 @@ describe("the web console in Chromium", () => {
     await page.getByRole("button", { name: "Log out" }).waitFor();
   }
 
+  const sessionToken = (page: Page) => page.evaluate(() => (JSON.parse(sessionStorage.getItem("pragma.console.session") ?? "{}") as { token?: string }).token);
+
   const state = (page: Page, key: string, s: string) => page.locator(`tr[data-key="${key}"] .state`, { hasText: new RegExp(`^${s}$`) });
 
   beforeAll(async () => {
@@ -207,6 +209,11 @@ describe("the web console in Chromium", () => {
 
   it("lists resources with filters and shows a change live, without a reload", async () => {
     const { context, page } = await newPage();
+    let exchangesInFlight = 0;
+    const isExchange = (q: Request) => q.url().endsWith("/auth/token");
+    page.on("request", (q) => void (isExchange(q) && exchangesInFlight++));
+    page.on("requestfinished", (q) => void (isExchange(q) && exchangesInFlight--));
+    page.on("requestfailed", (q) => void (isExchange(q) && exchangesInFlight--));
     await login(page, adminKey);
     await page.locator(`tr[data-id="resource:pragma_config_${a}"]`).waitFor();
     await page.getByText("Live: states update as they change.").waitFor();
@@ -233,12 +240,20 @@ describe("the web console in Chromium", () => {
     await page.locator(`tr[data-id="resource:pragma_config_${live}"]`).waitFor();
     expect(await page.getByRole("alert").count()).toBe(0);
     // A token about to expire is exchanged before it is sent: no 401 at all this time.
+    // First let the step before settle: its re-exchange (shared by the list and the watch
+    // stream) must have finished and saved a real token, or this step's request would join
+    // that exchange instead of sending its own.
+    await waitFor(async () => ((await sessionToken(page)) !== "not-a-token" && exchangesInFlight === 0 ? true : undefined), { timeoutMs: 10_000, message: "the bad token of the step before was never replaced" });
     const unauthorized: string[] = [];
     const exchanges: string[] = [];
-    // Only the requests this step sends: the watch stream reopened in the step before may still
-    // be finishing its own re-exchange (its token was the bad one), answered after this point.
+    const apiCalls: { url: string; auth: string | undefined }[] = [];
+    // Only the requests this step sends: an answer to one sent before does not count.
     const sentHere = new Set<Request>();
-    page.on("request", (q) => sentHere.add(q));
+    page.on("request", (q) => {
+      sentHere.add(q);
+      const auth = q.headers()["authorization"];
+      if (auth !== undefined) apiCalls.push({ url: q.url(), auth });
+    });
     page.on("response", (r) => {
       if (!sentHere.has(r.request())) return;
       if (r.status() === 401) unauthorized.push(r.url());
@@ -255,6 +270,9 @@ describe("the web console in Chromium", () => {
     await waitFor(async () => (exchanges.length ? true : undefined), { timeoutMs: 10_000, message: "the token was not exchanged again before expiry" });
     expect(exchanges).toEqual(["200"]);
     expect(unauthorized).toEqual([]);
+    // Nothing left with the token about to expire: every API call of this step carried the new one.
+    expect(apiCalls.length).toBeGreaterThan(0);
+    expect(apiCalls.filter((c) => c.auth === "Bearer not-a-token")).toEqual([]);
     await axe(page, "resources");
     await shot(page, "resources");
     await context.close();
