@@ -22,7 +22,8 @@ const created: { roles: string[]; databases: string[] } = { roles: [], databases
 const mysqlCleanup: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  sys = await startSystem("drift", { OBSERVE_INTERVAL_MS: "1000", OBSERVE_TIERS_MS: "1000" });
+  // A cycle is overdue 3 intervals + 2 s after its last result; each replica sweeps every 0.5 s.
+  sys = await startSystem("drift", { OBSERVE_INTERVAL_MS: "1000", OBSERVE_TIERS_MS: "1000", OBSERVE_OVERDUE_GRACE_MS: "2000", OBSERVE_SWEEP_INTERVAL_MS: "500" });
   org = await createOrg(sys.baseUrl);
   c = org.client();
   pg = new Pg({ connectionString: testInfraUrls().databaseUrl });
@@ -89,6 +90,55 @@ describe("drift", () => {
     expect(h.find((e) => e.kind === "drift_detected")!.summary).toContain("gone");
     expect(h.find((e) => e.kind === "queued")!.summary).toBe("UPDATE queued");
     expect(kinds.slice(detected + 1)).toEqual(["succeeded", "queued", "applied"]);
+  });
+
+  // The broker carries each cycle, so a lost message would end it silently; the store's
+  // sweeper restarts what is overdue. The loss is made in the store's database: the cycle's
+  // tick no longer matches the message in flight (as after a publish that failed after
+  // commit), so that message's result is not taken and nothing publishes the next one.
+  it("a cycle whose message was lost is restarted by the sweeper, and drift after it is still healed", async () => {
+    const name = roleName("lost");
+    created.roles.push(name);
+    const id = await applyReady({ provider: "postgres", resource: "role", name: "lost-cycle", config: { name } });
+    const rid_ = id;
+    const store = new Pg({ connectionString: sys.env.databaseUrl });
+    await store.connect();
+    try {
+      const cycle = () => store.query<{ tick: string; restarts: number }>("SELECT tick, restarts FROM resource_store.resource_observations WHERE resource_id = $1", [rid_]).then((r) => r.rows[0]);
+      await waitFor(async () => (await cycle()) ?? undefined, { timeoutMs: 30_000, message: "the resource was never observed" });
+      await store.query("UPDATE resource_store.resource_observations SET tick = 'lost' WHERE resource_id = $1", [rid_]);
+      // Restarted once it is overdue (about 5 s): a new tick and restarts = 1, then taken by a result (restarts back to 0).
+      await waitFor(async () => ((await cycle())?.tick !== "lost" ? true : undefined), { timeoutMs: 30_000, message: "the lost cycle was never restarted" });
+      await pg.query(`DROP ROLE "${name}"`);
+      await waitForHistory(id, ["drift_detected", "healed"]);
+      expect(await roleExists(name)).toBe(true);
+    } finally {
+      await store.end();
+    }
+  });
+
+  it("a ready resource that was never observed (ready before observation was on) is found by the sweeper and observed", async () => {
+    const name = roleName("old");
+    created.roles.push(name);
+    const id = await applyReady({ provider: "postgres", resource: "role", name: "never-observed", config: { name } });
+    const rid_ = id;
+    const store = new Pg({ connectionString: sys.env.databaseUrl });
+    await store.connect();
+    try {
+      // As a resource made ready by a version without drift: no observation id, no cycle, and
+      // a message in flight of the generation that no longer exists ends at its result.
+      await store.query("UPDATE resource_store.resources SET observation_id = NULL, updated_at = now() - interval '1 minute' WHERE resource_id = $1", [rid_]);
+      await store.query("DELETE FROM resource_store.resource_observations WHERE resource_id = $1", [rid_]);
+      await waitFor(async () => ((await store.query("SELECT 1 FROM resource_store.resources r JOIN resource_store.resource_observations o USING (org_id, project_id, space_id, resource_id) WHERE r.resource_id = $1 AND o.generation = r.observation_id", [rid_])).rowCount === 1 ? true : undefined), {
+        timeoutMs: 30_000,
+        message: "the never-observed resource was never given a cycle",
+      });
+      await pg.query(`DROP ROLE "${name}"`);
+      await waitForHistory(id, ["drift_detected", "healed"]);
+      expect(await roleExists(name)).toBe(true);
+    } finally {
+      await store.end();
+    }
   });
 
   it("a database whose owner was changed by hand is detected (field owner) and healed back to the applied owner", async () => {

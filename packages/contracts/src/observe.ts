@@ -13,7 +13,10 @@ import { EXCHANGES } from "./topology";
  * publishes what differs (`observed`) to pragma.results; the store records drift (and
  * heals, or only reports) and publishes the next observe into the delay queue. Each
  * resource has one live observation id: a message with another (superseded by a later
- * apply or refresh) ends its cycle at the store. No process holds a timer.
+ * apply or refresh) ends its cycle at the store. Within it, each message carries a tick:
+ * the store takes a result only if its tick is the one it last sent, so a cycle the
+ * store's sweeper restarted (a message lost, a resource never observed) and a late message
+ * of the old chain never run side by side. No process holds the schedule's timer.
  */
 export const OBSERVE = {
   /** Direct; routing key = provider. The observe queues are bound here. */
@@ -38,6 +41,8 @@ export type Drift = z.infer<typeof Drift>;
 /** A resource to observe, as applied: config and outputs as stored (sensitive values sealed; the worker opens them). */
 export const ObserveWork = z.object({
   observation_id: z.string(),
+  /** The message's place in its cycle (absent on the first one after an apply or refresh); the result echoes it. */
+  tick: z.string().optional(),
   ...WorkTarget.shape,
   config: z.record(z.string(), z.unknown()),
   outputs: z.record(z.string(), z.unknown()).nullable(),
@@ -46,6 +51,8 @@ export type ObserveWork = z.infer<typeof ObserveWork>;
 
 export const Observed = z.object({
   observation_id: z.string(),
+  /** The observe message's tick, echoed. */
+  tick: z.string().optional(),
   resource_id: z.string(),
   provider: z.string(),
   org_id: z.string(),

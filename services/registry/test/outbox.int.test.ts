@@ -58,7 +58,7 @@ it("project.updated committed while the broker refuses events is delivered once 
   // The broker comes back: every connection is re-made and re-declares its topology (the exchange, the test's binding).
   await waitForConnections(h.env.vhost, 2);
   expect(await closeConnections(h.env.vhost)).toBeGreaterThan(0);
-  const delivered = await waitFor(async () => events.events.find(updatedTo("Shop while away")), { timeoutMs: 30_000, intervalMs: 100, message: "project.updated delivered after the outage" });
+  const delivered = await waitFor(async () => events.events.find(updatedTo("Shop while away")), { timeoutMs: 60_000, intervalMs: 100, message: "project.updated delivered after the outage" });
   expect(delivered.headers).toMatchObject({ "x-org-id": orgId, "x-project-id": project.project_id, "x-space-id": project.space_id });
   expect(JSON.stringify(delivered.payload)).not.toContain("s3cret-pw");
   await waitFor(async () => (await outboxRows()) === 0, { message: "the published row is gone from the outbox" });

@@ -60,6 +60,12 @@ const envSchema = z.object({
       }
       return tiers;
     }),
+  /** How often each replica looks for overdue or never-started observation cycles (observe-sweeper.ts; jittered ±20 %). */
+  OBSERVE_SWEEP_INTERVAL_MS: int(10_000, 100, 3_600_000),
+  /** At most this many cycles restarted per sweep and replica (a backlog is spread over several sweeps). */
+  OBSERVE_SWEEP_BATCH: int(500, 1, 100_000),
+  /** A cycle is overdue this long plus three of its intervals after its last result (drift.ts overdueAfterMs). */
+  OBSERVE_OVERDUE_GRACE_MS: int(60_000, 0, 86_400_000),
   /** Keys sealing sensitive resource values at rest and in work messages (the workers need the same). */
   ...encryptionEnv,
   /** GET /metrics listener (unset: none; npm start sets 9466). */

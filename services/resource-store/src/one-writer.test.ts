@@ -17,6 +17,8 @@ const WRITERS: [string, RegExp, string[]][] = [
   ["dead-letter entries (insert)", /\bINSERT\s+INTO\s+"?dead_letters\b/i, ["data/scoped-tx.ts"]],
   // The one history INSERT (historyInsertSql), used only by StoreTx.insertHistory (scoped-tx.ts, create-only-tx.ts), which only the lifecycle calls.
   ["resource_history", anyWrite("resource_history"), ["data/resource-history.repository.ts"]],
+  // Observation cycles: the result's advance and the sweeper's restart, both StoreTx methods.
+  ["resource_observations", anyWrite("resource_observations"), ["data/scoped-tx.ts"]],
   ["resource_history (its INSERT's callers)", /\bhistoryInsert(Sql)?\(/, ["data/resource-history.repository.ts", "data/scoped-tx.ts", "data/create-only-tx.ts"]],
 ];
 

@@ -22,6 +22,8 @@ import { resourceHandlers } from "./amqp/resource-store.handlers";
 import { consumeResults } from "./amqp/results.consumer";
 import { consumeObservations, observeHandlers } from "./amqp/observe.consumer";
 import { ObserveScheduler } from "./observe/observe-scheduler";
+import { ObserveSweeper } from "./observe/observe-sweeper";
+import { PgOverdueObservations } from "./data/observation-sweep.repository";
 import type { ResourceRecord } from "./domain/resources/model";
 import { WorkerTypeCatalog } from "./amqp/worker-type-catalog";
 import { consumeDeadLetters, workerTypeCatalog } from "./amqp/dead-letter.consumer";
@@ -186,13 +188,27 @@ export async function startResourceStore(config: StoreConfig, opts: { logger?: L
     config.resultsPrefetch,
     config.resultsLingerMs,
   );
-  const observations = await consumeObservations(broker, { repo, clock, sealer, logger, scheduler: observeScheduler, onEventWritten: () => relay.kick() }, 20);
+  const observations = await consumeObservations(broker, { repo, clock, sealer, logger, scheduler: observeScheduler, overdueGraceMs: config.observeOverdueGraceMs, onEventWritten: () => relay.kick() }, 20);
+  const observeSweeper = config.observeEnabled
+    ? new ObserveSweeper({
+        overdue: new PgOverdueObservations(pool),
+        repo,
+        clock,
+        scheduler: observeScheduler,
+        logger,
+        intervalMs: config.observeIntervalMs,
+        overdueGraceMs: config.observeOverdueGraceMs,
+        everyMs: config.observeSweepIntervalMs,
+        batch: config.observeSweepBatch,
+      })
+    : undefined;
   const deadLetters = await consumeDeadLetters(broker, { ...deadLetterDeps, onIngested: metrics.deadLetter }, 10);
   const metricsServer = config.metricsPort !== undefined ? await serveMetrics(registry, config.metricsPort) : undefined;
   relay.start();
   pruner.start();
   answerPruner.start();
   changeLogPruner.start();
+  observeSweeper?.start();
   logger.info({ metricsPort: metricsServer?.port }, "resource store started");
 
   return {
@@ -208,6 +224,7 @@ export async function startResourceStore(config: StoreConfig, opts: { logger?: L
       await pruner.stop();
       await answerPruner.stop();
       await changeLogPruner.stop();
+      await observeSweeper?.stop();
       await relay.stop();
       await broker.close();
       await prisma.$disconnect();

@@ -22,6 +22,7 @@ export async function observeResource(deps: ObserveDeps, work: ObserveWork): Pro
   const type = typeOf(deps, work);
   const base = {
     observation_id: work.observation_id,
+    ...(work.tick !== undefined ? { tick: work.tick } : {}),
     resource_id: work.resource_id,
     provider: work.provider,
     org_id: work.org_id,

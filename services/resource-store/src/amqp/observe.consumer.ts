@@ -7,9 +7,8 @@ import type { ObserveScheduler } from "../observe/observe-scheduler";
 
 /**
  * Workers' observation results (pragma.observations): drift recorded, healed or reported
- * (drift.ts), and the cycle's next observation scheduled. Redelivery is harmless: a
- * result for an observation already answered finds the same state and schedules one more
- * message with the same id, which the next result's check ends.
+ * (drift.ts), and the cycle's next observation scheduled. Redelivery is harmless: the
+ * cycle has moved on to a new tick, so a result already taken is not taken again.
  */
 export async function consumeObservations(broker: Broker, deps: DriftDeps & { scheduler: ObserveScheduler; logger: Logger }, prefetch: number): Promise<ConsumerHandle> {
   return broker.consume(
@@ -17,7 +16,7 @@ export async function consumeObservations(broker: Broker, deps: DriftDeps & { sc
     observeMessages.observed,
     async (d) => {
       const outcome = await recordObservation(deps, d.payload);
-      if (outcome.kind === "next") await deps.scheduler.schedule(outcome.resource, outcome.intervalMs);
+      if (outcome.kind === "next") await deps.scheduler.schedule(outcome.resource, outcome.intervalMs, outcome.tick);
     },
     { prefetch },
   );

@@ -111,6 +111,8 @@ export class CreateOnlyTx implements StoreTx {
   lockDeadLetters = () => this.refuse();
   deleteDeadLetters = () => this.refuse();
   getEvent = () => this.refuse();
+  advanceObservation = () => this.refuse();
+  restartObservation = () => this.refuse();
   updateEvent = () => this.refuse();
   /** A create is never a repeat: a repeated one finds its resource there and takes the full path. */
   recallAnswer = () => this.refuse();

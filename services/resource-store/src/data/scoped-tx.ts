@@ -320,6 +320,40 @@ export abstract class ScopedTx implements StoreTx {
     this.write({ name: "store.delete-dead-letters", text: `DELETE FROM dead_letters WHERE ${IN_SCOPE} AND event_id = ANY($4::text[])`, values: [...this.scopeValues, eventIds] });
   }
 
+  // Observation cycles (migration 20261205160000_observation_chain): one upsert each, whose
+  // WHERE is the check, so two results (or a result and a sweeper) cannot both win.
+
+  async advanceObservation(resourceId: string, generation: string, tick: string | undefined, next: { tick: string; dueAt: Date | null }): Promise<boolean> {
+    const rows = await this.read<{ taken: number }>({
+      name: "store.advance-observation",
+      text: `INSERT INTO resource_observations AS o (org_id, project_id, space_id, resource_id, generation, tick, due_at)
+          VALUES ($1, $2, $3, $4, $5, $7, COALESCE($8::timestamptz, 'infinity'))
+        ON CONFLICT (org_id, project_id, space_id, resource_id) DO UPDATE
+          SET generation = EXCLUDED.generation, tick = EXCLUDED.tick, due_at = EXCLUDED.due_at, restarts = 0
+          WHERE CASE WHEN $6::text IS NULL THEN o.generation <> EXCLUDED.generation ELSE o.generation = EXCLUDED.generation AND o.tick = $6 END
+        RETURNING 1 AS taken`,
+      values: [...this.scopeValues, resourceId, generation, tick ?? null, next.tick, next.dueAt],
+    });
+    return rows.length === 1;
+  }
+
+  async restartObservation(resourceId: string, generation: string, tick: string, now: Date, waitMs: number): Promise<boolean> {
+    const rows = await this.read<{ taken: number }>({
+      name: "store.restart-observation",
+      text: `INSERT INTO resource_observations AS o (org_id, project_id, space_id, resource_id, generation, tick, due_at, restarts)
+          VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz + make_interval(secs => $8::float8 / 1000), 1)
+        ON CONFLICT (org_id, project_id, space_id, resource_id) DO UPDATE
+          SET generation = EXCLUDED.generation, tick = EXCLUDED.tick,
+            restarts = CASE WHEN o.generation = EXCLUDED.generation THEN o.restarts + 1 ELSE 1 END,
+            due_at = $7::timestamptz + make_interval(secs => $8::float8 / 1000
+              * power(2, least(CASE WHEN o.generation = EXCLUDED.generation THEN o.restarts ELSE 0 END, 4)))
+          WHERE o.due_at < $7 OR o.generation <> EXCLUDED.generation
+        RETURNING 1 AS taken`,
+      values: [...this.scopeValues, resourceId, generation, tick, now, waitMs],
+    });
+    return rows.length === 1;
+  }
+
   async insertHistory(entries: HistoryEntry[]): Promise<void> {
     if (entries.length > 0) this.write(historyInsert(this.scope, entries));
   }

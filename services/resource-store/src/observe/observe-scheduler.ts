@@ -13,8 +13,9 @@ import { workTarget, type ResourceRecord } from "../domain/resources/model";
  * by the queue's TTL), so resources applied together spread out over the following
  * cycles instead of arriving together for ever.
  *
- * A publish that fails is logged and the resource's cycle ends there (its next apply or a
- * refresh starts a new one); an observation is a read, nothing else is lost with it.
+ * A publish that fails is logged and the resource's cycle stops there until the sweeper
+ * finds it overdue and restarts it (observe-sweeper.ts); an observation is a read, nothing
+ * else is lost with it.
  */
 export class ObserveScheduler {
   readonly tiers: number[];
@@ -38,9 +39,9 @@ export class ObserveScheduler {
     return tier;
   }
 
-  /** Observe `r` after about intervalMs (its type's interval; the default for a first observation). */
-  async schedule(r: ResourceRecord, intervalMs = this.defaultIntervalMs): Promise<void> {
-    const work = observeWork(r);
+  /** Observe `r` after about intervalMs (its type's interval; the default for a first observation), as the cycle's `tick`. */
+  async schedule(r: ResourceRecord, intervalMs = this.defaultIntervalMs, tick?: string): Promise<void> {
+    const work = observeWork(r, tick);
     if (!work) return;
     const tier = this.tierFor(intervalMs);
     await this.broker
@@ -86,10 +87,11 @@ export class ObserveScheduler {
 }
 
 /** What a worker needs to observe `r`: what was applied, as stored (sealed values stay sealed). */
-function observeWork(r: ResourceRecord): ObserveWork | null {
+function observeWork(r: ResourceRecord, tick?: string): ObserveWork | null {
   if (!r.observationId || !r.appliedConfig) return null;
   return {
     observation_id: r.observationId,
+    ...(tick !== undefined ? { tick } : {}),
     ...workTarget(r),
     config: r.appliedConfig,
     outputs: r.outputs,

@@ -1,4 +1,4 @@
-import { newId } from "@pragma/ids";
+import { newId, newUlid } from "@pragma/ids";
 import { AppError } from "@pragma/errors";
 import type { Observed, TenantScope } from "@pragma/contracts";
 import type { ResourceRecord } from "./model";
@@ -18,6 +18,8 @@ export interface DriftDeps {
   repo: ResourceRepository;
   clock: Clock;
   sealer: Sealer;
+  /** OBSERVE_OVERDUE_GRACE_MS (overdueAfterMs). */
+  overdueGraceMs: number;
   /** After commit, when a heal queued an event. */
   onEventWritten?: () => void;
 }
@@ -29,8 +31,17 @@ export type ObservationOutcome =
   | { kind: "not_observable" }
   /** Healing: an UPDATE was queued; its success starts a fresh cycle. */
   | { kind: "healing" }
-  /** Observe again after intervalMs. */
-  | { kind: "next"; resource: ResourceRecord; intervalMs: number };
+  /** Observe again after intervalMs, with the cycle's new tick. */
+  | { kind: "next"; resource: ResourceRecord; intervalMs: number; tick: string };
+
+/**
+ * How long after a result its cycle is overdue when no later result came: three intervals
+ * (the delay queue's jitter, a backlog of observations, a slow worker) and a grace
+ * (OBSERVE_OVERDUE_GRACE_MS, a minute). The sweeper restarts it then (observe-sweeper.ts).
+ */
+export function overdueAfterMs(intervalMs: number, graceMs: number): number {
+  return 3 * intervalMs + graceMs;
+}
 
 const GONE = "exists";
 
@@ -44,17 +55,22 @@ export async function recordObservation(deps: DriftDeps, o: Observed): Promise<O
   const outcome = await deps.repo.inScope(scope, async (tx): Promise<ObservationOutcome> => {
     const r = await tx.lockResource(o.resource_id);
     if (!r || r.observationId !== o.observation_id || r.lifecycleState !== "ready" || !r.provisioned) return { kind: "stale" };
+    const now = deps.clock.now();
+    // The cycle's next tick; a result that is not the one the cycle waits for ends here.
+    const tick = newUlid();
+    const dueAt = o.outcome === "not_observable" ? null : new Date(now.getTime() + overdueAfterMs(o.interval_ms, deps.overdueGraceMs));
+    if (!(await tx.advanceObservation(r.resourceId, o.observation_id, o.tick, { tick, dueAt }))) return { kind: "stale" };
     if (o.outcome === "not_observable") return { kind: "not_observable" };
-    if (o.outcome === "error") return { kind: "next", resource: r, intervalMs: o.interval_ms };
-    const lc = new Lifecycle(tx, deps.clock.now(), null, deps.sealer);
+    if (o.outcome === "error") return { kind: "next", resource: r, intervalMs: o.interval_ms, tick };
+    const lc = new Lifecycle(tx, now, null, deps.sealer);
     const fields = [...new Set(o.drift)].sort();
     if (fields.length === 0) {
-      if (!r.drift) return { kind: "next", resource: r, intervalMs: o.interval_ms };
+      if (!r.drift) return { kind: "next", resource: r, intervalMs: o.interval_ms, tick };
       // Reported drift that went away (someone put it back by hand).
       const fixed: ResourceRecord = { ...r, drift: null, updatedAt: lc.now };
       await tx.updateResource(fixed);
       await lc.record(r, "healed", null, "the real object matches what was applied again");
-      return { kind: "next", resource: fixed, intervalMs: o.interval_ms };
+      return { kind: "next", resource: fixed, intervalMs: o.interval_ms, tick };
     }
     const same = r.drift !== null && r.drift.fields.join(",") === fields.join(",");
     const next: ResourceRecord = same ? { ...r } : { ...r, drift: { detectedAt: lc.now, fields }, updatedAt: lc.now };
@@ -67,10 +83,35 @@ export async function recordObservation(deps: DriftDeps, o: Observed): Promise<O
       return { kind: "healing" };
     }
     if (!same) await tx.updateResource(next);
-    return { kind: "next", resource: next, intervalMs: o.interval_ms };
+    return { kind: "next", resource: next, intervalMs: o.interval_ms, tick };
   });
   if (released) deps.onEventWritten?.();
   return outcome;
+}
+
+/**
+ * The sweeper's restart of one resource's cycle (observe-sweeper.ts): a ready resource whose
+ * cycle is overdue (a message lost, a publish that failed after commit) or that was never
+ * observed (ready before observation was on) gets a new tick, to be scheduled after commit;
+ * a late message of the old chain then ends at its result. A resource without an
+ * observation id yet (ready before this version) gets one: its only write to `resources`.
+ * Null: nothing to do (no longer ready, or a result or another replica came first).
+ */
+export async function restartObservation(
+  deps: Pick<DriftDeps, "repo" | "clock" | "overdueGraceMs">,
+  scope: TenantScope,
+  resourceId: string,
+  intervalMs: number,
+): Promise<{ resource: ResourceRecord; tick: string } | null> {
+  return deps.repo.inScope(scope, async (tx) => {
+    const found = await tx.lockResource(resourceId);
+    if (!found || found.lifecycleState !== "ready" || !found.provisioned || !found.appliedConfig) return null;
+    const resource = found.observationId ? found : { ...found, observationId: newId("observation") };
+    const tick = newUlid();
+    if (!(await tx.restartObservation(resource.resourceId, resource.observationId!, tick, deps.clock.now(), overdueAfterMs(intervalMs, deps.overdueGraceMs)))) return null;
+    if (resource !== found) await tx.updateResource(resource);
+    return { resource, tick };
+  });
 }
 
 /**

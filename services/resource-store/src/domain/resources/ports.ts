@@ -68,6 +68,20 @@ export interface StoreTx {
   /** Retry-all: those of these entries still stored, locked, oldest first. */
   lockDeadLetters(eventIds: string[]): Promise<DeadLetterRecord[]>;
   deleteDeadLetters(eventIds: string[]): Promise<void>;
+  /**
+   * Observation cycles (migration 20261205160000_observation_chain, drift.ts). Takes a worker's
+   * result into the resource's cycle when `tick` is the one the cycle waits for (no tick: a
+   * generation's first result, taken while the cycle is unknown or the previous
+   * generation's), and moves the cycle to `next` (dueAt null: never due, the type is not
+   * observable). False: the result is not the cycle's (a restarted cycle's, a duplicate).
+   */
+  advanceObservation(resourceId: string, generation: string, tick: string | undefined, next: { tick: string; dueAt: Date | null }): Promise<boolean>;
+  /**
+   * The sweeper's restart: a new tick for the cycle if it is overdue at `now` (or unknown, or
+   * the previous generation's), due again after `waitMs` doubled per restart since the
+   * last result (at most 16 x). False: a result or another replica came first.
+   */
+  restartObservation(resourceId: string, generation: string, tick: string, now: Date, waitMs: number): Promise<boolean>;
   /** History rows (history.ts), written with the transaction; only Lifecycle calls it. */
   insertHistory(entries: HistoryEntry[]): Promise<void>;
   /** The first answer recorded for a write request's key in this scope (repeated-requests.ts), if any. */
@@ -120,6 +134,16 @@ export interface ChangesRead {
 /** The change log the watch reads (GET /resources/watch, api.md §8). */
 export interface ChangeLog {
   changesSince(scope: TenantScope, q: ChangesQuery): Promise<ChangesRead>;
+}
+
+/** The observation sweeper's one cross-tenant read (observe-sweeper.ts). */
+export interface OverdueObservations {
+  /**
+   * Ready resources whose observation cycle is overdue at `now`, or that have none of their
+   * current generation and have not changed since `unobservedBefore` (their first message
+   * was lost, or they were ready before observation was on); at most `limit`.
+   */
+  overdue(now: Date, unobservedBefore: Date, limit: number): Promise<{ scope: TenantScope; resourceId: string }[]>;
 }
 
 /** Resource types (built-in from the workers; later also deployed ones). */
