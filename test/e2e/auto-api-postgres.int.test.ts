@@ -1,4 +1,7 @@
 import pg from "pg";
+import { RPC_QUEUES, autoRequests } from "@pragma/contracts";
+import { createLogger } from "@pragma/logger";
+import { connectBroker } from "@pragma/messaging";
 import { testInfraUrls, waitFor } from "@pragma/testing";
 import { autoApiSuite, call, startSystem, tenant } from "./auto-api-suite";
 
@@ -107,6 +110,7 @@ describe("Auto API reads on PostgreSQL: the worker's JSON text is the body", () 
   let sys: Awaited<ReturnType<typeof startSystem>>;
   let db: Awaited<ReturnType<typeof createDb>>;
   let headers: Record<string, string>;
+  let t: Awaited<ReturnType<typeof tenant>>;
   beforeAll(async () => {
     db = await createDb(dbName);
     await db.exec(`
@@ -118,7 +122,7 @@ describe("Auto API reads on PostgreSQL: the worker's JSON text is the body", () 
          '2024-01-02 03:04:05.123456+00', '2024-01-02 03:04:05.5', '2024-02-29', decode(repeat('00ff', 60), 'hex'), '{1,9007199254740993}', '1 day 02:00:00', '{"a b",c}'),
         (2, NULL, NULL, NULL, NULL, '-Infinity', NULL, NULL, 'infinity', NULL, NULL, NULL, NULL, NULL, NULL);`);
     sys = await startSystem("auto-api-json");
-    const t = await tenant(sys, [{ ...server, db_name: dbName, db_type: "postgres", connect_timeout_secs: 5, idle_timeout_secs: 30, max_open_connections: 2, max_idle_connections: 1 }]);
+    t = await tenant(sys, [{ ...server, db_name: dbName, db_type: "postgres", connect_timeout_secs: 5, idle_timeout_secs: 30, max_open_connections: 2, max_idle_connections: 1 }]);
     headers = { authorization: `Bearer ${t.member}`, "x-project-id": t.projectId };
   });
   afterAll(async () => {
@@ -159,6 +163,30 @@ describe("Auto API reads on PostgreSQL: the worker's JSON text is the body", () 
     expect(counted.text).toBe('[{"id":2}]');
     expect(counted.headers.get("x-total-count")).toBe("2");
     expect((await call(sys.baseUrl, "GET", `/auto/v1/postgres/${dbName}/wide/3`, { headers })).status).toBe(404);
+  });
+
+  it("the worker's raw reply (v3) is byte for byte the text it produced (v2's json), and the gateway's body is those bytes", async () => {
+    const broker = await connectBroker({ url: sys.env.amqpUrl, logger: createLogger({ service: "test-probe", level: "silent" }), connectionName: "test probe" });
+    try {
+      const target = { org_id: t.orgId, project_id: t.projectId, db_type: "postgres" as const, db_name: dbName, table: "wide" };
+      const read = async (query: [string, string][], key?: string) => {
+        const q = { ...target, query, ...(key === undefined ? {} : { key }) };
+        const [v2, v3] = await Promise.all([broker.request(RPC_QUEUES.providerWorker, autoRequests.readJson, q), broker.request(RPC_QUEUES.providerWorker, autoRequests.readBody, q)]);
+        return { v2, v3 };
+      };
+      const all = await read([["order", "id"], ["count", "exact"]]);
+      expect(Buffer.from(all.v3.body).equals(Buffer.from(all.v2.json))).toBe(true);
+      expect(all.v3.meta).toEqual({ rows: 2, total: 2 });
+      const http = await fetch(`${sys.baseUrl}/auto/v1/postgres/${dbName}/wide?order=id&count=exact`, { headers });
+      expect(Buffer.from(await http.arrayBuffer()).equals(Buffer.from(all.v3.body))).toBe(true);
+      const one = await read([["select", "id,r"]], "1");
+      expect(Buffer.from(one.v3.body).toString()).toBe(one.v2.json);
+      expect(one.v3.meta).toEqual({ rows: 1 });
+      const none = await read([], "3");
+      expect([none.v3.body.length, none.v3.meta]).toEqual([0, { rows: 0 }]);
+    } finally {
+      await broker.close();
+    }
   });
 
   it("reads on after a column's type changes under a statement the worker has prepared", async () => {

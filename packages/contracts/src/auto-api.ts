@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineRequest } from "./message";
+import { defineRawRequest, defineRequest } from "./message";
 
 /**
  * The Auto API (api.md §7): REST over the tables of a project's registered databases.
@@ -30,6 +30,9 @@ const TableTarget = AutoTarget.extend({ table: z.string().min(1).max(128) });
 
 /** The query string as sent, in order; repeated keys stay repeated (filters on one column AND together). */
 const QueryPairs = z.array(z.tuple([z.string(), z.string()])).max(200);
+
+/** A read: the query, and for one row by primary key its value(s). */
+const ReadTarget = TableTarget.extend({ query: QueryPairs, key: z.string().optional() });
 
 /**
  * A row: any JSON object. Checked as "an object" only: a row's values are whatever the
@@ -67,7 +70,7 @@ export const autoRequests = {
   /** Rows by filter, or one row when `key` (the primary key's value(s), comma-separated when composite) is given. */
   read: defineRequest(
     "auto.rows.read.v1",
-    TableTarget.extend({ query: QueryPairs, key: z.string().optional() }),
+    ReadTarget,
     z.object({ rows: z.array(JsonRow), total: z.number().int().min(0).optional() }),
   ),
   /**
@@ -78,8 +81,21 @@ export const autoRequests = {
    */
   readJson: defineRequest(
     "auto.rows.read.v2",
-    TableTarget.extend({ query: QueryPairs, key: z.string().optional() }),
+    ReadTarget,
     z.object({ json: z.string(), rows: z.number().int().min(0), total: z.number().int().min(0).optional() }),
+  ),
+  /**
+   * v2's answer as a raw reply (RawAnswer): `body` is the JSON text's UTF-8 bytes, the reply
+   * message's body itself, so the worker no longer escapes it into an envelope and the
+   * gateway no longer parses the envelope and copies the text out; `meta` carries `rows`
+   * and `total`. By key with no row `body` is empty and `rows` 0. Workers answer v1 and v2
+   * too, for gateways of the previous versions during a rolling update; a worker older
+   * than v3 answers it BAD_REQUEST, so workers roll out before gateways.
+   */
+  readBody: defineRawRequest(
+    "auto.rows.read.v3",
+    ReadTarget,
+    z.object({ rows: z.number().int().min(0), total: z.number().int().min(0).optional() }),
   ),
   insert: defineRequest(
     "auto.rows.insert.v1",

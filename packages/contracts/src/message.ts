@@ -30,6 +30,21 @@ export interface RequestContract<Req = unknown, Res = unknown> {
   readonly type: string;
   readonly request: z.ZodType<Req>;
   readonly response: z.ZodType<Res>;
+  /** Set by defineRawRequest: the answer is a RawAnswer, whose `body` travels as the reply's bytes. */
+  readonly raw?: true;
+}
+
+/**
+ * The answer of a request defined with defineRawRequest. `body` is bytes the caller passes
+ * on as they are (the Auto API's rows as the HTTP body's JSON text): @pragma/messaging
+ * sends them as the reply message's body, not inside a JSON envelope, so they are neither
+ * escaped by the server nor parsed and copied by the client. `meta` is the little the
+ * caller needs besides (a row count), sent as JSON in a header. Uint8Array, as a Buffer
+ * is one: the contracts are also compiled for the browser (the console).
+ */
+export interface RawAnswer<M> {
+  body: Uint8Array;
+  meta: M;
 }
 
 const TYPE_RE = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.v[1-9][0-9]*$/;
@@ -57,6 +72,13 @@ export function defineRequest<Q extends z.ZodType, R extends z.ZodType>(
 ): RequestContract<z.infer<Q>, z.infer<R>> {
   if (!TYPE_RE.test(type)) throw new Error(`bad request type name: ${type}`);
   return { kind: "request", type, request: request as z.ZodType<z.infer<Q>>, response: response as z.ZodType<z.infer<R>> };
+}
+
+/** A request answered with a RawAnswer: `body` bytes and `meta` checked against `meta`. Errors are answered as for any request. */
+export function defineRawRequest<Q extends z.ZodType, M extends z.ZodType>(type: string, request: Q, meta: M): RequestContract<z.infer<Q>, RawAnswer<z.infer<M>>> {
+  const body = z.custom<Uint8Array>((v) => v instanceof Uint8Array, "must be bytes");
+  const response = z.object({ body, meta }) as unknown as z.ZodType<RawAnswer<z.infer<M>>>;
+  return { ...defineRequest(type, request, response), raw: true };
 }
 
 export type PayloadOf<C> = C extends MessageContract<infer T> ? T : never;

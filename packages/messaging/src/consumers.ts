@@ -11,7 +11,6 @@ import type { ConsumerHandle, Disposition } from "./api";
 import { AckBatcher } from "./ack-batcher";
 import { sleep, type Connection, type Live } from "./connection";
 import { ConnectionLostError } from "./errors";
-import type { RpcReply } from "./rpc-batch";
 
 export const ACK: Disposition = { action: "ack" };
 export const DEAD_LETTER: Disposition = { action: "dead-letter" };
@@ -22,7 +21,7 @@ const REATTACH_DELAY_MS = 1000;
 /** What processing a delivery decided: how to settle it, and for a request the reply to send first. */
 export interface Outcome {
   disposition: Disposition;
-  reply?: { to: string; body: RpcReply; properties: Options.Publish };
+  reply?: { to: string; content: Buffer; properties: Options.Publish };
 }
 
 /** Decides what to do with one delivery. `ch` is the channel it came on (a batch of requests answers on it as it goes). */
@@ -197,7 +196,7 @@ export class Consumers {
       return;
     }
     try {
-      if (outcome.reply) ch.sendToQueue(outcome.reply.to, Buffer.from(JSON.stringify(outcome.reply.body)), outcome.reply.properties);
+      if (outcome.reply) ch.sendToQueue(outcome.reply.to, outcome.reply.content, outcome.reply.properties);
       const tag = msg.fields.deliveryTag;
       if (d.action === "ack") acks.ack(tag);
       else acks.nack(tag, d.action !== "dead-letter");

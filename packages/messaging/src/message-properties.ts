@@ -11,6 +11,8 @@ import { HEADERS } from "@pragma/contracts";
 export const DIRECT_REPLY_TO = "amq.rabbitmq.reply-to";
 /** Header on an RPC reply naming the request it answers. */
 export const REQUEST_MESSAGE_ID_HEADER = "x-request-message-id";
+/** Header on an RPC reply whose body begins with raw answers, saying which and how long (rpc-raw.ts). */
+export const RAW_REPLIES_HEADER = "x-raw-replies";
 
 /** x-delivery-count as set by quorum queues; absent on first delivery and on classic queues. */
 export function deliveryCountOf(headers: Record<string, unknown> | undefined): number {

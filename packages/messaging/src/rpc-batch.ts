@@ -15,11 +15,14 @@
  * - reply, type `pragma.rpc.batch-reply`: `{"replies":[{"id","reply"}, ...]}`, where
  *   `reply` is the plain reply body (`{ok:true,data}` or `{ok:false,error}`). The server
  *   answers each entry as soon as it is done, coalescing the entries finished in the same
- *   turn, so a slow request never holds back a fast one from the same batch.
+ *   turn, so a slow request never holds back a fast one from the same batch. Raw answers
+ *   (rpc-raw.ts) are not in that JSON: their bytes come first in the body, named by the
+ *   reply's RAW_REPLIES_HEADER, and the JSON of the others (if any) follows them.
  * A server that does not know batches answers the batch's message id with an error,
  * which the client gives to every entry of the batch.
  */
 import { z } from "zod";
+import { isRaw, rawRepliesHeader, type Answer, type RawReply } from "./rpc-raw";
 
 export const BATCH_REQUEST_TYPE = "pragma.rpc.batch";
 export const BATCH_REPLY_TYPE = "pragma.rpc.batch-reply";
@@ -81,8 +84,18 @@ export function batchRequestBody(entries: readonly EntryParts[]): Buffer {
   return Buffer.from(`{"requests":[${parts.join(",")}]}`);
 }
 
-export function batchReplyBody(replies: readonly { id: string; reply: RpcReply }[]): Buffer {
-  return Buffer.from(JSON.stringify({ replies }));
+/** A batch reply's body, and its RAW_REPLIES_HEADER value when some answers are raw: their bytes first, then the others' JSON. */
+export function batchReplyBody(replies: readonly { id: string; reply: Answer }[]): { content: Buffer; rawHeader: string | undefined } {
+  const raw: { id: string; reply: RawReply }[] = [];
+  const plain: { id: string; reply: RpcReply }[] = [];
+  for (const { id, reply } of replies) {
+    if (isRaw(reply)) raw.push({ id, reply });
+    else plain.push({ id, reply });
+  }
+  if (raw.length === 0) return { content: Buffer.from(JSON.stringify({ replies: plain })), rawHeader: undefined };
+  const bodies = raw.map((r) => r.reply.raw);
+  if (plain.length > 0) bodies.push(Buffer.from(JSON.stringify({ replies: plain })));
+  return { content: bodies.length === 1 ? bodies[0]! : Buffer.concat(bodies), rawHeader: rawRepliesHeader(raw) };
 }
 
 /** The replies of a batch reply body, or null when it is not one. */

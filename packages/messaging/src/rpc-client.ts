@@ -3,7 +3,8 @@
  * per connection (replies can only arrive on the channel that sent the request), requests
  * of one turn of the event loop sent together, several to one queue as a batch
  * (rpc-batch.ts), and every waiting request settled exactly once: by its reply, a return
- * (nobody serves the queue), its timeout, or the loss of the reply channel.
+ * (nobody serves the queue), its timeout, or the loss of the reply channel. A raw
+ * contract's answer (rpc-raw.ts) reaches the caller as a view of the reply's bytes.
  */
 import type { Channel, ConsumeMessage, Message, Options } from "amqplib";
 import { AppError } from "@pragma/errors";
@@ -12,8 +13,9 @@ import { currentContext } from "@pragma/logger";
 import type { RequestContract } from "@pragma/contracts";
 import { ChannelPerConnection, type Connection, type Live } from "./connection";
 import { MessageValidationError, toValidationIssues } from "./errors";
-import { DIRECT_REPLY_TO, REQUEST_MESSAGE_ID_HEADER, amqpTimestamp, tenantHeaders, withoutUndefined } from "./message-properties";
+import { DIRECT_REPLY_TO, RAW_REPLIES_HEADER, REQUEST_MESSAGE_ID_HEADER, amqpTimestamp, tenantHeaders, withoutUndefined } from "./message-properties";
 import { BATCH_REPLY_TYPE, BATCH_REQUEST_TYPE, batchRequestBody, chunkEntries, parseBatchReply, type EntryParts, type RpcReply } from "./rpc-batch";
+import { readRawReplies } from "./rpc-raw";
 
 interface PendingRequest {
   queue: string;
@@ -94,21 +96,37 @@ export class RpcClient {
   }
 
   private onReply(msg: ConsumeMessage): void {
-    if (msg.properties.type === BATCH_REPLY_TYPE) {
-      const replies = parseBatchReply(msg.content);
+    const headers = msg.properties.headers as Record<string, unknown> | undefined;
+    const isBatch = msg.properties.type === BATCH_REPLY_TYPE;
+    let content = msg.content;
+    const rawHeader = headers?.[RAW_REPLIES_HEADER];
+    if (rawHeader !== undefined) {
+      const raw = readRawReplies(rawHeader, content);
+      if (!raw) {
+        this.failUnreadable(headers, isBatch ? "a batch reply" : "a reply");
+        return;
+      }
+      for (const { id, body, meta } of raw.parts) {
+        const pending = this.stillWaiting(id);
+        if (pending) this.settleData(pending, { body, meta });
+      }
+      // What follows the raw answers: a batch's other answers, as its JSON.
+      if (!isBatch || raw.rest.length === 0) return;
+      content = raw.rest;
+    }
+    if (isBatch) {
+      const replies = parseBatchReply(content);
       if (!replies) {
-        const id = (msg.properties.headers as Record<string, unknown> | undefined)?.[REQUEST_MESSAGE_ID_HEADER];
-        for (const pending of typeof id === "string" ? this.waitingFor(id) : []) pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent a batch reply that cannot be read`));
+        this.failUnreadable(headers, "a batch reply");
         return;
       }
       for (const { id, reply } of replies) {
-        const pending = this.requests.get(id);
+        const pending = this.stillWaiting(id);
         if (pending) this.settleReply(pending, reply);
-        else this.conn.log.debug({ requestMessageId: id }, "reply for a request no longer waiting (timed out)");
       }
       return;
     }
-    const id = (msg.properties.headers as Record<string, unknown> | undefined)?.[REQUEST_MESSAGE_ID_HEADER];
+    const id = headers?.[REQUEST_MESSAGE_ID_HEADER];
     // A plain reply to a batch is an error for the whole batch (from a server that does not know batches).
     const waiting = typeof id === "string" ? this.waitingFor(id) : [];
     const toBatch = typeof id === "string" && !this.requests.has(id);
@@ -126,11 +144,29 @@ export class RpcClient {
     for (const pending of waiting) this.settleReply(pending, toBatch && body?.ok === true ? null : body);
   }
 
+  /** The request waiting for the answer to `id`, if it still is. */
+  private stillWaiting(id: string): PendingRequest | undefined {
+    const pending = this.requests.get(id);
+    if (!pending) this.conn.log.debug({ requestMessageId: id }, "reply for a request no longer waiting (timed out)");
+    return pending;
+  }
+
+  /** Fails the requests a reply that cannot be read answers (`what`: the kind of reply, for the error). */
+  private failUnreadable(headers: Record<string, unknown> | undefined, what: string): void {
+    const id = headers?.[REQUEST_MESSAGE_ID_HEADER];
+    for (const pending of typeof id === "string" ? this.waitingFor(id) : []) pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent ${what} that cannot be read`));
+  }
+
+  /** An ok answer's data (a raw answer's: its body and meta), checked against the contract. */
+  private settleData(pending: PendingRequest, data: unknown): void {
+    const res = pending.contract.response.safeParse(data);
+    if (res.success) pending.finish(null, res.data);
+    else pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent an invalid ${pending.contract.type} response`));
+  }
+
   private settleReply(pending: PendingRequest, body: RpcReply | null): void {
     if (body && body.ok === true) {
-      const res = pending.contract.response.safeParse(body.data);
-      if (res.success) pending.finish(null, res.data);
-      else pending.finish(new AppError("UPSTREAM_ERROR", `service ${pending.queue} sent an invalid ${pending.contract.type} response`));
+      this.settleData(pending, body.data);
     } else if (body && body.ok === false) {
       pending.finish(AppError.fromJSON(body.error));
     } else {

@@ -2,20 +2,22 @@
  * The serving side of request/reply: what serve() does with one request, alone or in a
  * batch (rpc-batch.ts). Always acks: the answer, good or bad, goes back to the caller
  * rather than to a dead-letter queue it cannot see. Errors go back in AppError's wire
- * form; each request is timed for BrokerOptions.metrics.
+ * form, a raw contract's answer as its bytes (rpc-raw.ts); each request is timed for
+ * BrokerOptions.metrics.
  */
 import type { Channel, ConsumeMessage, Options } from "amqplib";
 import { AppError } from "@pragma/errors";
 import { newId } from "@pragma/ids";
 import { runWithContext } from "@pragma/logger";
-import { ping } from "@pragma/contracts";
+import { ping, type RawAnswer } from "@pragma/contracts";
 import { handler as rpcHandler, type HealthCheck, type RpcHandlers } from "./api";
 import type { Connection } from "./connection";
 import { ACK, type Outcome, type Processor } from "./consumers";
 import { inDeliveryContext } from "./deliveries";
 import { toValidationIssues } from "./errors";
-import { REQUEST_MESSAGE_ID_HEADER, amqpTimestamp, contextFromProperties, withoutUndefined } from "./message-properties";
+import { RAW_REPLIES_HEADER, REQUEST_MESSAGE_ID_HEADER, amqpTimestamp, contextFromProperties, withoutUndefined } from "./message-properties";
 import { BATCH_REPLY_TYPE, BATCH_REQUEST_TYPE, batchReplyBody, batchRequestSchema, type RpcReply } from "./rpc-batch";
+import { rawReply, replyBody, type Answer } from "./rpc-raw";
 
 type HandlersByType = Map<string, RpcHandlers[string]>;
 
@@ -53,31 +55,35 @@ export class RpcServer {
   private processRequest(queue: string, byType: HandlersByType, msg: ConsumeMessage): Promise<Outcome> {
     return inDeliveryContext(queue, msg, async ({ type, headers, meta }): Promise<Outcome> => {
       const correlationId = typeof msg.properties.correlationId === "string" ? msg.properties.correlationId : undefined;
-      const body = await this.answer(byType, { type, readBody: () => JSON.parse(msg.content.toString("utf8")), correlationId, headers, meta });
-      return this.replyOutcome(msg, type, body);
+      const answer = await this.answer(byType, { type, readBody: () => JSON.parse(msg.content.toString("utf8")), correlationId, headers, meta });
+      return this.replyOutcome(msg, type, answer);
     });
   }
 
-  /** Acks, with `body` as the reply to `msg` if it says where to. */
-  private replyOutcome(msg: ConsumeMessage, type: string, body: RpcReply): Outcome {
+  /** Acks, with `answer` as the reply to `msg` if it says where to. */
+  private replyOutcome(msg: ConsumeMessage, type: string, answer: Answer): Outcome {
     const props = msg.properties;
     const replyTo = props.replyTo as string | undefined;
     if (!replyTo) {
       this.conn.log.warn({ type, messageId: props.messageId as unknown }, "request without replyTo; nobody to answer");
       return { disposition: ACK };
     }
-    return { disposition: ACK, reply: { to: replyTo, body, properties: this.replyProperties(type, props.correlationId, props.messageId) } };
+    const { content, rawHeader } = replyBody(answer, typeof props.messageId === "string" ? props.messageId : "");
+    return { disposition: ACK, reply: { to: replyTo, content, properties: this.replyProperties(type, props.correlationId, props.messageId, rawHeader) } };
   }
 
-  private replyProperties(type: string, correlationId: unknown, requestMessageId: unknown): Options.Publish {
+  /** `rawHeader`: the body begins with raw answers (rpc-raw.ts). */
+  private replyProperties(type: string, correlationId: unknown, requestMessageId: unknown, rawHeader?: string): Options.Publish {
+    const headers: Record<string, unknown> = { [REQUEST_MESSAGE_ID_HEADER]: typeof requestMessageId === "string" ? requestMessageId : undefined };
+    if (rawHeader !== undefined) headers[RAW_REPLIES_HEADER] = rawHeader;
     return withoutUndefined({
       messageId: newId("message"),
       correlationId: typeof correlationId === "string" ? correlationId : undefined,
       type,
       timestamp: amqpTimestamp(),
-      contentType: "application/json",
+      contentType: rawHeader === undefined ? "application/json" : "application/octet-stream",
       appId: this.conn.options.connectionName,
-      headers: { [REQUEST_MESSAGE_ID_HEADER]: typeof requestMessageId === "string" ? requestMessageId : undefined },
+      headers,
     });
   }
 
@@ -99,7 +105,7 @@ export class RpcServer {
       return this.replyOutcome(msg, BATCH_REQUEST_TYPE, { ok: false, error: new AppError("VALIDATION_FAILED", toValidationIssues(batch.error)).toJSON() });
     }
     const replyTo = msg.properties.replyTo as string | undefined;
-    const ready: { id: string; reply: RpcReply }[] = [];
+    const ready: { id: string; reply: Answer }[] = [];
     let scheduled: NodeJS.Immediate | null = null;
     const send = () => {
       scheduled = null;
@@ -108,7 +114,8 @@ export class RpcServer {
       // A closed channel: the broker redelivers the batch, and it is answered then.
       if (this.conn.isClosed(ch)) return;
       try {
-        ch.sendToQueue(replyTo, batchReplyBody(replies), this.replyProperties(BATCH_REPLY_TYPE, undefined, msg.properties.messageId));
+        const { content, rawHeader } = batchReplyBody(replies);
+        ch.sendToQueue(replyTo, content, this.replyProperties(BATCH_REPLY_TYPE, undefined, msg.properties.messageId, rawHeader));
       } catch (err) {
         this.conn.log.debug({ err, queue }, "dropping batch replies: channel closing");
       }
@@ -130,7 +137,7 @@ export class RpcServer {
   }
 
   /** Timed for BrokerOptions.metrics. */
-  private async answer(byType: HandlersByType, req: IncomingRequest): Promise<RpcReply> {
+  private async answer(byType: HandlersByType, req: IncomingRequest): Promise<Answer> {
     const metrics = this.conn.options.metrics;
     if (!metrics) return this.answerUntimed(byType, req);
     const started = performance.now();
@@ -139,7 +146,7 @@ export class RpcServer {
     return reply;
   }
 
-  private async answerUntimed(byType: HandlersByType, { type, readBody, correlationId, headers, meta }: IncomingRequest): Promise<RpcReply> {
+  private async answerUntimed(byType: HandlersByType, { type, readBody, correlationId, headers, meta }: IncomingRequest): Promise<Answer> {
     const fail = (err: AppError): RpcReply => ({ ok: false, error: err.toJSON() });
     const h = byType.get(type);
     if (!h) {
@@ -170,6 +177,6 @@ export class RpcServer {
       this.conn.log.error({ ...meta, issues: toValidationIssues(res.error) }, "request handler returned a response that fails its contract");
       return fail(new AppError("INTERNAL", "Internal server error"));
     }
-    return { ok: true, data: res.data };
+    return h.contract.raw ? rawReply(res.data as RawAnswer<unknown>) : { ok: true, data: res.data };
   }
 }

@@ -2,7 +2,7 @@ import type * as amqp from "amqplib";
 import { AppError } from "@pragma/errors";
 import { runWithContext } from "@pragma/logger";
 import { createVhost, waitFor, type TestVhost } from "@pragma/testing";
-import { defineMessage, ping } from "@pragma/contracts";
+import { defineMessage, defineRawRequest, ping } from "@pragma/contracts";
 import { z } from "zod";
 import { ConnectionLostError, MessageValidationError, UnroutableError, handler, rpcQueueTopology, type Broker, type Delivery } from "../src";
 import { EXCHANGE, admin, deferred, drain, echo, fails, messageCount, queueWithDlq, sleep, slow, startBroker, thingCreated, thingDeleted } from "./helpers";
@@ -358,6 +358,54 @@ describe("rpc batches", () => {
     expect(byId.msg_bad).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
     expect(JSON.stringify(byId.msg_bad.error.detail)).toContain("requests");
     expect(byId.msg_bad2).toEqual({ ok: false, error: { code: "BAD_REQUEST", detail: "request body is not JSON" } });
+  });
+});
+
+describe("raw replies", () => {
+  const bytes = defineRawRequest("test.bytes.read.v1", z.object({ n: z.number().int().min(0), fail: z.boolean().optional() }), z.object({ n: z.number() }));
+  /** What the handler produced for `n`: JSON text with quotes to escape, non-ASCII, and a byte that is not UTF-8 (raw means raw). */
+  const produced = (n: number) => Buffer.concat([Buffer.from(`{"n":${n},"s":"\\"q\\" ✓"}`), Buffer.from([0xff, n % 256])]);
+
+  beforeAll(async () => {
+    await broker.addTopology(rpcQueueTopology("rpc.raw"));
+    await broker.serve("rpc.raw", {
+      [bytes.type]: handler(bytes, async (q) => {
+        if (q.fail) throw new AppError("NOT_FOUND", `nothing at ${q.n}`);
+        return { body: produced(q.n), meta: { n: q.n } };
+      }),
+      [echo.type]: handler(echo, async (q) => ({ text: q.text.toUpperCase() })),
+    });
+  });
+
+  it("arrive through the broker byte-identical to what the handler produced, alone and in a batch with errors and plain answers", async () => {
+    const alone = await broker.request("rpc.raw", bytes, { n: 7 });
+    expect(Buffer.from(alone.body).equals(produced(7))).toBe(true);
+    expect(alone.meta).toEqual({ n: 7 });
+
+    const [a, err, plain, b] = await Promise.all([
+      broker.request("rpc.raw", bytes, { n: 1 }),
+      broker.request("rpc.raw", bytes, { n: 2, fail: true }).catch((e: unknown) => e),
+      broker.request("rpc.raw", echo, { text: "x" }),
+      broker.request("rpc.raw", bytes, { n: 0 }),
+    ]);
+    expect(Buffer.from((a as { body: Uint8Array }).body).equals(produced(1))).toBe(true);
+    expect(Buffer.from((b as { body: Uint8Array }).body).equals(produced(0))).toBe(true);
+    expect(err).toMatchObject({ code: "NOT_FOUND", detail: "nothing at 2" });
+    expect(plain).toEqual({ text: "X" });
+  });
+
+  it("a reply's body is the handler's bytes, with no envelope; an error's is the envelope", async () => {
+    const { queue: replyTo } = await adm.ch.assertQueue("", { exclusive: true, autoDelete: true });
+    const got: amqp.ConsumeMessage[] = [];
+    await adm.ch.consume(replyTo, (m) => m && got.push(m), { noAck: true });
+    adm.ch.sendToQueue("rpc.raw", Buffer.from(JSON.stringify({ n: 9 })), { type: bytes.type, messageId: "msg_raw1", replyTo });
+    adm.ch.sendToQueue("rpc.raw", Buffer.from(JSON.stringify({ n: 9, fail: true })), { type: bytes.type, messageId: "msg_raw2", replyTo });
+    await waitFor(async () => got.length === 2, { message: "two replies" });
+    const byId = Object.fromEntries(got.map((m) => [m.properties.headers!["x-request-message-id"], m]));
+    expect(byId.msg_raw1!.content.equals(produced(9))).toBe(true);
+    expect(byId.msg_raw1!.properties.headers!["x-raw-replies"]).toBe(JSON.stringify([{ id: "msg_raw1", bytes: produced(9).length, meta: { n: 9 } }]));
+    expect(byId.msg_raw2!.properties.headers!["x-raw-replies"]).toBeUndefined();
+    expect(JSON.parse(byId.msg_raw2!.content.toString())).toEqual({ ok: false, error: { code: "NOT_FOUND", detail: "nothing at 9" } });
   });
 });
 

@@ -130,10 +130,10 @@ export function autoApiRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "Rows", schema: Rows, headers: { "X-Total-Count": "With count=exact: rows matching the filters" } }, ...common },
       handler: async ({ params, req, res, principal }) => {
         const t = await target(req, principal!, params);
-        // The worker's answer is the body already (auto.rows.read.v2): sent on as text, never parsed here.
-        const r = await worker(autoRequests.readJson, { ...t, table: params.table, query: queryPairs(req) });
-        if (r.total !== undefined) res.setHeader("X-Total-Count", String(r.total));
-        res.type("application/json").send(r.json);
+        // The worker's answer is the body's bytes already (auto.rows.read.v3, a raw reply): written as they came, never parsed here.
+        const { body, meta } = await worker(autoRequests.readBody, { ...t, table: params.table, query: queryPairs(req) });
+        if (meta.total !== undefined) res.setHeader("X-Total-Count", String(meta.total));
+        res.type("application/json").send(body);
       },
     }),
     defineRoute({
@@ -148,9 +148,9 @@ export function autoApiRoutes(deps: GatewayDeps): AnyRoute[] {
       responses: { 200: { description: "The row", schema: z.record(z.string(), z.unknown()) }, ...common },
       handler: async ({ params, req, res, principal }) => {
         const t = await target(req, principal!, params);
-        const r = await worker(autoRequests.readJson, { ...t, table: params.table, key: params.key, query: queryPairs(req) });
-        if (r.rows === 0) throw new AppError("NOT_FOUND", `No row of ${params.table} with primary key ${params.key}`);
-        res.type("application/json").send(r.json);
+        const { body, meta } = await worker(autoRequests.readBody, { ...t, table: params.table, key: params.key, query: queryPairs(req) });
+        if (meta.rows === 0) throw new AppError("NOT_FOUND", `No row of ${params.table} with primary key ${params.key}`);
+        res.type("application/json").send(body);
       },
     }),
     defineRoute({

@@ -159,6 +159,15 @@ export async function readRowsJson(deps: AutoApiDeps, t: ReadTarget): Promise<{ 
   });
 }
 
+/**
+ * The read as a raw reply (contract auto.rows.read.v3): readRowsJson's text as the bytes the
+ * reply carries and the gateway writes, never escaped into a JSON envelope.
+ */
+export async function readRowsBody(deps: AutoApiDeps, t: ReadTarget): Promise<{ body: Buffer; meta: { rows: number; total?: number } }> {
+  const { json, ...meta } = await readRowsJson(deps, t);
+  return { body: Buffer.from(json), meta };
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
