@@ -8,7 +8,7 @@ async function main() {
   const connectionString = process.env.PLATFORMATIC_DATABASE_URL;
   if (!connectionString) throw new Error("PLATFORMATIC_DATABASE_URL is required");
   const app = await buildServer({
-    server: { hostname: "127.0.0.1", port: 0, logger: { level: "warn" } },
+    server: { hostname: "127.0.0.1", port: 0, logger: { level: process.env.PLATFORMATIC_LOG_LEVEL ?? "warn" } },
     db: {
       connectionString,
       poolSize: Number(process.env.PLATFORMATIC_POOL_SIZE ?? 10),
