@@ -52,6 +52,9 @@ const kinds = (list: Entry[]) => list.map((e) => e.kind).filter((k) => k !== "st
 
 describe("resource history", () => {
   it("records apply, queue, success, update and delete, newest first, with event and request ids", async () => {
+    // The entries' sequence numbers cross from two digits to three (99 → 100), so newest
+    // first must be numeric order, not the order of their text.
+    await db.query("ALTER TABLE resource_store.resource_history ALTER COLUMN seq RESTART WITH 97");
     const body = { provider: "pragma", resource: "config", name: "hist", config: { v: 1 }, lifecycle_state: "pending" };
     const id = rid(body);
     const created = await c.req("POST", "/resources/apply", body);

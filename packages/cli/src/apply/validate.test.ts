@@ -17,6 +17,22 @@ const cfg = (name: string, config: Record<string, unknown> = {}, extra: Record<s
 });
 
 describe("validateDocuments", () => {
+  it("takes drift_policy (an apply field) and drops what the API writes, drift included, so `get -o yaml` re-applies", () => {
+    const fromGet = cfg("app", { v: 1 }, {
+      id: "resource:pragma_config_app",
+      drift_policy: "report",
+      drift: { detected_at: "2026-12-05T00:00:00.000Z", fields: ["exists"] },
+      lifecycle_state: "ready",
+      outputs: { v: 1 },
+      provisioned: true,
+      updated_at: "2026-12-05T00:00:00.000Z",
+    });
+    const { resources, problems } = validateDocuments([doc(fromGet)]);
+    expect(problems).toEqual([]);
+    expect(resources[0]!.body).toEqual({ provider: "pragma", resource: "config", name: "app", config: { v: 1 }, drift_policy: "report" });
+    expect(validateDocuments([doc(cfg("x", {}, { drift_policy: "ignore" }))]).problems.map(formatProblem)[0]).toContain("drift_policy");
+  });
+
   it("orders by depends_on, dependencies and config references together", () => {
     const { resources, problems } = validateDocuments([
       doc(cfg("app", { url: "${pragma/config/db.outputs.url}" }, { depends_on: ["pragma/config/net"] })),

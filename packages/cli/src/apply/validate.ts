@@ -1,4 +1,4 @@
-import { ApplyResourceBody } from "@pragma/contracts";
+import { ApplyResourceBody, Resource } from "@pragma/contracts";
 import type { SourceDocument } from "./parse";
 import { orderResources } from "./order";
 import { describeSource, type Problem, type Source } from "./problem";
@@ -16,24 +16,14 @@ export interface PlannedResource {
   references: FieldReference[];
 }
 
-const DOCUMENT_FIELDS = new Set(["provider", "resource", "name", "config", "dependencies", "depends_on", "owner_references", "tags"]);
+/** The apply body's fields (the API's own schema), but the state: the command chooses it (--draft), not the file. */
+const DOCUMENT_FIELDS = new Set(Object.keys(ApplyResourceBody.shape).filter((k) => k !== "lifecycle_state"));
 
 /**
- * Fields the API writes. Dropping them lets `pragma resources get X -o yaml > x.yaml`
- * be edited and re-applied; the state is chosen by the command (--draft), not the file.
+ * Fields the API writes (a resource's fields that are no apply field, and the state).
+ * Dropping them lets `pragma resources get X -o yaml > x.yaml` be edited and re-applied.
  */
-const SERVER_FIELDS = new Set([
-  "id",
-  "project_id",
-  "space_id",
-  "outputs",
-  "error",
-  "lifecycle_state",
-  "pending_event_id",
-  "provisioned",
-  "created_at",
-  "updated_at",
-]);
+const SERVER_FIELDS = new Set([...Object.keys(Resource.shape).filter((k) => !DOCUMENT_FIELDS.has(k)), "lifecycle_state"]);
 
 /**
  * Checks every document before anything is sent, and reports every problem at once:

@@ -56,6 +56,8 @@ interface HistoryRow {
 export class PgHistoryReader implements HistoryReader {
   constructor(private readonly pool: Pool) {}
 
+  // The ORDER BY names the table's column: a bare `seq` would be the text alias of the
+  // select list, and "9" sorts after "10".
   async list(scope: TenantScope, resourceId: string, limit: number): Promise<StoredHistoryEntry[]> {
     return inTransaction(this.pool, async (client) => {
       await client.query(actAsTenant(scope));
@@ -63,7 +65,7 @@ export class PgHistoryReader implements HistoryReader {
         name: "history.list",
         text: `SELECT seq::text AS seq, resource_id, kind, event_id, request_id, summary, at FROM resource_history
           WHERE org_id = $1 AND project_id = $2 AND space_id = $3 AND resource_id = $4
-          ORDER BY seq DESC LIMIT $5`,
+          ORDER BY resource_history.seq DESC LIMIT $5`,
         values: [scope.org_id, scope.project_id, scope.space_id, resourceId, limit],
       });
       return res.rows.map((r) => ({
