@@ -193,6 +193,23 @@ describe("tenant backstop (row-level security)", () => {
     await expect(getResource(deps, b, "resource:pragma_config_a1")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(getResource(deps, a, "resource:pragma_config_a1")).resolves.toMatchObject({ name: "a1" });
   });
+
+  it("the observation sweeper's role sees ready resources only, and writes nothing", async () => {
+    await db.query("BEGIN");
+    try {
+      await db.query("SET LOCAL ROLE pragma_store_sweeper");
+      const seen = await db.query<{ lifecycle_state: string; provisioned: boolean }>("SELECT lifecycle_state, provisioned FROM resource_store.resources");
+      expect(seen.rows.every((r) => r.lifecycle_state === "ready" && r.provisioned)).toBe(true);
+      await db.query("SAVEPOINT s");
+      await expect(db.query("UPDATE resource_store.resources SET name = name")).rejects.toThrow(/permission denied/);
+      await db.query("ROLLBACK TO SAVEPOINT s");
+      await expect(db.query("DELETE FROM resource_store.resource_observations")).rejects.toThrow(/permission denied/);
+    } finally {
+      await db.query("ROLLBACK");
+    }
+    // And what it sees is not everything: the same read as the owner finds rows that are not ready.
+    expect((await db.query("SELECT 1 FROM resource_store.resources WHERE lifecycle_state <> 'ready'")).rowCount).toBeGreaterThan(0);
+  });
 });
 
 describe("results recorded in batches", () => {

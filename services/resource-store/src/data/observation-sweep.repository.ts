@@ -1,11 +1,12 @@
 import type { TenantScope } from "@pragma/contracts";
 import type { OverdueObservations } from "../domain/resources/ports";
 import { inTransaction, type Pool } from "./pg";
-import { RELAY_ROLE } from "./tenant-sql";
+import { SWEEPER_ROLE } from "./tenant-sql";
 
 /**
- * The sweeper's read across tenants (migration 20261205160000_observation_chain), as the
- * relay role, whose policy shows ready resources and the cycles and nothing else. Only keys
+ * The sweeper's read across tenants (migrations 20261205160000_observation_chain and
+ * 20261205160100_observation_sweeper_role), as a role
+ * of its own whose policies show ready resources and the cycles, and which writes nothing. Only keys
  * come back: each restart runs in its resource's own tenant scope (drift.ts).
  */
 export class PgOverdueObservations implements OverdueObservations {
@@ -13,7 +14,7 @@ export class PgOverdueObservations implements OverdueObservations {
 
   async overdue(now: Date, unobservedBefore: Date, limit: number): Promise<{ scope: TenantScope; resourceId: string }[]> {
     return inTransaction(this.pool, async (client) => {
-      await client.query(`SET TRANSACTION READ ONLY; SET LOCAL ROLE ${RELAY_ROLE}`);
+      await client.query(`SET TRANSACTION READ ONLY; SET LOCAL ROLE ${SWEEPER_ROLE}`);
       const res = await client.query<{ org_id: string; project_id: string; space_id: string; resource_id: string }>({
         name: "sweep.overdue-observations",
         text: `SELECT r.org_id, r.project_id, r.space_id, r.resource_id

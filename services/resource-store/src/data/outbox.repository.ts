@@ -34,7 +34,7 @@ export class OutboxRepository implements OutboxSource<ClaimedEvent> {
   async withBatch<T>(limit: number, fn: (batch: OutboxBatch) => Promise<T>): Promise<T> {
     // Two round trips per batch: BEGIN, the role and the claim together, then the marks
     // with COMMIT. The relay works across tenants, so it runs as the one role whose policy
-    // shows every tenant's released events (and, for the observation sweeper, which resources are ready).
+    // shows every tenant's released events (and nothing of the resources table).
     return withConnection(this.pool, async (client) => {
       const claimed = await roundTrip(client, [
         "BEGIN",

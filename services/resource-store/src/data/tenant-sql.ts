@@ -10,6 +10,8 @@ import { execute, literal, type PoolClient } from "./pg";
 /** The NOLOGIN roles the migration creates; row-level security policies name them. */
 export const TENANT_ROLE = "pragma_store_tenant";
 export const RELAY_ROLE = "pragma_store_relay";
+/** The observation sweeper's (migration 20261205160100_observation_sweeper_role): ready resources and the cycles, read only. */
+export const SWEEPER_ROLE = "pragma_store_sweeper";
 
 export const IN_SCOPE = "org_id = $1 AND project_id = $2 AND space_id = $3";
 /** The expression resources_list_idx is built on (migration 20261130000000). */
