@@ -6,7 +6,7 @@
  * publishing an event twice.
  */
 import { Client } from "pg";
-import { EXCHANGES, RPC_QUEUES, registryRequests as r, type Project } from "@pragma/contracts";
+import { EXCHANGE_TYPES, EXCHANGES, RPC_QUEUES, registryRequests as r, type Project } from "@pragma/contracts";
 import { createLogger } from "@pragma/logger";
 import { closeConnections, managementUrl, splitCredentials, waitFor, waitForConnections } from "@pragma/testing";
 import { startRegistry, type RegistryHandle } from "../src/service";
@@ -55,7 +55,14 @@ it("project.updated committed while the broker refuses events is delivered once 
   expect(await outboxRows()).toBe(1);
   expect(events.events.filter(updatedTo("Shop while away"))).toHaveLength(0);
 
-  // The broker comes back: every connection is re-made and re-declares its topology (the exchange, the test's binding).
+  // The broker comes back: the exchange and the test's binding exist again before any
+  // connection is re-made (else the registry, reconnecting first, could publish before the
+  // test's queue is bound again, and the event would be routed nowhere), then every
+  // connection is re-made and re-declares its topology.
+  await h.client.addTopology(async (ch) => {
+    await ch.assertExchange(EXCHANGES.events, EXCHANGE_TYPES[EXCHANGES.events], { durable: true });
+    await ch.bindQueue("test.registry-outbox.events", EXCHANGES.events, "#");
+  });
   await waitForConnections(h.env.vhost, 2);
   expect(await closeConnections(h.env.vhost)).toBeGreaterThan(0);
   const delivered = await waitFor(async () => events.events.find(updatedTo("Shop while away")), { timeoutMs: 60_000, intervalMs: 100, message: "project.updated delivered after the outage" });

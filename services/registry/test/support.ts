@@ -97,7 +97,9 @@ export interface CapturedEvent {
 export async function captureEvents(client: Broker, queue: string): Promise<{ events: CapturedEvent[]; stop(): Promise<void> }> {
   const events: CapturedEvent[] = [];
   await client.addTopology(async (ch) => {
-    await ch.assertQueue(queue, { durable: false, autoDelete: true });
+    // Not auto-deleted: a test that closes connections must not lose what is published
+    // while this consumer reconnects (the vhost goes with the test env).
+    await ch.assertQueue(queue, { durable: false, autoDelete: false });
     await ch.bindQueue(queue, EXCHANGES.events, "#");
   });
   const contracts = Object.values(registryEvents) as MessageContract<unknown>[];
