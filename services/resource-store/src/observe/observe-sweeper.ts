@@ -2,6 +2,7 @@ import type { Logger } from "@pragma/logger";
 import { overdueAfterMs, restartObservation, type DriftDeps } from "../domain/resources/drift";
 import type { OverdueObservations } from "../domain/resources/ports";
 import type { ObserveScheduler } from "./observe-scheduler";
+import { Periodic } from "../periodic";
 
 export interface ObserveSweeperOptions {
   overdue: OverdueObservations;
@@ -31,20 +32,23 @@ export interface ObserveSweeperOptions {
  * replicas sweeping together restart each cycle once: the restart's upsert is the check.
  */
 export class ObserveSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly loop: Periodic;
 
-  constructor(private readonly opts: ObserveSweeperOptions) {}
-
-  start(): void {
-    this.next();
+  constructor(private readonly opts: ObserveSweeperOptions) {
+    const random = opts.random ?? Math.random;
+    this.loop = new Periodic(
+      () => this.sweepOnce(),
+      () => Math.round(opts.everyMs * (0.8 + 0.4 * random())),
+      (err) => opts.logger.warn({ err }, "observation sweep failed; next one at the next interval"),
+    );
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One sweep; how many cycles it restarted. */
@@ -54,7 +58,7 @@ export class ObserveSweeper {
     const due = await this.opts.overdue.overdue(now, unobservedBefore, this.opts.batch);
     let restarted = 0;
     for (const { scope, resourceId } of due) {
-      if (this.stopped) break;
+      if (this.loop.isStopped) break;
       const r = await restartObservation(this.opts, scope, resourceId, this.opts.intervalMs);
       if (!r) continue;
       restarted++;
@@ -62,19 +66,5 @@ export class ObserveSweeper {
     }
     if (restarted > 0) this.opts.logger.info({ restarted, found: due.length }, "observation cycles restarted");
     return restarted;
-  }
-
-  private next(): void {
-    if (this.stopped) return;
-    const jitter = 0.8 + 0.4 * (this.opts.random ?? Math.random)();
-    this.timer = setTimeout(() => {
-      this.running = this.sweepOnce()
-        .catch((err: unknown) => this.opts.logger.warn({ err }, "observation sweep failed; next one at the next interval"))
-        .finally(() => {
-          this.running = undefined;
-          this.next();
-        });
-    }, Math.round(this.opts.everyMs * jitter));
-    this.timer.unref();
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from "@pragma/logger";
 import type { OutboxRepository } from "../data/outbox.repository";
 import type { PgChangeLog } from "../data/change-log.repository";
 import type { PgRequestAnswers } from "../data/request-answers.repository";
+import { Periodic } from "../periodic";
 
 export interface PrunerOptions {
   logger: Logger;
@@ -19,26 +20,28 @@ export interface PrunerOptions {
  * until a batch comes back short. Subclasses say which rows.
  */
 abstract class RetentionPruner {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly opts: PrunerOptions,
     private readonly what: string,
-  ) {}
+  ) {
+    this.loop = new Periodic(
+      () => this.pruneOnce(),
+      () => opts.intervalMs,
+      (err) => opts.logger.warn({ err, what }, "prune failed; next run at the next interval"),
+    );
+  }
 
   /** Deletes at most `limit` rows older than `before`; how many went. */
   protected abstract pruneBatch(before: Date, limit: number): Promise<number>;
 
   start(): void {
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One run: deletes in batches until a batch comes back short; returns how many rows went. */
@@ -46,26 +49,13 @@ abstract class RetentionPruner {
     const batch = this.opts.batchSize ?? 5_000;
     const before = new Date((this.opts.now ?? Date.now)() - this.opts.retentionMs);
     let total = 0;
-    for (let i = 0; i < (this.opts.maxBatches ?? 100) && !this.stopped; i++) {
+    for (let i = 0; i < (this.opts.maxBatches ?? 100) && !this.loop.isStopped; i++) {
       const n = await this.pruneBatch(before, batch);
       total += n;
       if (n < batch) break;
     }
     if (total > 0) this.opts.logger.info({ deleted: total, before: before.toISOString(), what: this.what }, "rows past retention deleted");
     return total;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pruneOnce()
-        .catch((err: unknown) => this.opts.logger.warn({ err, what: this.what }, "prune failed; next run at the next interval"))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, this.opts.intervalMs);
-    this.timer.unref();
   }
 }
 
