@@ -13,7 +13,7 @@ export interface ObserveSweeperOptions {
   logger: Logger;
   /** The default observe interval (OBSERVE_INTERVAL_MS): what a restarted cycle waits, and what "overdue" is measured by for a never-observed resource. */
   intervalMs: number;
-  /** How often each replica sweeps (OBSERVE_SWEEP_INTERVAL_MS, jittered by ±20 %). */
+  /** How often each replica sweeps (OBSERVE_SWEEP_INTERVAL_MS, jittered by ±20 %); a second after a sweep that filled its batch. */
   everyMs: number;
   /** At most this many restarts per sweep (OBSERVE_SWEEP_BATCH), one short transaction each. */
   batch: number;
@@ -31,14 +31,21 @@ export interface ObserveSweeperOptions {
  * backlog of 100,000 is spread over minutes, not poured on the databases at once. Two
  * replicas sweeping together restart each cycle once: the restart's upsert is the check.
  */
+/** The pause between two sweeps while the last one found a full batch. */
+const BACKLOG_PAUSE_MS = 1_000;
+
 export class ObserveSweeper {
   private readonly loop: Periodic;
+  private backlog = false;
 
   constructor(private readonly opts: ObserveSweeperOptions) {
     const random = opts.random ?? Math.random;
+    // A sweep that filled its batch is followed by the next one after a second (a backlog,
+    // e.g. every resource ready before drift shipped, drains batch by batch); otherwise one
+    // full pass over the ready resources every `everyMs`.
     this.loop = new Periodic(
       () => this.sweepOnce(),
-      () => Math.round(opts.everyMs * (0.8 + 0.4 * random())),
+      () => (this.backlog ? BACKLOG_PAUSE_MS : Math.round(opts.everyMs * (0.8 + 0.4 * random()))),
       (err) => opts.logger.warn({ err }, "observation sweep failed; next one at the next interval"),
     );
   }
@@ -56,6 +63,7 @@ export class ObserveSweeper {
     const now = this.opts.clock.now();
     const unobservedBefore = new Date(now.getTime() - overdueAfterMs(this.opts.intervalMs, this.opts.overdueGraceMs));
     const due = await this.opts.overdue.overdue(now, unobservedBefore, this.opts.batch);
+    this.backlog = due.length === this.opts.batch;
     let restarted = 0;
     for (const { scope, resourceId } of due) {
       if (this.loop.isStopped) break;
