@@ -74,23 +74,12 @@ export const autoRequests = {
     z.object({ rows: z.array(JsonRow), total: z.number().int().min(0).optional() }),
   ),
   /**
-   * The same read, answered as the HTTP body itself: `json` is the rows' JSON array (with
-   * `key`: the one row's JSON object, or "" when there is none), built once by the worker
-   * (by PostgreSQL itself for postgres) and sent on by the gateway without parsing it.
-   * v1 stays served for gateways that still ask for it.
-   */
-  readJson: defineRequest(
-    "auto.rows.read.v2",
-    ReadTarget,
-    z.object({ json: z.string(), rows: z.number().int().min(0), total: z.number().int().min(0).optional() }),
-  ),
-  /**
-   * v2's answer as a raw reply (RawAnswer): `body` is the JSON text's UTF-8 bytes, the reply
-   * message's body itself, so the worker no longer escapes it into an envelope and the
-   * gateway no longer parses the envelope and copies the text out; `meta` carries `rows`
-   * and `total`. By key with no row `body` is empty and `rows` 0. Workers answer v1 and v2
-   * too, for gateways of the previous versions during a rolling update; a worker older
-   * than v3 answers it BAD_REQUEST, so workers roll out before gateways.
+   * The same read answered as the HTTP body itself, a raw reply (RawAnswer): `body` is the
+   * rows' JSON array as UTF-8 bytes (with `key`: the one row's JSON object, or empty when
+   * there is none), the reply message's body, so the worker never escapes it into an
+   * envelope and the gateway never parses it; `meta` carries `rows` and `total`. Workers
+   * answer v1 too, for gateways of the previous release during a rolling update; a worker
+   * of that release answers v3 BAD_REQUEST, so workers roll out before gateways.
    */
   readBody: defineRawRequest(
     "auto.rows.read.v3",

@@ -136,12 +136,12 @@ export async function readRows(deps: AutoApiDeps, t: ReadTarget): Promise<{ rows
 }
 
 /**
- * The read answered as the HTTP body (contract auto.rows.read.v2): the rows' JSON text,
- * which the gateway sends on without parsing it. PostgreSQL rows go from the server's text
- * to JSON without becoming objects (pg-json.ts); MySQL/MariaDB rows are read as readRows
- * reads them and serialised here once.
+ * The read answered as the HTTP body (contract auto.rows.read.v3, a raw reply): the rows'
+ * JSON text as the bytes the reply carries and the gateway writes, never parsed on the way.
+ * PostgreSQL rows go from the server's text to JSON without becoming objects (pg-json.ts);
+ * MySQL/MariaDB rows are read as readRows reads them and serialised here once.
  */
-export async function readRowsJson(deps: AutoApiDeps, t: ReadTarget): Promise<{ json: string; rows: number; total?: number }> {
+export async function readRowsBody(deps: AutoApiDeps, t: ReadTarget): Promise<{ body: Buffer; meta: { rows: number; total?: number } }> {
   return onTable(deps, t, t.table, async (schema, table, db) => {
     const q = readQuery(schema, table, t);
     const select = selectSql(schema.dialect, table, q);
@@ -151,21 +151,11 @@ export async function readRowsJson(deps: AutoApiDeps, t: ReadTarget): Promise<{ 
       driver.kind === "postgres"
         ? runRawPostgres(driver, select.text, select.params).then((res) => ({ json: pgRowsJson(res, PG_TYPES.getTypeParser), n: res.rows.length }))
         : withRunner(driver, false, (r) => r.run(select.text, select.params)).then((res) => ({ json: JSON.stringify(res.rows.map((row) => fromRow(row, table.byName, schema.dialect))), n: res.rows.length }));
-    const [{ json: all, n }, total] = await Promise.all([read, count ? withRunner(driver, false, (r) => r.run(count.text, count.params)) : Promise.resolve(undefined)]);
-    let json = all;
+    const [{ json, n }, total] = await Promise.all([read, count ? withRunner(driver, false, (r) => r.run(count.text, count.params)) : Promise.resolve(undefined)]);
     // By key: the one row's object ("[{…}]" without its brackets), or nothing.
-    if (t.key !== undefined) json = n === 1 ? json.slice(1, -1) : "";
-    return total ? { json, rows: n, total: Number(total.rows[0]?.total ?? 0) } : { json, rows: n };
+    const body = Buffer.from(t.key === undefined ? json : n === 1 ? json.slice(1, -1) : "");
+    return { body, meta: total ? { rows: n, total: Number(total.rows[0]?.total ?? 0) } : { rows: n } };
   });
-}
-
-/**
- * The read as a raw reply (contract auto.rows.read.v3): readRowsJson's text as the bytes the
- * reply carries and the gateway writes, never escaped into a JSON envelope.
- */
-export async function readRowsBody(deps: AutoApiDeps, t: ReadTarget): Promise<{ body: Buffer; meta: { rows: number; total?: number } }> {
-  const { json, ...meta } = await readRowsJson(deps, t);
-  return { body: Buffer.from(json), meta };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
