@@ -5,8 +5,9 @@ import type { TopologySpec } from "@pragma/messaging";
  * The observe queues of the providers a replica serves (packages/contracts/src/observe.ts): quorum, fed
  * by pragma.observe (direct, routing key = provider), into which the store's delay
  * queues dead-letter. A message that keeps failing is dropped after a few deliveries
- * (its resource is observed again after its next apply or refresh): an observation is
- * a read, nothing is lost with it.
+ * (the store's sweeper restarts its resource's cycle once it is overdue,
+ * services/resource-store/src/observe/observe-sweeper.ts): an observation is a read,
+ * nothing is lost with it.
  */
 export function observeTopology(providers: readonly string[]): TopologySpec {
   return {
