@@ -5,9 +5,9 @@ import { SWEEPER_ROLE } from "./tenant-sql";
 
 /**
  * The sweeper's read across tenants (migrations 20261205160000_observation_chain and
- * 20261205160100_observation_sweeper_role), as a role
- * of its own whose policies show ready resources and the cycles, and which writes nothing. Only keys
- * come back: each restart runs in its resource's own tenant scope (drift.ts).
+ * 20261205160100_observation_sweeper_role), as a role of its own whose policies show ready
+ * resources and the cycles, and which writes nothing. Only keys come back: each restart
+ * runs in its resource's own tenant scope (drift.ts).
  */
 export class PgOverdueObservations implements OverdueObservations {
   constructor(private readonly pool: Pool) {}
