@@ -22,7 +22,7 @@
 //   stops everything and exits 1. Kills from outside (SIGKILL/SIGTERM/SIGINT/SIGHUP to the
 //   service) are restarted but never count as a crash loop (scripts/lib/restart-policy.mjs).
 //   Each start logs the pid.
-// - Env START_TIMEOUT_SECONDS (default 120): how long to wait for the gateway's /health.
+// - Env START_TIMEOUT_SECONDS (default 120): how long to wait for /health/ready (every service serving).
 // - `npm start -- --no-build` skips install and build (you just ran them).
 // - PRAGMA_DEV_ENV_FILE: where the development secrets live (default .pragma/dev.env).
 import { spawn } from "node:child_process";
@@ -225,17 +225,22 @@ process.on("exit", () => {
 say(`starting ${plan.map(([n]) => n).join(", ")} (NODE_ENV=${env.NODE_ENV})`);
 plan.forEach(([name, svc, metricsPort], i) => startService(name, svc, metricsPort, i));
 
-// ---- wait for the gateway -----------------------------------------------------
+// ---- wait until the system is ready ---------------------------------------------
+// /health/ready, not /health: the gateway listens before the registry, the store and the
+// worker serve their queues, and "up" must mean a request gets through (a create-org sent
+// on /health alone could meet a registry still migrating: 503).
 const url = `http://127.0.0.1:${port}`;
 const deadline = Date.now() + startTimeoutMs;
 let healthy = false;
+let lastReadiness = "no answer";
 while (!stopping && Date.now() < deadline) {
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) });
     if (res.ok) {
       healthy = true;
       break;
     }
+    lastReadiness = `${res.status} ${(await res.text()).slice(0, 500)}`;
   } catch {
     /* not listening yet */
   }
@@ -243,7 +248,7 @@ while (!stopping && Date.now() < deadline) {
 }
 if (!stopping) {
   if (!healthy) {
-    say(`gateway did not answer ${url}/health within ${startTimeoutMs / 1000}s`);
+    say(`the system was not ready (${url}/health/ready) within ${startTimeoutMs / 1000}s; its last answer: ${lastReadiness}`);
     await shutdown(1);
   } else {
     const lines = [`Pragma control plane is up: http://localhost:${port}  (health: /health, readiness: /health/ready)`];
