@@ -5,7 +5,9 @@
 // backends). On a shared host throughput is noise; the CPU a request costs each process is
 // what a change to the read path moves, and it can be set against Platformatic's. Needs a
 // running system of this checkout (`npm start`; GATEWAY_PORT, DATABASE_URL as for it).
-// RabbitMQ's share is not in it: its one process serves every vhost on the host.
+// Two more columns, `rabbitmq` (its one process serves every vhost on the host, so on a
+// shared host it counts others' traffic too) and `autocannon` (this process: the load
+// generator, the same for both), are comparable only on a quiet host.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
@@ -74,8 +76,8 @@ async function main() {
   if (procs.size === 0) throw new Error(`no gateway or worker of ${ROOT} running`);
   const platformatic = values["no-platformatic"] ? undefined : await startBenchServer("platformatic-server.ts", { PLATFORMATIC_DATABASE_URL: dbUrl(DB), PLATFORMATIC_POOL_SIZE: "10" });
   try {
-    const targets: Target[] = [{ name: "Auto API", url: GATEWAY_URL, path: (cat) => `/auto/v1/postgres/${DB}/bench_items?category=eq.${cat}&limit=100`, headers: tenant.member, procs: () => procs }];
-    if (platformatic) targets.push({ name: "Platformatic DB", url: `http://127.0.0.1:${platformatic.port}`, path: (cat) => `/benchItems?where.category.eq=${cat}&limit=100`, headers: {}, procs: () => tree(String(platformatic.child.pid), "platformatic") });
+    const targets: Target[] = [{ name: "Auto API", url: GATEWAY_URL, path: (cat) => `/auto/v1/postgres/${DB}/bench_items?category=eq.${cat}&limit=100`, headers: tenant.member, procs: () => procs, usesBroker: true }];
+    if (platformatic) targets.push({ name: "Platformatic DB", url: `http://127.0.0.1:${platformatic.port}`, path: (cat) => `/benchItems?where.category.eq=${cat}&limit=100`, headers: {}, procs: () => tree(String(platformatic.child.pid), "platformatic"), usesBroker: false });
     for (let round = 1; round <= Number(values.rounds); round++) for (const t of targets) await measure(t, round);
   } finally {
     if (platformatic) await stopChild(platformatic.child);
@@ -88,6 +90,8 @@ interface Target {
   path(category: number): string;
   headers: Record<string, string>;
   procs(): Map<string, string>;
+  /** Its requests cross RabbitMQ, whose CPU is then counted too. */
+  usesBroker: boolean;
 }
 
 /** A process and its descendants (tsx runs the server in a child of its own). */
@@ -108,6 +112,20 @@ function tree(root: string, label: string): Map<string, string> {
     for (const k of kids.get(p) ?? []) walk(k);
   };
   walk(root);
+  return out;
+}
+
+/** RabbitMQ's process (the Erlang VM running rabbit). */
+function broker(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+      if (cmd.includes("beam.smp") && cmd.includes("rabbit")) out.set(pid, "rabbitmq");
+    } catch {
+      // gone
+    }
+  }
   return out;
 }
 
@@ -132,7 +150,7 @@ async function measure(t: Target, round: number): Promise<void> {
     } as unknown as autocannon.Options);
   await run(500);
   const requests = Number(values.requests);
-  const pids = new Map([...t.procs(), ...(await backends())]);
+  const pids = new Map([...t.procs(), ...(await backends()), ...(t.usesBroker ? broker() : []), [String(process.pid), "autocannon"] as [string, string]]);
   const before = new Map([...pids.keys()].map((p) => [p, safeTicks(p)]));
   const t0 = performance.now();
   const r = await run(requests);
