@@ -15,6 +15,7 @@ import pg from "pg";
 import { DATABASE_URL, GATEWAY_URL, ROOT } from "./env";
 import { startBenchServer } from "./child";
 import { createTenant, stopChild } from "./system";
+import { broker, cpuLine, cpuPerItem, tree } from "./proc-cpu";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== "--"),
@@ -27,7 +28,6 @@ const { values } = parseArgs({
 });
 const DB = "pragma_bench_autoapi_cpu";
 const CATEGORIES = 100;
-const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 function dbUrl(name: string): string {
   const u = new URL(DATABASE_URL);
@@ -48,12 +48,6 @@ function ours(): Map<string, string> {
     }
   }
   return out;
-}
-
-function ticks(pid: string): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
 }
 
 async function main() {
@@ -94,41 +88,6 @@ interface Target {
   usesBroker: boolean;
 }
 
-/** A process and its descendants (tsx runs the server in a child of its own). */
-function tree(root: string, label: string): Map<string, string> {
-  const kids = new Map<string, string[]>();
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-      const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]!;
-      kids.set(ppid, [...(kids.get(ppid) ?? []), pid]);
-    } catch {
-      // gone
-    }
-  }
-  const out = new Map<string, string>();
-  const walk = (p: string) => {
-    out.set(p, label);
-    for (const k of kids.get(p) ?? []) walk(k);
-  };
-  walk(root);
-  return out;
-}
-
-/** RabbitMQ's process (the Erlang VM running rabbit). */
-function broker(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "latin1");
-      if (cmd.includes("beam.smp") && cmd.includes("rabbit")) out.set(pid, "rabbitmq");
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
 /** The PostgreSQL backends connected to the bench's database (the pools of whichever system is measured). */
 async function backends(): Promise<Map<string, string>> {
   const c = new pg.Client({ connectionString: DATABASE_URL });
@@ -151,26 +110,8 @@ async function measure(t: Target, round: number): Promise<void> {
   await run(500);
   const requests = Number(values.requests);
   const pids = new Map([...t.procs(), ...(await backends()), ...(t.usesBroker ? broker() : []), [String(process.pid), "autocannon"] as [string, string]]);
-  const before = new Map([...pids.keys()].map((p) => [p, safeTicks(p)]));
-  const t0 = performance.now();
-  const r = await run(requests);
-  const secs = (performance.now() - t0) / 1000;
-  const per: Record<string, number> = {};
-  for (const [pid, group] of pids) per[group] = (per[group] ?? 0) + (Math.max(0, safeTicks(pid) - before.get(pid)!) * TICK_MS * 1000) / requests;
-  const total = Object.values(per).reduce((a, b) => a + b, 0);
-  process.stdout.write(
-    `round ${round} ${t.name}: ${requests} reads in ${secs.toFixed(1)} s (${Math.round(requests / secs)} req/s, non-2xx ${r.non2xx}, errors ${r.errors}); CPU ms per 1,000 reads: ${Object.entries(per)
-      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-      .join(" · ")} = ${total.toFixed(0)}; load ${readFileSync("/proc/loadavg", "latin1").split(" ")[0]}\n`,
-  );
-}
-
-function safeTicks(pid: string): number {
-  try {
-    return ticks(pid);
-  } catch {
-    return 0;
-  }
+  const { result: r, secs, per, total } = await cpuPerItem(pids, requests, () => run(requests));
+  process.stdout.write(`round ${round} ${t.name}: ${requests} reads in ${secs.toFixed(1)} s (${Math.round(requests / secs)} req/s, non-2xx ${r.non2xx}, errors ${r.errors}); CPU ms per 1,000 reads: ${cpuLine(per, total)}\n`);
 }
 
 main().catch((err) => {
