@@ -15,7 +15,7 @@ import pg from "pg";
 import { DATABASE_URL, GATEWAY_URL, ROOT } from "./env";
 import { startBenchServer } from "./child";
 import { createTenant, stopChild } from "./system";
-import { broker, cpuLine, cpuPerItem, tree } from "./proc-cpu";
+import { cpuPerItem, formatCpu, processTree, processesOf } from "./cpu-share";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== "--"),
@@ -71,7 +71,7 @@ async function main() {
   const platformatic = values["no-platformatic"] ? undefined : await startBenchServer("platformatic-server.ts", { PLATFORMATIC_DATABASE_URL: dbUrl(DB), PLATFORMATIC_POOL_SIZE: "10" });
   try {
     const targets: Target[] = [{ name: "Auto API", url: GATEWAY_URL, path: (cat) => `/auto/v1/postgres/${DB}/bench_items?category=eq.${cat}&limit=100`, headers: tenant.member, procs: () => procs, usesBroker: true }];
-    if (platformatic) targets.push({ name: "Platformatic DB", url: `http://127.0.0.1:${platformatic.port}`, path: (cat) => `/benchItems?where.category.eq=${cat}&limit=100`, headers: {}, procs: () => tree(String(platformatic.child.pid), "platformatic"), usesBroker: false });
+    if (platformatic) targets.push({ name: "Platformatic DB", url: `http://127.0.0.1:${platformatic.port}`, path: (cat) => `/benchItems?where.category.eq=${cat}&limit=100`, headers: {}, procs: () => processTree(String(platformatic.child.pid), "platformatic"), usesBroker: false });
     for (let round = 1; round <= Number(values.rounds); round++) for (const t of targets) await measure(t, round);
   } finally {
     if (platformatic) await stopChild(platformatic.child);
@@ -109,9 +109,9 @@ async function measure(t: Target, round: number): Promise<void> {
     } as unknown as autocannon.Options);
   await run(500);
   const requests = Number(values.requests);
-  const pids = new Map([...t.procs(), ...(await backends()), ...(t.usesBroker ? broker() : []), [String(process.pid), "autocannon"] as [string, string]]);
-  const { result: r, secs, per, total } = await cpuPerItem(pids, requests, () => run(requests));
-  process.stdout.write(`round ${round} ${t.name}: ${requests} reads in ${secs.toFixed(1)} s (${Math.round(requests / secs)} req/s, non-2xx ${r.non2xx}, errors ${r.errors}); CPU ms per 1,000 reads: ${cpuLine(per, total)}\n`);
+  const pids = new Map([...t.procs(), ...(await backends()), ...(t.usesBroker ? processesOf("rabbitmq") : []), [String(process.pid), "autocannon"] as [string, string]]);
+  const { result: r, secs, perItem } = await cpuPerItem(pids, requests, () => run(requests));
+  process.stdout.write(`round ${round} ${t.name}: ${requests} reads in ${secs.toFixed(1)} s (${Math.round(requests / secs)} req/s, non-2xx ${r.non2xx}, errors ${r.errors}); CPU ms per 1,000 reads: ${formatCpu(perItem, true)}; load ${readFileSync("/proc/loadavg", "latin1").split(" ")[0]}\n`);
 }
 
 main().catch((err) => {

@@ -29,17 +29,82 @@ export function cpuSnapshot(): CpuSnapshot {
   const out = new Map<string, { group: string; ticks: number }>();
   for (const pid of pids) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ").trim();
-      const group = pid === String(process.pid) ? "bench" : GROUPS.find(([, match]) => match(cmd))?.[0];
-      if (!group) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) }); // utime + stime
+      const group = pid === String(process.pid) ? "bench" : GROUPS.find(([, match]) => match(cmdline(pid)))?.[0];
+      if (group) out.set(pid, { group, ticks: ticksOf(pid) });
     } catch {
       // the process ended meanwhile
     }
   }
   return out;
+}
+
+/** A snapshot of the processes named (pid → group), for benches that choose which processes count; those gone are left out. */
+export function snapshotOf(pids: ReadonlyMap<string, string>): CpuSnapshot {
+  const out = new Map<string, { group: string; ticks: number }>();
+  for (const [pid, group] of pids) {
+    try {
+      out.set(pid, { group, ticks: ticksOf(pid) });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU per item of the processes named (pid → group) while `work` does `items` items (cpuMsPerItem), with its result and wall time. */
+export async function cpuPerItem<T>(pids: ReadonlyMap<string, string>, items: number, work: () => Promise<T>): Promise<{ result: T; secs: number; perItem: Record<string, number> | null }> {
+  const before = snapshotOf(pids);
+  const t0 = performance.now();
+  const result = await work();
+  const secs = (performance.now() - t0) / 1000;
+  return { result, secs, perItem: cpuMsPerItem(before, snapshotOf(pids), items) };
+}
+
+/** A process and its descendants, all as `group` (tsx runs a bench server in a child of its own). */
+export function processTree(root: string, group: string): Map<string, string> {
+  const kids = new Map<string, string[]>();
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+      const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]!;
+      kids.set(ppid, [...(kids.get(ppid) ?? []), pid]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const out = new Map<string, string>();
+  const walk = (p: string) => {
+    out.set(p, group);
+    for (const k of kids.get(p) ?? []) walk(k);
+  };
+  walk(root);
+  return out;
+}
+
+/** The processes of one of the groups above (e.g. "rabbitmq"), as pid → group. */
+export function processesOf(group: string): Map<string, string> {
+  const match = GROUPS.find(([g]) => g === group)?.[1];
+  const out = new Map<string, string>();
+  if (!match) throw new Error(`no process group ${group}`);
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (match(cmdline(pid))) out.set(pid, group);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+function cmdline(pid: string): string {
+  return readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ").trim();
+}
+
+/** utime + stime of `pid`, in clock ticks; throws when it has ended. */
+function ticksOf(pid: string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** ms of CPU per item by group between two snapshots (processes that started in between count from zero). */
@@ -59,12 +124,14 @@ export function cpuMsPerItem(before: CpuSnapshot, after: CpuSnapshot, items: num
   return out;
 }
 
-export function formatCpu(perItem: Record<string, number> | null): string {
+/** "gateway 0.41 · worker 0.43 = 0.84" (ms per item), or with `micros` "gateway 410 · worker 430 = 840" (µs per item). */
+export function formatCpu(perItem: Record<string, number> | null, micros = false): string {
   if (!perItem) return "n/a (no /proc)";
   const { total, ...groups } = perItem;
+  const show = (ms: number) => (micros ? (ms * 1000).toFixed(0) : ms.toFixed(2));
   return `${Object.entries(groups)
-    .map(([g, ms]) => `${g} ${ms.toFixed(2)}`)
-    .join(" · ")} = ${total!.toFixed(2)}`;
+    .map(([g, ms]) => `${g} ${show(ms)}`)
+    .join(" · ")} = ${show(total!)}`;
 }
 
 /** Gateway processes serving requests now: with GATEWAY_PROCESSES > 1 one more process only forks them (services/gateway/src/main.ts). */

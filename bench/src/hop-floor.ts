@@ -9,11 +9,12 @@
 // For each it prints req/s at saturation and CPU µs per request of every process, RabbitMQ
 // and the load generator (this process) included. Needs only RabbitMQ (AMQP_URL); run it on
 // a quiet host (RabbitMQ's column counts every vhost).
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { startBenchServer } from "./child";
 import { stopChild } from "./system";
-import { broker, cpuLine, cpuPerItem, tree } from "./proc-cpu";
+import { cpuPerItem, formatCpu, processTree, processesOf } from "./cpu-share";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== "--"),
@@ -35,8 +36,8 @@ async function measure(f: Floor, round: number): Promise<void> {
   await run(3000);
   const requests = Number(values.requests);
   const pids = new Map([...f.procs, [String(process.pid), "autocannon"] as [string, string]]);
-  const { result: r, secs, per, total } = await cpuPerItem(pids, requests, () => run(requests));
-  process.stdout.write(`round ${round} ${f.name}: ${Math.round(requests / secs)} req/s (non-2xx ${r.non2xx}, errors ${r.errors}); CPU µs per request: ${cpuLine(per, total)}\n`);
+  const { result: r, secs, perItem } = await cpuPerItem(pids, requests, () => run(requests));
+  process.stdout.write(`round ${round} ${f.name}: ${Math.round(requests / secs)} req/s (non-2xx ${r.non2xx}, errors ${r.errors}); CPU µs per request: ${formatCpu(perItem, true)}; load ${readFileSync("/proc/loadavg", "latin1").split(" ")[0]}\n`);
 }
 
 async function main() {
@@ -45,11 +46,11 @@ async function main() {
   const gateway = await startBenchServer("floor-gateway.ts");
   try {
     const floors: Floor[] = [
-      { name: "express alone", port: http.port, procs: tree(String(http.child.pid), "express") },
+      { name: "express alone", port: http.port, procs: processTree(String(http.child.pid), "express") },
       {
         name: "express → RabbitMQ → worker",
         port: gateway.port,
-        procs: new Map([...tree(String(gateway.child.pid), "gateway"), ...tree(String(worker.child.pid), "worker"), ...broker()]),
+        procs: new Map([...processTree(String(gateway.child.pid), "gateway"), ...processTree(String(worker.child.pid), "worker"), ...processesOf("rabbitmq")]),
       },
     ];
     for (let round = 1; round <= Number(values.rounds); round++) for (const f of round % 2 ? floors : [...floors].reverse()) await measure(f, round);
