@@ -100,14 +100,13 @@ describe("drift", () => {
     const name = roleName("lost");
     created.roles.push(name);
     const id = await applyReady({ provider: "postgres", resource: "role", name: "lost-cycle", config: { name } });
-    const rid_ = id;
     const store = new Pg({ connectionString: sys.env.databaseUrl });
     await store.connect();
     try {
-      const cycle = () => store.query<{ tick: string; restarts: number }>("SELECT tick, restarts FROM resource_store.resource_observations WHERE resource_id = $1", [rid_]).then((r) => r.rows[0]);
+      const cycle = () => store.query<{ tick: string }>("SELECT tick FROM resource_store.resource_observations WHERE resource_id = $1", [id]).then((r) => r.rows[0]);
       await waitFor(async () => (await cycle()) ?? undefined, { timeoutMs: 30_000, message: "the resource was never observed" });
-      await store.query("UPDATE resource_store.resource_observations SET tick = 'lost' WHERE resource_id = $1", [rid_]);
-      // Restarted once it is overdue (about 5 s): a new tick and restarts = 1, then taken by a result (restarts back to 0).
+      await store.query("UPDATE resource_store.resource_observations SET tick = 'lost' WHERE resource_id = $1", [id]);
+      // Restarted once it is overdue (about 5 s): a new tick, which the next result then carries.
       await waitFor(async () => ((await cycle())?.tick !== "lost" ? true : undefined), { timeoutMs: 30_000, message: "the lost cycle was never restarted" });
       await pg.query(`DROP ROLE "${name}"`);
       await waitForHistory(id, ["drift_detected", "healed"]);
@@ -121,15 +120,14 @@ describe("drift", () => {
     const name = roleName("old");
     created.roles.push(name);
     const id = await applyReady({ provider: "postgres", resource: "role", name: "never-observed", config: { name } });
-    const rid_ = id;
     const store = new Pg({ connectionString: sys.env.databaseUrl });
     await store.connect();
     try {
       // As a resource made ready by a version without drift: no observation id, no cycle, and
       // a message in flight of the generation that no longer exists ends at its result.
-      await store.query("UPDATE resource_store.resources SET observation_id = NULL, updated_at = now() - interval '1 minute' WHERE resource_id = $1", [rid_]);
-      await store.query("DELETE FROM resource_store.resource_observations WHERE resource_id = $1", [rid_]);
-      await waitFor(async () => ((await store.query("SELECT 1 FROM resource_store.resources r JOIN resource_store.resource_observations o USING (org_id, project_id, space_id, resource_id) WHERE r.resource_id = $1 AND o.generation = r.observation_id", [rid_])).rowCount === 1 ? true : undefined), {
+      await store.query("UPDATE resource_store.resources SET observation_id = NULL, updated_at = now() - interval '1 minute' WHERE resource_id = $1", [id]);
+      await store.query("DELETE FROM resource_store.resource_observations WHERE resource_id = $1", [id]);
+      await waitFor(async () => ((await store.query("SELECT 1 FROM resource_store.resources r JOIN resource_store.resource_observations o USING (org_id, project_id, space_id, resource_id) WHERE r.resource_id = $1 AND o.generation = r.observation_id", [id])).rowCount === 1 ? true : undefined), {
         timeoutMs: 30_000,
         message: "the never-observed resource was never given a cycle",
       });

@@ -4,6 +4,9 @@ import type { OverdueObservations } from "../domain/resources/ports";
 import type { ObserveScheduler } from "./observe-scheduler";
 import { Periodic } from "../periodic";
 
+/** The pause between two sweeps while the last one found a full batch. */
+const BACKLOG_PAUSE_MS = 1_000;
+
 export interface ObserveSweeperOptions {
   overdue: OverdueObservations;
   repo: DriftDeps["repo"];
@@ -31,9 +34,6 @@ export interface ObserveSweeperOptions {
  * backlog of 100,000 is spread over minutes, not poured on the databases at once. Two
  * replicas sweeping together restart each cycle once: the restart's upsert is the check.
  */
-/** The pause between two sweeps while the last one found a full batch. */
-const BACKLOG_PAUSE_MS = 1_000;
-
 export class ObserveSweeper {
   private readonly loop: Periodic;
   private backlog = false;
